@@ -1,0 +1,71 @@
+namespace LlmMiddleware;
+
+/// <summary>A piece of message content.</summary>
+public abstract class LlmContentPart
+{
+    private protected LlmContentPart()
+    {
+    }
+}
+
+/// <summary>Plain text.</summary>
+public sealed class LlmTextPart(string text) : LlmContentPart
+{
+    /// <summary>The text.</summary>
+    public string Text { get; } = text;
+}
+
+/// <summary>An image, either inline (base64) or by URL.</summary>
+public sealed class LlmImagePart : LlmContentPart
+{
+    /// <summary>MIME type of inline data, such as <c>image/png</c>.</summary>
+    public string? MediaType { get; init; }
+
+    /// <summary>Base64 image data; <see langword="null"/> when <see cref="Url"/> is set.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>An http(s) URL; <see langword="null"/> when <see cref="Data"/> is set.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>OpenAI's <c>detail</c> hint, kept only for OpenAI upstreams.</summary>
+    public string? Detail { get; init; }
+}
+
+/// <summary>A tool call made by the assistant.</summary>
+public sealed class LlmToolCallPart(string id, string name, string argumentsJson) : LlmContentPart
+{
+    /// <summary>The call id that the matching result refers to.</summary>
+    public string Id { get; } = id;
+
+    /// <summary>The tool name.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The arguments as JSON text (an object).</summary>
+    public string ArgumentsJson { get; } = argumentsJson;
+}
+
+/// <summary>The result of a tool call, sent back by the caller.</summary>
+public sealed class LlmToolResultPart(string toolCallId) : LlmContentPart
+{
+    /// <summary>The id of the call this answers.</summary>
+    public string ToolCallId { get; } = toolCallId;
+
+    /// <summary>The result content: text and, where the caller's protocol allows, images.</summary>
+    public List<LlmContentPart> Content { get; } = [];
+
+    /// <summary>Whether the tool reported an error.</summary>
+    public bool IsError { get; init; }
+}
+
+/// <summary>Model reasoning ("thinking") text, with the provider's signature when one was given.</summary>
+public sealed class LlmReasoningPart(string text) : LlmContentPart
+{
+    /// <summary>The reasoning text (may be a summary).</summary>
+    public string Text { get; } = text;
+
+    /// <summary>Anthropic's thinking signature, needed to replay the block.</summary>
+    public string? Signature { get; init; }
+
+    /// <summary>Anthropic <c>redacted_thinking</c> data, replayed as is.</summary>
+    public string? RedactedData { get; init; }
+}

@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMiddleware;
+
+/// <summary>
+/// Everything the gateway knows about one LLM call: the parsed request, the route it took, the usage it
+/// consumed and when things happened. Reach it with <c>HttpContext.GetLlmContext()</c> from hooks, middleware
+/// and endpoint filters.
+/// </summary>
+public sealed class LlmRequestContext
+{
+    private readonly TimeProvider _timeProvider;
+    private long _firstTokenTimestamp;
+    private long _endTimestamp;
+
+    internal LlmRequestContext(HttpContext httpContext, LlmProtocol inboundProtocol, TimeProvider timeProvider)
+    {
+        HttpContext = httpContext;
+        InboundProtocol = inboundProtocol;
+        _timeProvider = timeProvider;
+        StartTimestamp = timeProvider.GetTimestamp();
+    }
+
+    /// <summary>The HTTP exchange with the caller.</summary>
+    public HttpContext HttpContext { get; }
+
+    /// <summary>The protocol the caller speaks.</summary>
+    public LlmProtocol InboundProtocol { get; }
+
+    /// <summary>The parsed request. Hooks may change it before it is sent upstream.</summary>
+    public LlmRequest Request { get; internal set; } = new();
+
+    /// <summary>The model name as the caller sent it.</summary>
+    public string RequestedModel { get; internal set; } = "";
+
+    /// <summary>The provider chosen for the call, once resolved.</summary>
+    public string? ProviderName { get; internal set; }
+
+    /// <summary>The protocol spoken to the provider, once resolved.</summary>
+    public LlmProtocol? ProviderProtocol { get; internal set; }
+
+    /// <summary>The model name sent upstream, once resolved.</summary>
+    public string? UpstreamModel { get; internal set; }
+
+    /// <summary>Whether the request was forwarded byte-for-byte (same protocol both sides, model name rewritten).</summary>
+    public bool IsPassthrough { get; internal set; }
+
+    /// <summary>The status the provider answered with, once known.</summary>
+    public int? UpstreamStatusCode { get; internal set; }
+
+    /// <summary>Token usage reported by the provider, once known.</summary>
+    public LlmUsage Usage { get; internal set; }
+
+    /// <summary>Why generation stopped, once known.</summary>
+    public LlmFinishReason? FinishReason { get; internal set; }
+
+    /// <summary>The error the call ended with, if any.</summary>
+    public LlmError? Error { get; internal set; }
+
+    /// <summary>Whether the caller went away before the response was complete.</summary>
+    public bool ClientDisconnected { get; internal set; }
+
+    /// <summary>When the gateway received the request (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
+    public long StartTimestamp { get; }
+
+    /// <summary>Time from receipt to the first content byte sent to the caller.</summary>
+    public TimeSpan? TimeToFirstToken => _firstTokenTimestamp == 0 ? null : _timeProvider.GetElapsedTime(StartTimestamp, _firstTokenTimestamp);
+
+    /// <summary>Time from receipt to the end of the response.</summary>
+    public TimeSpan? Duration => _endTimestamp == 0 ? null : _timeProvider.GetElapsedTime(StartTimestamp, _endTimestamp);
+
+    /// <summary>A bag for hooks and extensions to share per-request state.</summary>
+    public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    private Dictionary<string, object?>? _items;
+
+    internal void MarkFirstToken()
+    {
+        if (_firstTokenTimestamp == 0)
+        {
+            _firstTokenTimestamp = _timeProvider.GetTimestamp();
+        }
+    }
+
+    internal void MarkEnd() => _endTimestamp = _timeProvider.GetTimestamp();
+}

@@ -1,0 +1,261 @@
+using System.Text.Json;
+
+namespace LlmMiddleware.Protocols.Anthropic;
+
+/// <summary>Parses an Anthropic Messages request body into an <see cref="LlmRequest"/>.</summary>
+internal static class AnthropicRequestReader
+{
+    public static LlmRequest Read(ReadOnlyMemory<byte> body)
+    {
+        using var doc = Json.Parse(body, "request body");
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Json.Invalid("The request body must be a JSON object.");
+        }
+
+        var request = new LlmRequest
+        {
+            Model = Json.OptionalString(root, "model") is { Length: > 0 } model ? model : throw Json.Invalid("model: Field required", "model"),
+            MaxOutputTokens = Json.OptionalInt(root, "max_tokens") ?? throw Json.Invalid("max_tokens: Field required", "max_tokens"),
+            Stream = Json.OptionalBool(root, "stream") ?? false,
+            Temperature = Json.OptionalNumber(root, "temperature"),
+            TopP = Json.OptionalNumber(root, "top_p"),
+            TopK = Json.OptionalInt(root, "top_k"),
+            User = Json.String(Json.Property(root, "metadata"), "user_id"),
+        };
+
+        // Anthropic callers always receive usage in message_delta.
+        request.StreamIncludeUsage = true;
+        if (request.MaxOutputTokens <= 0)
+        {
+            throw Json.Invalid("max_tokens: must be greater than or equal to 1", "max_tokens");
+        }
+
+        if (request.Temperature is < 0 or > 1)
+        {
+            throw Json.Invalid("temperature: must be between 0 and 1", "temperature");
+        }
+
+        if (root.TryGetProperty("stop_sequences", out var stops) && stops.ValueKind != JsonValueKind.Null)
+        {
+            if (stops.ValueKind != JsonValueKind.Array)
+            {
+                throw Json.Invalid("stop_sequences: Input should be a valid list", "stop_sequences");
+            }
+
+            foreach (var stop in stops.EnumerateArray())
+            {
+                request.StopSequences.Add(stop.ValueKind == JsonValueKind.String ? stop.GetString()! : throw Json.Invalid("stop_sequences: Input should be a valid string", "stop_sequences"));
+            }
+        }
+
+        ReadSystem(root, request);
+        ReadMessages(root, request);
+        ReadTools(root, request);
+        ReadThinkingAndFormat(root, request);
+        return request;
+    }
+
+    private static void ReadSystem(JsonElement root, LlmRequest request)
+    {
+        if (!root.TryGetProperty("system", out var system) || system.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        if (system.ValueKind == JsonValueKind.String)
+        {
+            request.System.Add(new LlmTextPart(system.GetString()!));
+            return;
+        }
+
+        if (system.ValueKind != JsonValueKind.Array)
+        {
+            throw Json.Invalid("system: Input should be a valid string or list of text blocks", "system");
+        }
+
+        foreach (var block in system.EnumerateArray())
+        {
+            request.System.Add(new LlmTextPart(Json.String(block, "text") ?? throw Json.Invalid("system: text blocks require 'text'", "system")));
+        }
+    }
+
+    private static void ReadMessages(JsonElement root, LlmRequest request)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            throw Json.Invalid("messages: Field required", "messages");
+        }
+
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var param = $"messages.{i++}";
+            var role = message.ValueKind == JsonValueKind.Object ? Json.OptionalString(message, "role") : null;
+            if (role is not ("user" or "assistant"))
+            {
+                throw Json.Invalid($"{param}.role: Input should be 'user' or 'assistant'", param + ".role");
+            }
+
+            var content = Json.Property(message, "content");
+            if (role == "assistant")
+            {
+                var assistant = new LlmMessage(LlmRole.Assistant);
+                ReadBlocks(content, param, assistant.Content, null);
+                request.Messages.Add(assistant);
+                continue;
+            }
+
+            // A user turn may carry tool results; the neutral form keeps them in a tool message ahead of the user's text.
+            var results = new LlmMessage(LlmRole.Tool);
+            var user = new LlmMessage(LlmRole.User);
+            ReadBlocks(content, param, user.Content, results.Content);
+            if (results.Content.Count > 0)
+            {
+                request.Messages.Add(results);
+            }
+
+            if (user.Content.Count > 0 || results.Content.Count == 0)
+            {
+                request.Messages.Add(user);
+            }
+        }
+
+        if (request.Messages.Count == 0)
+        {
+            throw Json.Invalid("messages: at least one message is required", "messages");
+        }
+    }
+
+    private static void ReadBlocks(JsonElement content, string param, List<LlmContentPart> parts, List<LlmContentPart>? toolResults)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            parts.Add(new LlmTextPart(content.GetString()!));
+            return;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            throw Json.Invalid($"{param}.content: Input should be a valid string or list of content blocks", param + ".content");
+        }
+
+        var j = 0;
+        foreach (var block in content.EnumerateArray())
+        {
+            var blockParam = $"{param}.content.{j++}";
+            switch (block.ValueKind == JsonValueKind.Object ? Json.String(block, "type") : null)
+            {
+                case "text":
+                    parts.Add(new LlmTextPart(Json.OptionalString(block, "text") ?? throw Json.Invalid($"{blockParam}.text: Field required", blockParam + ".text")));
+                    break;
+                case "image":
+                    parts.Add(ReadImage(block, blockParam));
+                    break;
+                case "tool_use":
+                    parts.Add(new LlmToolCallPart(
+                        Json.OptionalString(block, "id") ?? throw Json.Invalid($"{blockParam}.id: Field required", blockParam + ".id"),
+                        Json.OptionalString(block, "name") ?? throw Json.Invalid($"{blockParam}.name: Field required", blockParam + ".name"),
+                        Json.Property(block, "input") is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}"));
+                    break;
+                case "tool_result" when toolResults is not null:
+                    var result = new LlmToolResultPart(Json.OptionalString(block, "tool_use_id") ?? throw Json.Invalid($"{blockParam}.tool_use_id: Field required", blockParam + ".tool_use_id"))
+                    {
+                        IsError = Json.OptionalBool(block, "is_error") ?? false,
+                    };
+                    if (block.TryGetProperty("content", out var resultContent) && resultContent.ValueKind != JsonValueKind.Null)
+                    {
+                        ReadBlocks(resultContent, blockParam, result.Content, null);
+                    }
+
+                    toolResults.Add(result);
+                    break;
+                case "thinking":
+                    parts.Add(new LlmReasoningPart(Json.String(block, "thinking") ?? "") { Signature = Json.String(block, "signature") });
+                    break;
+                case "redacted_thinking":
+                    parts.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data") });
+                    break;
+                case var type:
+                    throw Json.Invalid($"{blockParam}.type: content block type '{type}' is not supported by this gateway", blockParam + ".type");
+            }
+        }
+    }
+
+    private static LlmImagePart ReadImage(JsonElement block, string param)
+    {
+        var source = Json.Property(block, "source");
+        return Json.String(source, "type") switch
+        {
+            "base64" => new LlmImagePart { MediaType = Json.String(source, "media_type"), Data = Json.String(source, "data") ?? "" },
+            "url" => new LlmImagePart { Url = Json.String(source, "url") ?? throw Json.Invalid($"{param}.source.url: Field required", param + ".source.url") },
+            _ => throw Json.Invalid($"{param}.source.type: Input should be 'base64' or 'url'", param + ".source.type"),
+        };
+    }
+
+    private static void ReadTools(JsonElement root, LlmRequest request)
+    {
+        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                var param = $"tools.{i++}";
+                if (Json.String(tool, "type") is { } type && type != "custom")
+                {
+                    throw Json.Invalid($"{param}: server tool '{type}' can only be used with an Anthropic provider", param);
+                }
+
+                var name = Json.OptionalString(tool, "name") ?? throw Json.Invalid($"{param}.name: Field required", param + ".name");
+                var schema = Json.Property(tool, "input_schema");
+                request.Tools.Add(new LlmTool(name, Json.OptionalString(tool, "description"), schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema)
+                {
+                    Strict = Json.OptionalBool(tool, "strict"),
+                });
+            }
+        }
+
+        var choice = Json.Property(root, "tool_choice");
+        if (choice.ValueKind == JsonValueKind.Object)
+        {
+            request.ToolChoice = Json.String(choice, "type") switch
+            {
+                "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
+                "any" => new LlmToolChoice(LlmToolChoiceMode.Required),
+                "none" => new LlmToolChoice(LlmToolChoiceMode.None),
+                "tool" => new LlmToolChoice(LlmToolChoiceMode.Function, Json.String(choice, "name") ?? throw Json.Invalid("tool_choice.name: Field required", "tool_choice.name")),
+                _ => throw Json.Invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice.type"),
+            };
+            if (Json.OptionalBool(choice, "disable_parallel_tool_use") == true)
+            {
+                request.ParallelToolCalls = false;
+            }
+        }
+    }
+
+    private static void ReadThinkingAndFormat(JsonElement root, LlmRequest request)
+    {
+        var thinking = Json.Property(root, "thinking");
+        var outputConfig = Json.Property(root, "output_config");
+        switch (Json.String(thinking, "type"))
+        {
+            case "enabled":
+                request.Reasoning = new LlmReasoning { BudgetTokens = Json.OptionalInt(thinking, "budget_tokens") };
+                break;
+            case "adaptive":
+                request.Reasoning = new LlmReasoning { Effort = Json.String(outputConfig, "effort") ?? "medium" };
+                break;
+            case "disabled":
+                request.Reasoning = new LlmReasoning { Disabled = true };
+                break;
+        }
+
+        var format = Json.Property(outputConfig, "format");
+        if (Json.String(format, "type") == "json_schema")
+        {
+            var schema = Json.Property(format, "schema");
+            request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonSchema, "response", schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema);
+        }
+    }
+}

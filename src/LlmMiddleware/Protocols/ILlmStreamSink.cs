@@ -1,0 +1,81 @@
+namespace LlmMiddleware.Protocols;
+
+/// <summary>
+/// Protocol-neutral stream events. Provider stream readers call it; client stream writers implement it.
+/// Text arguments are JSON string literals (with quotes and escapes) exactly as they appeared upstream, so a
+/// delta is relayed without being unescaped and escaped again.
+/// </summary>
+internal interface ILlmStreamSink
+{
+    void Start(string id, string model);
+
+    void Text(ReadOnlySpan<byte> jsonString);
+
+    void Reasoning(ReadOnlySpan<byte> jsonString);
+
+    void ReasoningSignature(ReadOnlySpan<byte> jsonString);
+
+    /// <summary>A new tool call; <paramref name="index"/> counts tool calls within the message from 0.</summary>
+    void ToolCallStart(int index, string id, string name);
+
+    void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString);
+
+    /// <summary>Cumulative usage so far; later calls replace earlier ones.</summary>
+    void Usage(in LlmUsage usage);
+
+    void Finish(LlmFinishReason reason, string? stopSequence);
+
+    /// <summary>The stream failed; no further events follow.</summary>
+    void Error(LlmError error);
+
+    /// <summary>The stream ended normally; no further events follow.</summary>
+    void Complete();
+}
+
+/// <summary>Turns one provider's SSE events into <see cref="ILlmStreamSink"/> calls.</summary>
+internal abstract class LlmStreamReader
+{
+    /// <summary>Whether <see cref="ILlmStreamSink.Complete"/> or <see cref="ILlmStreamSink.Error"/> has been called.</summary>
+    public bool IsTerminated { get; protected set; }
+
+    public abstract void OnEvent(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, ILlmStreamSink sink);
+
+    /// <summary>The upstream body ended. A stream that had not finished properly is reported as an error.</summary>
+    public virtual void OnEndOfStream(ILlmStreamSink sink, bool finishSeen)
+    {
+        if (IsTerminated)
+        {
+            return;
+        }
+
+        IsTerminated = true;
+        if (finishSeen)
+        {
+            sink.Complete();
+        }
+        else
+        {
+            sink.Error(StreamBroken("The upstream stream ended before the response was complete."));
+        }
+    }
+
+    protected void Terminate(ILlmStreamSink sink, LlmError? error)
+    {
+        if (IsTerminated)
+        {
+            return;
+        }
+
+        IsTerminated = true;
+        if (error is null)
+        {
+            sink.Complete();
+        }
+        else
+        {
+            sink.Error(error);
+        }
+    }
+
+    public static LlmError StreamBroken(string message) => new(LlmErrorKind.Server, message, 502) { Code = "upstream_stream_broken" };
+}

@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace LlmMiddleware.Protocols;
+
+/// <summary>JSON helpers shared by the protocol codecs.</summary>
+internal static class Json
+{
+    /// <summary>Relaxed escaping keeps non-ASCII text readable and byte-identical to what providers send.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+
+    /// <summary>The raw UTF-8 of an element as it appeared in the source (strings keep their quotes and escapes).</summary>
+    public static ReadOnlySpan<byte> Raw(JsonElement element) => JsonMarshal.GetRawUtf8Value(element);
+
+    public static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string what)
+    {
+        try
+        {
+            return JsonDocument.Parse(utf8, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid($"The {what} is not valid JSON: {ex.Message}");
+        }
+    }
+
+    public static LlmGatewayException Invalid(string message, string? param = null) =>
+        new(new LlmError(LlmErrorKind.InvalidRequest, message) { Param = param });
+
+    public static string? OptionalString(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Invalid($"'{name}' must be a string.", name);
+    }
+
+    public static double? OptionalNumber(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw Invalid($"'{name}' must be a number.", name);
+    }
+
+    public static int? OptionalInt(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i) ? i : throw Invalid($"'{name}' must be an integer.", name);
+    }
+
+    public static long? OptionalLong(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var i) ? i : throw Invalid($"'{name}' must be an integer.", name);
+    }
+
+    public static bool? OptionalBool(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Invalid($"'{name}' must be a boolean.", name),
+        };
+    }
+
+    public static long Long(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l) ? l : 0;
+
+    public static string? String(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    public static JsonElement Property(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) ? v : default;
+
+    /// <summary>Parses JSON text that should be an object (tool arguments); empty or invalid text becomes <c>{}</c>.</summary>
+    public static string NormalizeObjectJson(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return "{}";
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.ValueKind == JsonValueKind.Object ? json : "{}";
+        }
+        catch (JsonException)
+        {
+            return "{}";
+        }
+    }
+
+    /// <summary>Writes JSON text that is known to be valid as a raw value.</summary>
+    public static void WriteRawJson(Utf8JsonWriter writer, string json) => writer.WriteRawValue(json, skipInputValidation: true);
+
+    public static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        var span = output.GetSpan(bytes.Length);
+        bytes.CopyTo(span);
+        output.Advance(bytes.Length);
+    }
+
+    /// <summary>Encodes plain text as a JSON string literal (with quotes), for sinks that take literals.</summary>
+    public static byte[] EncodeLiteral(string text)
+    {
+        var buffer = new ArrayBufferWriter<byte>(text.Length + 16);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStringValue(text);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Encodes raw UTF-8 JSON text (such as an arguments object) as a JSON string literal.</summary>
+    public static byte[] EncodeLiteral(ReadOnlySpan<byte> utf8)
+    {
+        var buffer = new ArrayBufferWriter<byte>(utf8.Length + 16);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStringValue(utf8);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Decodes a JSON string literal (with quotes) to a string.</summary>
+    public static string DecodeLiteral(ReadOnlySpan<byte> literal)
+    {
+        var reader = new Utf8JsonReader(literal);
+        reader.Read();
+        return reader.GetString() ?? "";
+    }
+}
+
+internal static class JsonElementExtensions
+{
+    /// <summary>The raw length of a string element, quotes included; &gt; 2 means non-empty.</summary>
+    public static int RawLength(this JsonElement element) => Json.Raw(element).Length;
+}

@@ -1,0 +1,39 @@
+namespace LlmMiddleware.Protocols.OpenAI;
+
+/// <summary>Known deviations of OpenAI-compatible providers from the OpenAI API (protocols reference §6).</summary>
+[Flags]
+public enum OpenAIDialect
+{
+    /// <summary>The OpenAI API itself.</summary>
+    None = 0,
+
+    /// <summary>Send <c>max_tokens</c> instead of <c>max_completion_tokens</c>.</summary>
+    LegacyMaxTokens = 1 << 0,
+
+    /// <summary>Do not send <c>stream_options</c>.</summary>
+    NoStreamOptions = 1 << 1,
+
+    /// <summary>Do not send <c>messages[].name</c>.</summary>
+    NoMessageName = 1 << 2,
+
+    /// <summary>Do not send <c>presence_penalty</c> / <c>frequency_penalty</c>.</summary>
+    NoPenalties = 1 << 3,
+
+    /// <summary>Do not send <c>parallel_tool_calls</c>.</summary>
+    NoParallelToolCalls = 1 << 4,
+
+    /// <summary><c>tool_choice</c> accepts only <c>auto</c> and <c>none</c>.</summary>
+    ToolChoiceAutoOrNone = 1 << 5,
+
+    /// <summary>Tool-call ids must be nine alphanumerics (Mistral).</summary>
+    NineCharacterToolIds = 1 << 6,
+
+    /// <summary><c>n</c> must be 1.</summary>
+    SingleChoice = 1 << 7,
+
+    /// <summary>Reasoning models reject penalties and <c>stop</c> (xAI).</summary>
+    ReasoningModelsRejectSampling = 1 << 8,
+
+    /// <summary>Do not send <c>seed</c>.</summary>
+    NoSeed = 1 << 9,
+}

@@ -1,0 +1,311 @@
+using System.Text.Json;
+
+namespace LlmMiddleware.Protocols.OpenAI;
+
+/// <summary>Parses an OpenAI Chat Completions request body into an <see cref="LlmRequest"/>.</summary>
+internal static class OpenAIRequestReader
+{
+    public static LlmRequest Read(ReadOnlyMemory<byte> body)
+    {
+        using var doc = Json.Parse(body, "request body");
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Json.Invalid("The request body must be a JSON object.");
+        }
+
+        var request = new LlmRequest
+        {
+            Model = Json.OptionalString(root, "model") is { Length: > 0 } model ? model : throw Json.Invalid("'model' is required.", "model"),
+            Stream = Json.OptionalBool(root, "stream") ?? false,
+            Temperature = Json.OptionalNumber(root, "temperature"),
+            TopP = Json.OptionalNumber(root, "top_p"),
+            MaxOutputTokens = Json.OptionalInt(root, "max_completion_tokens") ?? Json.OptionalInt(root, "max_tokens"),
+            ParallelToolCalls = Json.OptionalBool(root, "parallel_tool_calls"),
+            User = Json.OptionalString(root, "user") ?? Json.OptionalString(root, "safety_identifier"),
+            N = Json.OptionalInt(root, "n"),
+            Seed = Json.OptionalLong(root, "seed"),
+            PresencePenalty = Json.OptionalNumber(root, "presence_penalty"),
+            FrequencyPenalty = Json.OptionalNumber(root, "frequency_penalty"),
+        };
+
+        if (request.Temperature is < 0 or > 2)
+        {
+            throw Json.Invalid("'temperature' must be between 0 and 2.", "temperature");
+        }
+
+        if (request.MaxOutputTokens is <= 0)
+        {
+            throw Json.Invalid("'max_completion_tokens' must be positive.", "max_completion_tokens");
+        }
+
+        if (root.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind == JsonValueKind.Object)
+        {
+            request.StreamIncludeUsage = Json.OptionalBool(streamOptions, "include_usage") ?? false;
+        }
+
+        if (Json.OptionalString(root, "reasoning_effort") is { } effort)
+        {
+            request.Reasoning = new LlmReasoning { Effort = effort, Disabled = effort == "none" };
+        }
+
+        ReadStop(root, request);
+        ReadMessages(root, request);
+        ReadTools(root, request);
+        ReadResponseFormat(root, request);
+        return request;
+    }
+
+    private static void ReadStop(JsonElement root, LlmRequest request)
+    {
+        if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        if (stop.ValueKind == JsonValueKind.String)
+        {
+            request.StopSequences.Add(stop.GetString()!);
+        }
+        else if (stop.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in stop.EnumerateArray())
+            {
+                request.StopSequences.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw Json.Invalid("'stop' must be a string or an array of strings.", "stop"));
+            }
+        }
+        else
+        {
+            throw Json.Invalid("'stop' must be a string or an array of strings.", "stop");
+        }
+    }
+
+    private static void ReadMessages(JsonElement root, LlmRequest request)
+    {
+        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            throw Json.Invalid("'messages' must be an array.", "messages");
+        }
+
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var param = $"messages[{i++}]";
+            if (message.ValueKind != JsonValueKind.Object)
+            {
+                throw Json.Invalid($"'{param}' must be an object.", param);
+            }
+
+            var role = Json.OptionalString(message, "role") ?? throw Json.Invalid($"'{param}.role' is required.", param + ".role");
+            message.TryGetProperty("content", out var content);
+            switch (role)
+            {
+                case "system" or "developer":
+                    foreach (var part in ReadContent(content, param, allowImages: false))
+                    {
+                        request.System.Add((LlmTextPart)part);
+                    }
+
+                    break;
+                case "user":
+                    var user = new LlmMessage(LlmRole.User) { Name = Json.OptionalString(message, "name") };
+                    user.Content.AddRange(ReadContent(content, param, allowImages: true));
+                    request.Messages.Add(user);
+                    break;
+                case "assistant":
+                    request.Messages.Add(ReadAssistant(message, content, param));
+                    break;
+                case "tool":
+                    var id = Json.OptionalString(message, "tool_call_id") ?? throw Json.Invalid($"'{param}.tool_call_id' is required.", param + ".tool_call_id");
+                    var result = new LlmToolResultPart(id);
+                    result.Content.AddRange(ReadContent(content, param, allowImages: false));
+                    var tool = new LlmMessage(LlmRole.Tool);
+                    tool.Content.Add(result);
+                    request.Messages.Add(tool);
+                    break;
+                default:
+                    throw Json.Invalid($"'{param}.role' must be one of system, developer, user, assistant, tool; got '{role}'.", param + ".role");
+            }
+        }
+
+        if (request.Messages.Count == 0)
+        {
+            throw Json.Invalid("'messages' must contain at least one user or assistant message.", "messages");
+        }
+    }
+
+    private static LlmMessage ReadAssistant(JsonElement message, JsonElement content, string param)
+    {
+        var assistant = new LlmMessage(LlmRole.Assistant) { Name = Json.OptionalString(message, "name") };
+        var reasoning = Json.OptionalString(message, "reasoning_content");
+        if (!string.IsNullOrEmpty(reasoning))
+        {
+            assistant.Content.Add(new LlmReasoningPart(reasoning));
+        }
+
+        if (content.ValueKind != JsonValueKind.Undefined && content.ValueKind != JsonValueKind.Null)
+        {
+            assistant.Content.AddRange(ReadContent(content, param, allowImages: false));
+        }
+
+        if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind != JsonValueKind.Null)
+        {
+            if (calls.ValueKind != JsonValueKind.Array)
+            {
+                throw Json.Invalid($"'{param}.tool_calls' must be an array.", param + ".tool_calls");
+            }
+
+            var j = 0;
+            foreach (var call in calls.EnumerateArray())
+            {
+                var callParam = $"{param}.tool_calls[{j++}]";
+                var function = Json.Property(call, "function");
+                var id = Json.OptionalString(call, "id") ?? throw Json.Invalid($"'{callParam}.id' is required.", callParam + ".id");
+                var name = function.ValueKind == JsonValueKind.Object ? Json.OptionalString(function, "name") : null;
+                if (string.IsNullOrEmpty(name))
+                {
+                    throw Json.Invalid($"'{callParam}.function.name' is required.", callParam + ".function.name");
+                }
+
+                var arguments = function.TryGetProperty("arguments", out var args) ? args : default;
+                if (arguments.ValueKind is not (JsonValueKind.String or JsonValueKind.Undefined or JsonValueKind.Null))
+                {
+                    throw Json.Invalid($"'{callParam}.function.arguments' must be a JSON-encoded string.", callParam + ".function.arguments");
+                }
+
+                assistant.Content.Add(new LlmToolCallPart(id, name, Json.NormalizeObjectJson(arguments.ValueKind == JsonValueKind.String ? arguments.GetString() : null)));
+            }
+        }
+
+        return assistant;
+    }
+
+    private static List<LlmContentPart> ReadContent(JsonElement content, string param, bool allowImages)
+    {
+        var parts = new List<LlmContentPart>();
+        switch (content.ValueKind)
+        {
+            case JsonValueKind.String:
+                parts.Add(new LlmTextPart(content.GetString()!));
+                break;
+            case JsonValueKind.Array:
+                var k = 0;
+                foreach (var part in content.EnumerateArray())
+                {
+                    var partParam = $"{param}.content[{k++}]";
+                    var type = part.ValueKind == JsonValueKind.Object ? Json.OptionalString(part, "type") : null;
+                    switch (type)
+                    {
+                        case "text":
+                            parts.Add(new LlmTextPart(Json.OptionalString(part, "text") ?? throw Json.Invalid($"'{partParam}.text' is required.", partParam + ".text")));
+                            break;
+                        case "image_url" when allowImages:
+                            parts.Add(ReadImage(Json.Property(part, "image_url"), partParam));
+                            break;
+                        case "refusal":
+                            parts.Add(new LlmTextPart(Json.OptionalString(part, "refusal") ?? ""));
+                            break;
+                        default:
+                            throw Json.Invalid($"'{partParam}.type' '{type}' is not supported here.", partParam + ".type");
+                    }
+                }
+
+                break;
+            case JsonValueKind.Null or JsonValueKind.Undefined:
+                break;
+            default:
+                throw Json.Invalid($"'{param}.content' must be a string or an array of content parts.", param + ".content");
+        }
+
+        return parts;
+    }
+
+    private static LlmImagePart ReadImage(JsonElement imageUrl, string param)
+    {
+        var url = imageUrl.ValueKind == JsonValueKind.Object ? Json.OptionalString(imageUrl, "url") : null;
+        if (string.IsNullOrEmpty(url))
+        {
+            throw Json.Invalid($"'{param}.image_url.url' is required.", param + ".image_url.url");
+        }
+
+        var detail = Json.OptionalString(imageUrl, "detail");
+        return DataUrl.TryParse(url, out var mediaType, out var data)
+            ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
+            : new LlmImagePart { Url = url, Detail = detail };
+    }
+
+    private static void ReadTools(JsonElement root, LlmRequest request)
+    {
+        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
+        {
+            if (tools.ValueKind != JsonValueKind.Array)
+            {
+                throw Json.Invalid("'tools' must be an array.", "tools");
+            }
+
+            var i = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                var param = $"tools[{i++}]";
+                var function = Json.Property(tool, "function");
+                if (Json.String(tool, "type") != "function" || function.ValueKind != JsonValueKind.Object)
+                {
+                    throw Json.Invalid($"'{param}' must be a function tool: {{\"type\":\"function\",\"function\":{{...}}}}.", param);
+                }
+
+                var name = Json.OptionalString(function, "name");
+                if (string.IsNullOrEmpty(name))
+                {
+                    throw Json.Invalid($"'{param}.function.name' is required.", param + ".function.name");
+                }
+
+                var parameters = function.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : ToolSchemas.EmptyObjectSchema;
+                request.Tools.Add(new LlmTool(name, Json.OptionalString(function, "description"), parameters) { Strict = Json.OptionalBool(function, "strict") });
+            }
+        }
+
+        if (root.TryGetProperty("tool_choice", out var choice) && choice.ValueKind != JsonValueKind.Null)
+        {
+            request.ToolChoice = choice.ValueKind switch
+            {
+                JsonValueKind.String => choice.GetString() switch
+                {
+                    "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
+                    "none" => new LlmToolChoice(LlmToolChoiceMode.None),
+                    "required" => new LlmToolChoice(LlmToolChoiceMode.Required),
+                    var other => throw Json.Invalid($"'tool_choice' '{other}' is not one of auto, none, required.", "tool_choice"),
+                },
+                JsonValueKind.Object when Json.String(Json.Property(choice, "function"), "name") is { } name => new LlmToolChoice(LlmToolChoiceMode.Function, name),
+                _ => throw Json.Invalid("'tool_choice' must be auto, none, required or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
+            };
+        }
+    }
+
+    private static void ReadResponseFormat(JsonElement root, LlmRequest request)
+    {
+        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return;
+        }
+
+        switch (format.ValueKind == JsonValueKind.Object ? Json.String(format, "type") : null)
+        {
+            case "text":
+                break;
+            case "json_object":
+                request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonObject);
+                break;
+            case "json_schema":
+                var schema = Json.Property(format, "json_schema");
+                var body = Json.Property(schema, "schema");
+                request.ResponseFormat = new LlmResponseFormat(
+                    LlmResponseFormatKind.JsonSchema,
+                    Json.String(schema, "name") ?? "response",
+                    body.ValueKind == JsonValueKind.Object ? body.GetRawText() : ToolSchemas.EmptyObjectSchema,
+                    Json.OptionalBool(schema, "strict"));
+                break;
+            default:
+                throw Json.Invalid("'response_format.type' must be text, json_object or json_schema.", "response_format");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using System.Text.Json;
+
+namespace LlmMiddleware.Protocols.OpenAI;
+
+/// <summary>Reads OpenAI-style chat completion chunks (OpenAI, Azure and the OpenAI-compatible family).</summary>
+internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamReader
+{
+    private readonly Dictionary<int, (int Tool, string? Id)> _tools = [];
+    private bool _started;
+    private bool _finishSeen;
+    private bool _sawToolCall;
+    private int _nextTool;
+    private int _lastTool = -1;
+
+    public bool FinishSeen => _finishSeen;
+
+    public override void OnEvent(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, ILlmStreamSink sink)
+    {
+        if (IsTerminated)
+        {
+            return;
+        }
+
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            Terminate(sink, null);
+            return;
+        }
+
+        JsonDocument doc;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            doc = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            Terminate(sink, StreamBroken("The upstream sent a malformed stream chunk."));
+            return;
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            var error = Json.Property(root, "error");
+            if (error.ValueKind == JsonValueKind.Object)
+            {
+                Terminate(sink, Errors.Read(500, data) with { StatusCode = 502 });
+                return;
+            }
+
+            if (!_started)
+            {
+                _started = true;
+                sink.Start(Json.String(root, "id") ?? "", Json.String(root, "model") ?? "");
+            }
+
+            var choices = Json.Property(root, "choices");
+            if (choices.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    if (Json.Long(choice, "index") != 0)
+                    {
+                        continue;
+                    }
+
+                    if (!ReadChoice(choice, sink))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            var usage = Json.Property(root, "usage");
+            if (usage.ValueKind == JsonValueKind.Object)
+            {
+                sink.Usage(OpenAIResponseCodec.ReadUsage(usage));
+            }
+        }
+    }
+
+    public override void OnEndOfStream(ILlmStreamSink sink, bool finishSeen) => base.OnEndOfStream(sink, finishSeen || _finishSeen);
+
+    private bool ReadChoice(JsonElement choice, ILlmStreamSink sink)
+    {
+        var delta = Json.Property(choice, "delta");
+        if (delta.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in delta.EnumerateObject())
+            {
+                var value = property.Value;
+                if (property.NameEquals("content") || property.NameEquals("refusal"))
+                {
+                    if (value.ValueKind == JsonValueKind.String && value.RawLength() > 2)
+                    {
+                        sink.Text(Json.Raw(value));
+                    }
+                }
+                else if (property.NameEquals("reasoning_content") || property.NameEquals("reasoning"))
+                {
+                    if (value.ValueKind == JsonValueKind.String && value.RawLength() > 2)
+                    {
+                        sink.Reasoning(Json.Raw(value));
+                    }
+                }
+                else if (property.NameEquals("tool_calls") && value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var call in value.EnumerateArray())
+                    {
+                        ReadToolCall(call, sink);
+                    }
+                }
+            }
+        }
+
+        var finish = Json.Property(choice, "finish_reason");
+        if (finish.ValueKind == JsonValueKind.String)
+        {
+            var reason = Json.Raw(finish)[1..^1];
+            if (reason.SequenceEqual("error"u8))
+            {
+                // OpenRouter reports mid-stream failures as finish_reason "error".
+                Terminate(sink, StreamBroken("The provider reported an error mid-stream."));
+                return false;
+            }
+
+            _finishSeen = true;
+            var mapped = FinishReasons.FromOpenAI(reason);
+            sink.Finish(mapped == LlmFinishReason.Stop && _sawToolCall ? LlmFinishReason.ToolCalls : mapped, null);
+        }
+
+        return true;
+    }
+
+    private void ReadToolCall(JsonElement call, ILlmStreamSink sink)
+    {
+        var id = Json.String(call, "id");
+        var function = Json.Property(call, "function");
+        int tool;
+        var hasIndex = call.TryGetProperty("index", out var indexElement) && indexElement.TryGetInt32(out _);
+        var key = hasIndex ? indexElement.GetInt32() : -1;
+        if (_tools.TryGetValue(key, out var known) && (string.IsNullOrEmpty(id) || id == known.Id))
+        {
+            tool = known.Tool;
+        }
+        else if (!hasIndex && string.IsNullOrEmpty(id) && _lastTool >= 0)
+        {
+            tool = _lastTool;
+        }
+        else
+        {
+            // A new index, or a new non-empty id on a reused or missing index (Gemini's OpenAI endpoint), opens a call.
+            tool = _nextTool++;
+            _tools[key] = (tool, id);
+            _lastTool = tool;
+            _sawToolCall = true;
+            sink.ToolCallStart(tool, id is { Length: > 0 } ? id : ToolSchemas.SanitizeId(""), state.RestoreToolName(Json.String(function, "name") ?? ""));
+        }
+
+        var arguments = Json.Property(function, "arguments");
+        if (arguments.ValueKind == JsonValueKind.String && arguments.RawLength() > 2)
+        {
+            sink.ToolCallArguments(tool, Json.Raw(arguments));
+        }
+        else if (arguments.ValueKind == JsonValueKind.Object)
+        {
+            sink.ToolCallArguments(tool, Json.EncodeLiteral(Json.Raw(arguments)));
+        }
+    }
+}
