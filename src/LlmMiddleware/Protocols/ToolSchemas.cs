@@ -10,7 +10,7 @@ internal static class ToolSchemas
 
     /// <summary>Anthropic and OpenAI accept <c>^[a-zA-Z0-9_-]+$</c> ids; the same input always maps to the same id, so a
     /// <c>tool_use.id</c> and the <c>tool_result.tool_use_id</c> that answers it stay paired.</summary>
-    public static string SanitizeId(string id, int maxLength = 128)
+    public static string SanitizeId(string id, int maxLength = int.MaxValue)
     {
         if (id.Length == 0)
         {

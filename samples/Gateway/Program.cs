@@ -1,0 +1,28 @@
+// A standalone LLM gateway. With no provider keys it answers through the built-in simulated provider; set
+// OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY and the "default" alias goes to that provider instead.
+var builder = WebApplication.CreateBuilder(args);
+
+var defaultModel = builder.Configuration["OPENAI_API_KEY"] is { Length: > 0 } ? ("openai", "gpt-4o-mini")
+    : builder.Configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } ? ("anthropic", "claude-sonnet-4-5")
+    : builder.Configuration["GEMINI_API_KEY"] is { Length: > 0 } ? ("gemini", "gemini-2.5-flash")
+    : ("simulated", "echo");
+
+builder.Services.AddLlmGateway(options =>
+{
+    if (!options.Models.ContainsKey("default"))
+    {
+        options.AddModel("default", defaultModel.Item1, defaultModel.Item2);
+    }
+});
+
+var app = builder.Build();
+var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
+app.MapGet("/", () => Results.Text($$"""
+    LlmMiddleware gateway sample.
+    The "default" model is served by {{defaultModel.Item1}}/{{defaultModel.Item2}}{{note}}.
+    OpenAI SDK base URL:    <this host>/v1
+    Anthropic SDK base URL: <this host>
+    Try: curl -s <this host>/v1/chat/completions -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
+    """));
+app.MapLlmGateway();
+app.Run();

@@ -1,0 +1,85 @@
+namespace LlmMiddleware;
+
+/// <summary>
+/// Gateway settings, bound from the <c>LlmGateway</c> configuration section and adjustable in code through
+/// <c>AddLlmGateway(options =&gt; ...)</c>.
+/// </summary>
+public sealed class LlmGatewayOptions
+{
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string SectionName = "LlmGateway";
+
+    /// <summary>Providers by name. Built-in names (<c>openai</c>, <c>anthropic</c>, <c>gemini</c>, <c>groq</c>, ...) exist
+    /// without configuration; an entry here overrides or adds one.</summary>
+    public Dictionary<string, LlmProviderOptions> Providers { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Model aliases: the name a caller uses → the provider and upstream model that serve it.</summary>
+    public Dictionary<string, LlmModelRoute> Models { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether the built-in providers read their keys and base URLs from the usual environment variables
+    /// (<c>OPENAI_API_KEY</c>, <c>ANTHROPIC_BASE_URL</c>, ...). Default <see langword="true"/>.</summary>
+    public bool UseEnvironmentVariables { get; set; } = true;
+
+    /// <summary>Largest accepted request body, in bytes. Default 32 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Largest accepted non-streamed upstream response body, in bytes. Default 64 MiB.</summary>
+    public long MaxResponseBodyBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary><c>max_tokens</c> sent to Anthropic when the caller gave none (Anthropic requires it). Default 4096.</summary>
+    public int DefaultMaxTokens { get; set; } = 4096;
+
+    /// <summary>Time limit for one upstream call, headers and body. Default 10 minutes.</summary>
+    public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Time limit for connecting to a provider. Default 10 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Adds or replaces a provider.</summary>
+    public LlmGatewayOptions AddProvider(string name, LlmProviderOptions provider)
+    {
+        Providers[name] = provider;
+        return this;
+    }
+
+    /// <summary>Adds or replaces a model alias.</summary>
+    public LlmGatewayOptions AddModel(string alias, string provider, string model)
+    {
+        Models[alias] = new LlmModelRoute { Provider = provider, Model = model };
+        return this;
+    }
+}
+
+/// <summary>A model alias target.</summary>
+public sealed class LlmModelRoute
+{
+    /// <summary>The provider name.</summary>
+    public string Provider { get; set; } = "";
+
+    /// <summary>The model name sent upstream (for Azure OpenAI, the deployment name).</summary>
+    public string Model { get; set; } = "";
+}
+
+/// <summary>One provider: its kind, credentials and endpoint.</summary>
+public sealed class LlmProviderOptions
+{
+    /// <summary>
+    /// The provider kind: <c>openai</c>, <c>azure</c>, <c>anthropic</c>, <c>gemini</c>, <c>openai-compatible</c>,
+    /// <c>simulated</c>, or a preset (<c>groq</c>, <c>cerebras</c>, <c>deepinfra</c>, <c>mistral</c>, <c>xai</c>,
+    /// <c>openrouter</c>, <c>together</c>, <c>fireworks</c>, <c>vllm</c>, <c>ollama</c>). Defaults to the provider's name.
+    /// </summary>
+    public string? Type { get; set; }
+
+    /// <summary>The API key. Never sent anywhere but this provider, never logged.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Base URL, in the provider SDK's convention (OpenAI: with <c>/v1</c>; Anthropic and Gemini: the host;
+    /// Azure: the resource endpoint).</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>Azure OpenAI <c>api-version</c>.</summary>
+    public string? ApiVersion { get; set; }
+
+    /// <summary>Extra headers sent with every request to this provider.</summary>
+    public Dictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
+}

@@ -1,0 +1,182 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Providers;
+using LlmMiddleware.Utilities;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated).</summary>
+internal static class EmbeddingsHandler
+{
+    public static async Task HandleAsync(HttpContext http, LlmCallExecutor executor)
+    {
+        var context = new LlmRequestContext(http, LlmProtocol.OpenAIChat, executor.TimeProvider);
+        http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
+        var aborted = http.RequestAborted;
+        try
+        {
+            using var body = await RequestBody.ReadAsync(http.Request, executor.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
+            using var doc = Json.Parse(body.WrittenMemory, "request body");
+            var root = doc.RootElement;
+            var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model") is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
+            var inputs = ReadInputs(root);
+            context.RequestedModel = requested;
+            var (provider, model) = executor.Registry.Resolve(requested);
+            provider.EnsureUsable();
+            context.ProviderName = provider.Name;
+            context.ProviderProtocol = provider.Protocol;
+            context.UpstreamModel = model;
+
+            using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
+            switch (provider.Protocol)
+            {
+                case LlmProtocol.AnthropicMessages:
+                    throw Json.Invalid($"Provider '{provider.Name}' (Anthropic) has no embeddings API.", "model");
+                case LlmProtocol.Gemini:
+                    WriteGeminiRequest(model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
+                    break;
+                default:
+                    context.IsPassthrough = true;
+                    JsonModelRewriter.Rewrite(body.WrittenSpan, model, upstreamBody);
+                    break;
+            }
+
+            using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
+            using var response = await SendAsync(provider, request, aborted).ConfigureAwait(false);
+            if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
+            {
+                await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options.MaxResponseBodyBytes, aborted).ConfigureAwait(false);
+                return;
+            }
+
+            var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
+            using var output = new PooledBufferWriter(geminiBody.Length);
+            WriteOpenAIResponse(geminiBody, requested, Json.String(root, "encoding_format") == "base64", output);
+            http.Response.ContentType = "application/json";
+            await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
+        }
+        catch (LlmGatewayException ex)
+        {
+            context.Error = ex.Error;
+            await ResponseRelay.WriteErrorAsync(http, LlmProtocol.OpenAIChat, ex.Error, aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            context.ClientDisconnected = true;
+        }
+        finally
+        {
+            context.MarkEnd();
+        }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(LlmProviderEndpoint provider, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await provider.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+        }
+    }
+
+    private static List<string> ReadInputs(JsonElement root)
+    {
+        var input = Json.Property(root, "input");
+        var texts = new List<string>();
+        switch (input.ValueKind)
+        {
+            case JsonValueKind.String:
+                texts.Add(input.GetString()!);
+                break;
+            case JsonValueKind.Array when input.GetArrayLength() > 0:
+                foreach (var item in input.EnumerateArray())
+                {
+                    // Token-array inputs are forwarded to OpenAI-protocol providers as they are; Gemini needs text.
+                    texts.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : item.GetRawText());
+                }
+
+                break;
+            default:
+                throw Json.Invalid("'input' must be a non-empty string or array.", "input");
+        }
+
+        return texts;
+    }
+
+    private static void WriteGeminiRequest(string model, List<string> inputs, int? dimensions, PooledBufferWriter output)
+    {
+        using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteStartArray("requests"u8);
+        foreach (var text in inputs)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model"u8, "models/" + model);
+            writer.WriteStartObject("content"u8);
+            writer.WriteStartArray("parts"u8);
+            writer.WriteStartObject();
+            writer.WriteString("text"u8, text);
+            writer.WriteEndObject();
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            if (dimensions is { } d)
+            {
+                writer.WriteNumber("outputDimensionality"u8, d);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteOpenAIResponse(byte[] geminiBody, string model, bool base64, PooledBufferWriter output)
+    {
+        using var doc = JsonDocument.Parse(geminiBody);
+        using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("object"u8, "list"u8);
+        writer.WriteStartArray("data"u8);
+        var index = 0;
+        var embeddings = Json.Property(doc.RootElement, "embeddings");
+        foreach (var embedding in embeddings.ValueKind == JsonValueKind.Array ? embeddings.EnumerateArray() : default)
+        {
+            var values = Json.Property(embedding, "values");
+            writer.WriteStartObject();
+            writer.WriteString("object"u8, "embedding"u8);
+            writer.WriteNumber("index"u8, index++);
+            if (base64)
+            {
+                var bytes = new byte[values.GetArrayLength() * 4];
+                var i = 0;
+                foreach (var value in values.EnumerateArray())
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i++ * 4), value.GetSingle());
+                }
+
+                writer.WriteBase64String("embedding"u8, bytes);
+            }
+            else
+            {
+                writer.WritePropertyName("embedding"u8);
+                values.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("model"u8, model);
+        writer.WriteStartObject("usage"u8);
+        writer.WriteNumber("prompt_tokens"u8, 0);
+        writer.WriteNumber("total_tokens"u8, 0);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,100 @@
+using LlmMiddleware.Protocols;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary>
+/// Sits between a provider stream reader and the client writer: records usage, finish reason, errors and the
+/// first-token time on the <see cref="LlmRequestContext"/>. In passthrough mode the upstream bytes are relayed
+/// as they are, so only errors the gateway itself detects (a broken stream) are written.
+/// </summary>
+internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough) : ILlmStreamSink
+{
+    public bool Failed { get; private set; }
+
+    public void Start(string id, string model)
+    {
+        if (!passthrough)
+        {
+            client.Start(id, model);
+        }
+    }
+
+    public void Text(ReadOnlySpan<byte> jsonString)
+    {
+        context.MarkFirstToken();
+        if (!passthrough)
+        {
+            client.Text(jsonString);
+        }
+    }
+
+    public void Reasoning(ReadOnlySpan<byte> jsonString)
+    {
+        context.MarkFirstToken();
+        if (!passthrough)
+        {
+            client.Reasoning(jsonString);
+        }
+    }
+
+    public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
+    {
+        if (!passthrough)
+        {
+            client.ReasoningSignature(jsonString);
+        }
+    }
+
+    public void ToolCallStart(int index, string id, string name)
+    {
+        context.MarkFirstToken();
+        if (!passthrough)
+        {
+            client.ToolCallStart(index, id, name);
+        }
+    }
+
+    public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
+    {
+        if (!passthrough)
+        {
+            client.ToolCallArguments(index, jsonString);
+        }
+    }
+
+    public void Usage(in LlmUsage usage)
+    {
+        context.Usage = usage;
+        if (!passthrough)
+        {
+            client.Usage(usage);
+        }
+    }
+
+    public void Finish(LlmFinishReason reason, string? stopSequence)
+    {
+        context.FinishReason = reason;
+        if (!passthrough)
+        {
+            client.Finish(reason, stopSequence);
+        }
+    }
+
+    public void Error(LlmError error)
+    {
+        Failed = true;
+        context.Error = error;
+        if (!passthrough || error.Code == "upstream_stream_broken")
+        {
+            client.Error(error);
+        }
+    }
+
+    public void Complete()
+    {
+        if (!passthrough)
+        {
+            client.Complete();
+        }
+    }
+}

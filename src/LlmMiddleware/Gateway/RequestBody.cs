@@ -1,0 +1,53 @@
+using LlmMiddleware.Utilities;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary>Reads a caller's body into a pooled buffer, refusing anything over the limit with a 413.</summary>
+internal static class RequestBody
+{
+    public static async Task<PooledBufferWriter> ReadAsync(HttpRequest request, long max, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > max)
+        {
+            throw TooLarge(max);
+        }
+
+        var buffer = new PooledBufferWriter((int)Math.Clamp(request.ContentLength ?? 4096, 256, max));
+        try
+        {
+            while (true)
+            {
+                var memory = buffer.GetMemory(8192);
+                int read;
+                try
+                {
+                    read = await request.Body.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    throw TooLarge(max);
+                }
+
+                if (read == 0)
+                {
+                    return buffer;
+                }
+
+                buffer.Advance(read);
+                if (buffer.WrittenCount > max)
+                {
+                    throw TooLarge(max);
+                }
+            }
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    private static LlmGatewayException TooLarge(long max) =>
+        new(new LlmError(LlmErrorKind.RequestTooLarge, $"The request body exceeds the gateway's limit of {max} bytes."));
+}

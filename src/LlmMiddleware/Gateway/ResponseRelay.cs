@@ -1,0 +1,255 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.Anthropic;
+using LlmMiddleware.Protocols.Gemini;
+using LlmMiddleware.Protocols.OpenAI;
+using LlmMiddleware.Protocols.Sse;
+using LlmMiddleware.Utilities;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary>
+/// Turns a provider's HTTP response into the caller's: errors translated with their status and retry headers,
+/// complete bodies translated (or relayed unchanged in passthrough), streams translated event by event and flushed
+/// as they arrive. Shared by the gateway endpoints and the YARP transforms.
+/// </summary>
+internal static class ResponseRelay
+{
+    private static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
+
+    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, long maxBodyBytes, CancellationToken cancellationToken)
+    {
+        var http = context.HttpContext;
+        var client = context.InboundProtocol;
+        var status = (int)upstream.StatusCode;
+        context.UpstreamStatusCode = status;
+        http.Response.Headers.ContentLength = null;
+
+        if (status >= 400)
+        {
+            using var errorBody = await ReadBodyAsync(upstream, 1024 * 1024, cancellationToken).ConfigureAwait(false);
+            var error = Errors.Read(status, errorBody.WrittenSpan);
+            context.Error = error;
+            foreach (var name in RetryHeaders)
+            {
+                if (upstream.Headers.TryGetValues(name, out var values))
+                {
+                    http.Response.Headers[name] = values.ToArray();
+                }
+            }
+
+            if (context.IsPassthrough)
+            {
+                http.Response.StatusCode = status;
+                http.Response.ContentType = "application/json";
+                await http.Response.Body.WriteAsync(errorBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            await WriteErrorAsync(http, client, error, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.Stream)
+        {
+            await RelayStreamAsync(context, upstream, upstreamProtocol, state, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var body = await ReadBodyAsync(upstream, maxBodyBytes, cancellationToken).ConfigureAwait(false);
+        context.MarkFirstToken();
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        if (context.IsPassthrough)
+        {
+            RecordPassthroughResponse(context, body.WrittenMemory, upstreamProtocol);
+            await http.Response.Body.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        LlmResponse response;
+        try
+        {
+            response = ReadResponse(body.WrittenMemory, upstreamProtocol, state);
+        }
+        catch (JsonException)
+        {
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response that is not valid JSON.", 502));
+        }
+
+        context.Usage = response.Usage;
+        context.FinishReason = response.FinishReason;
+        using var output = new PooledBufferWriter(body.WrittenCount + 256);
+        if (client == LlmProtocol.AnthropicMessages)
+        {
+            AnthropicResponseCodec.Write(response, output);
+        }
+        else
+        {
+            OpenAIResponseCodec.Write(response, output);
+        }
+
+        await http.Response.Body.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static LlmResponse ReadResponse(ReadOnlyMemory<byte> body, LlmProtocol upstreamProtocol, TranslationState state)
+    {
+        switch (upstreamProtocol)
+        {
+            case LlmProtocol.AnthropicMessages:
+                return AnthropicResponseCodec.Read(body, state);
+            case LlmProtocol.Gemini:
+                var builder = new ResponseBuilder();
+                var reader = new GeminiStreamReader();
+                reader.OnEvent(default, body.Span, builder);
+                if (builder.Failure is { } failure)
+                {
+                    throw new LlmGatewayException(failure);
+                }
+
+                return builder.Build();
+            default:
+                return OpenAIResponseCodec.Read(body, state);
+        }
+    }
+
+    /// <summary>Writes an error in the caller's protocol, unless the response has already started.</summary>
+    public static async Task WriteErrorAsync(HttpContext http, LlmProtocol client, LlmError error, CancellationToken cancellationToken)
+    {
+        if (http.Response.HasStarted)
+        {
+            return;
+        }
+
+        http.Response.StatusCode = Errors.StatusFor(error, client);
+        http.Response.ContentType = "application/json";
+        http.Response.Headers.ContentLength = null;
+        using var buffer = new PooledBufferWriter(512);
+        Errors.Write(error, client, buffer);
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void RecordPassthroughResponse(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmProtocol protocol)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var usage = Json.Property(doc.RootElement, "usage");
+            context.Usage = protocol == LlmProtocol.AnthropicMessages ? AnthropicResponseCodec.ReadUsage(usage) : OpenAIResponseCodec.ReadUsage(usage);
+        }
+        catch (JsonException)
+        {
+            // Relayed as is: the caller sees exactly what the provider sent.
+        }
+    }
+
+    private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, CancellationToken cancellationToken)
+    {
+        var http = context.HttpContext;
+        var response = http.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var output = response.BodyWriter;
+        LlmStreamReader reader = upstreamProtocol switch
+        {
+            LlmProtocol.AnthropicMessages => new AnthropicStreamReader(state),
+            LlmProtocol.Gemini => new GeminiStreamReader(),
+            _ => new OpenAIStreamReader(state),
+        };
+        ILlmStreamSink writer = context.InboundProtocol == LlmProtocol.AnthropicMessages
+            ? new AnthropicStreamWriter(output)
+            : new OpenAIStreamWriter(output, context.Request.StreamIncludeUsage, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var sink = new RecordingSink(context, writer, context.IsPassthrough);
+
+        using var sse = new SseReader();
+        var body = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (await sse.FillAsync(body, cancellationToken).ConfigureAwait(false))
+            {
+                if (context.IsPassthrough)
+                {
+                    Json.Write(output, sse.LastRead.Span);
+                }
+
+                Dispatch(sse, reader, sink);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (reader.IsTerminated)
+                {
+                    break;
+                }
+            }
+
+            if (!reader.IsTerminated)
+            {
+                if (sse.TryReadTrailing(out var name, out var data))
+                {
+                    reader.OnEvent(name, data, sink);
+                }
+
+                reader.OnEndOfStream(sink, finishSeen: false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            if (!reader.IsTerminated)
+            {
+                sink.Error(LlmStreamReader.StreamBroken("The connection to the provider broke mid-stream."));
+            }
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (sink.Failed && context.InboundProtocol == LlmProtocol.OpenAIChat)
+        {
+            // OpenAI SDKs treat a plain end of stream as success: after the error chunk, end the response abortively
+            // so the caller sees a failed response rather than a clean finish.
+            await output.CompleteAsync().ConfigureAwait(false);
+            http.Abort();
+        }
+    }
+
+    private static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink)
+    {
+        while (!reader.IsTerminated && sse.TryRead(out var name, out var data))
+        {
+            reader.OnEvent(name, data, sink);
+        }
+    }
+
+    private static async Task<PooledBufferWriter> ReadBodyAsync(HttpResponseMessage upstream, long max, CancellationToken cancellationToken)
+    {
+        var buffer = new PooledBufferWriter((int)Math.Clamp(upstream.Content.Headers.ContentLength ?? 4096, 256, 1024 * 1024));
+        try
+        {
+            var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                var memory = buffer.GetMemory(8192);
+                var read = await stream.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return buffer;
+                }
+
+                buffer.Advance(read);
+                if (buffer.WrittenCount > max)
+                {
+                    throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider's response exceeds the gateway's size limit.", 502));
+                }
+            }
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using LlmMiddleware;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Providers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the LLM gateway's HTTP surfaces.</summary>
+public static class LlmGatewayEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>POST {prefix}/v1/chat/completions</c> (OpenAI), <c>POST {prefix}/v1/messages</c> (Anthropic),
+    /// <c>GET {prefix}/v1/models</c> and <c>POST {prefix}/v1/embeddings</c>. The returned builder applies conventions
+    /// (authorization, rate limiting, CORS, ...) to all of them.
+    /// </summary>
+    public static RouteGroupBuilder MapLlmGateway(this IEndpointRouteBuilder endpoints, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var executor = endpoints.ServiceProvider.GetService<LlmCallExecutor>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmGateway().");
+        var registry = endpoints.ServiceProvider.GetRequiredService<LlmProviderRegistry>();
+
+        // Plain request delegates: no model binding on the hot path.
+        var group = endpoints.MapGroup(prefix);
+        group.MapPost("/v1/chat/completions", http => executor.HandleChatAsync(http, LlmProtocol.OpenAIChat));
+        group.MapPost("/v1/messages", http => executor.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
+        group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry));
+        group.MapPost("/v1/embeddings", http => EmbeddingsHandler.HandleAsync(http, executor));
+        return group;
+    }
+}

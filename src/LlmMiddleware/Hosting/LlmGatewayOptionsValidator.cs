@@ -1,0 +1,62 @@
+using LlmMiddleware.Providers;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware;
+
+/// <summary>Checks the whole configuration at start-up and reports every problem at once.</summary>
+internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmGatewayOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (providerName, provider) in options.Providers)
+        {
+            var type = provider.Type ?? providerName;
+            if (!ProviderPresets.All.TryGetValue(type, out var preset))
+            {
+                errors.Add($"LlmGateway:Providers:{providerName}: unknown Type '{type}'. Known types: {string.Join(", ", ProviderPresets.All.Keys.Order())}.");
+                continue;
+            }
+
+            if (provider.BaseUrl is { } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                errors.Add($"LlmGateway:Providers:{providerName}: BaseUrl '{baseUrl}' is not an absolute http(s) URL.");
+            }
+
+            if (preset.DefaultBaseUrl is null && provider.BaseUrl is null && preset.BaseUrlVariable is null)
+            {
+                errors.Add($"LlmGateway:Providers:{providerName}: Type '{type}' needs a BaseUrl.");
+            }
+        }
+
+        foreach (var (alias, route) in options.Models)
+        {
+            if (string.IsNullOrWhiteSpace(route.Provider) || !(options.Providers.ContainsKey(route.Provider) || ProviderPresets.All.ContainsKey(route.Provider)))
+            {
+                errors.Add($"LlmGateway:Models:{alias}: unknown Provider '{route.Provider}'.");
+            }
+
+            if (string.IsNullOrWhiteSpace(route.Model))
+            {
+                errors.Add($"LlmGateway:Models:{alias}: Model is required.");
+            }
+        }
+
+        if (options.MaxRequestBodyBytes <= 0)
+        {
+            errors.Add("LlmGateway:MaxRequestBodyBytes must be positive.");
+        }
+
+        if (options.DefaultMaxTokens <= 0)
+        {
+            errors.Add("LlmGateway:DefaultMaxTokens must be positive.");
+        }
+
+        if (options.UpstreamTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("LlmGateway:UpstreamTimeout and ConnectTimeout must be positive.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

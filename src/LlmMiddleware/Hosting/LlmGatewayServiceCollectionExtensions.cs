@@ -1,0 +1,74 @@
+using LlmMiddleware;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Providers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the LLM gateway.</summary>
+public static class LlmGatewayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the LLM gateway services, bound to the <c>LlmGateway</c> configuration section. Configuration is validated
+    /// at start-up. Calling it again only applies <paramref name="configure"/>.
+    /// </summary>
+    public static ILlmGatewayBuilder AddLlmGateway(this IServiceCollection services, Action<LlmGatewayOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<LlmGatewayOptions>();
+        if (!services.Any(d => d.ServiceType == typeof(LlmCallExecutor)))
+        {
+            options.BindConfiguration(LlmGatewayOptions.SectionName).ValidateOnStart();
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmGatewayOptions>, LlmGatewayOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LlmProviderRegistry>();
+        services.TryAddSingleton<LlmCallExecutor>();
+        return new LlmGatewayBuilder(services);
+    }
+
+    /// <summary>Adds a hook that runs around every LLM call, in registration order.</summary>
+    public static ILlmGatewayBuilder AddHook<THook>(this ILlmGatewayBuilder builder)
+        where THook : LlmGatewayHook
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<LlmGatewayHook, THook>());
+        return builder;
+    }
+
+    /// <summary>Adds a hook instance that runs around every LLM call, in registration order.</summary>
+    public static ILlmGatewayBuilder AddHook(this ILlmGatewayBuilder builder, LlmGatewayHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(hook);
+        return builder;
+    }
+
+    /// <summary>Adds or replaces a provider in code.</summary>
+    public static ILlmGatewayBuilder AddProvider(this ILlmGatewayBuilder builder, string name, Action<LlmProviderOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure<LlmGatewayOptions>(o =>
+        {
+            var provider = o.Providers.TryGetValue(name, out var existing) ? existing : new LlmProviderOptions();
+            configure(provider);
+            o.Providers[name] = provider;
+        });
+        return builder;
+    }
+
+    /// <summary>Adds or replaces a model alias in code.</summary>
+    public static ILlmGatewayBuilder AddModel(this ILlmGatewayBuilder builder, string alias, string provider, string model)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure<LlmGatewayOptions>(o => o.AddModel(alias, provider, model));
+        return builder;
+    }
+}

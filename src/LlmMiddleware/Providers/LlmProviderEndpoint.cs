@@ -1,0 +1,164 @@
+using System.Net.Http.Headers;
+using LlmMiddleware.Protocols.OpenAI;
+
+namespace LlmMiddleware.Providers;
+
+/// <summary>A resolved, ready-to-call provider: URL layout, credentials and protocol.</summary>
+internal sealed class LlmProviderEndpoint
+{
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+    private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
+    private readonly string _baseUrl;
+    private readonly string? _apiKey;
+
+    public LlmProviderEndpoint(string name, ProviderPreset preset, string? baseUrl, string? apiKey, string? apiVersion, IReadOnlyDictionary<string, string> headers, HttpMessageInvoker invoker)
+    {
+        Name = name;
+        Kind = preset.Kind;
+        Dialect = preset.Dialect;
+        KeyVariable = preset.KeyVariable;
+        RequiresKey = preset.RequiresKey;
+        _baseUrl = (baseUrl ?? preset.DefaultBaseUrl ?? "").TrimEnd('/');
+        _apiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
+        ApiVersion = apiVersion ?? "2024-10-21";
+        Headers = headers;
+        Invoker = invoker;
+        Protocol = Kind switch
+        {
+            LlmProviderKind.Anthropic => LlmProtocol.AnthropicMessages,
+            LlmProviderKind.Gemini => LlmProtocol.Gemini,
+            _ => LlmProtocol.OpenAIChat,
+        };
+    }
+
+    public string Name { get; }
+
+    public LlmProviderKind Kind { get; }
+
+    public LlmProtocol Protocol { get; }
+
+    public OpenAIDialect Dialect { get; }
+
+    public string? KeyVariable { get; }
+
+    public bool RequiresKey { get; }
+
+    public string ApiVersion { get; }
+
+    public IReadOnlyDictionary<string, string> Headers { get; }
+
+    public HttpMessageInvoker Invoker { get; }
+
+    public string BaseUrl => _baseUrl;
+
+    /// <summary>The key, for building derived endpoints only; never log or return it.</summary>
+    public string? ApiKey => _apiKey;
+
+    public bool HasKey => _apiKey is not null;
+
+    /// <summary>Same protocol on both sides and no dialect quirks: the caller's bytes can go upstream as they are.</summary>
+    public bool CanPassThrough(LlmProtocol inbound) =>
+        inbound == Protocol && Dialect == OpenAIDialect.None && Kind is LlmProviderKind.OpenAI or LlmProviderKind.AzureOpenAI or LlmProviderKind.Anthropic;
+
+    /// <summary>The path and query of a chat call, relative to the base URL.</summary>
+    public string ChatPath(string model, bool stream) => Kind switch
+    {
+        LlmProviderKind.Anthropic => "/v1/messages",
+        LlmProviderKind.Gemini => stream
+            ? $"/v1beta/models/{Uri.EscapeDataString(model)}:streamGenerateContent?alt=sse"
+            : $"/v1beta/models/{Uri.EscapeDataString(model)}:generateContent",
+        LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/chat/completions?api-version={Uri.EscapeDataString(ApiVersion)}",
+        _ => "/chat/completions",
+    };
+
+    /// <summary>The path and query of an embeddings call, relative to the base URL.</summary>
+    public string EmbeddingsPath(string model) => Kind switch
+    {
+        LlmProviderKind.Gemini => $"/v1beta/models/{Uri.EscapeDataString(model)}:batchEmbedContents",
+        LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/embeddings?api-version={Uri.EscapeDataString(ApiVersion)}",
+        _ => "/embeddings",
+    };
+
+    public void EnsureUsable()
+    {
+        if (RequiresKey && _apiKey is null)
+        {
+            throw new LlmGatewayException(new LlmError(
+                LlmErrorKind.InvalidRequest,
+                $"Provider '{Name}' has no API key: set {KeyVariable ?? "an API key"} or LlmGateway:Providers:{Name}:ApiKey.")
+            {
+                Code = "provider_not_configured",
+            });
+        }
+
+        if (_baseUrl.Length == 0)
+        {
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Provider '{Name}' has no base URL: set LlmGateway:Providers:{Name}:BaseUrl.")
+            {
+                Code = "provider_not_configured",
+            });
+        }
+    }
+
+    public HttpRequestMessage CreateRequest(string pathAndQuery, ReadOnlyMemory<byte> body, bool stream)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _baseUrl + pathAndQuery)
+        {
+            Content = new ReadOnlyMemoryContent(body),
+        };
+        request.Content.Headers.ContentType = JsonContentType;
+        ApplyHeaders(request.Headers, stream);
+        return request;
+    }
+
+    /// <summary>Sets this provider's credentials and fixed headers. The caller's own credentials never reach here.</summary>
+    public void ApplyHeaders(HttpRequestHeaders headers, bool stream)
+    {
+        if (stream)
+        {
+            headers.Accept.Add(EventStream);
+        }
+
+        switch (Kind)
+        {
+            case LlmProviderKind.Anthropic:
+                headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
+                if (_apiKey is not null)
+                {
+                    headers.TryAddWithoutValidation("x-api-key", _apiKey);
+                }
+
+                break;
+            case LlmProviderKind.Gemini:
+                if (_apiKey is not null)
+                {
+                    headers.TryAddWithoutValidation("x-goog-api-key", _apiKey);
+                }
+
+                break;
+            case LlmProviderKind.AzureOpenAI:
+                if (_apiKey is not null)
+                {
+                    headers.TryAddWithoutValidation("api-key", _apiKey);
+                }
+
+                break;
+            default:
+                if (_apiKey is not null)
+                {
+                    headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+                }
+
+                break;
+        }
+
+        foreach (var (name, value) in Headers)
+        {
+            headers.Remove(name);
+            headers.TryAddWithoutValidation(name, value);
+        }
+    }
+
+    /// <summary>Never prints the key.</summary>
+    public override string ToString() => $"{Name} ({Kind}, {_baseUrl})";
+}

@@ -1,0 +1,100 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware.Providers;
+
+/// <summary>
+/// The providers and model aliases in force: built-in presets configured from environment variables, overridden
+/// and extended by <see cref="LlmGatewayOptions"/>. Resolves the model name a caller sends.
+/// </summary>
+internal sealed class LlmProviderRegistry : IDisposable
+{
+    private readonly FrozenDictionary<string, LlmProviderEndpoint> _providers;
+    private readonly FrozenDictionary<string, LlmModelRoute> _models;
+    private readonly SocketsHttpHandler _handler;
+
+    public LlmProviderRegistry(IOptions<LlmGatewayOptions> options, IConfiguration? configuration = null)
+    {
+        var settings = options.Value;
+        _handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = settings.ConnectTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+        };
+        var shared = new HttpMessageInvoker(_handler, disposeHandler: false);
+        var simulated = new HttpMessageInvoker(new SimulatedProviderHandler(), disposeHandler: true);
+
+        string? Variable(string? name) => name is null || !settings.UseEnvironmentVariables
+            ? null
+            : configuration?[name] is { Length: > 0 } fromConfiguration ? fromConfiguration : Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+        var providers = new Dictionary<string, LlmProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
+        foreach (var preset in ProviderPresets.All.Values)
+        {
+            if (preset.Name == "openai-compatible")
+            {
+                continue;
+            }
+
+            providers[preset.Name] = new LlmProviderEndpoint(
+                preset.Name,
+                preset,
+                Variable(preset.BaseUrlVariable),
+                Variable(preset.KeyVariable) ?? Variable(preset.AlternateKeyVariable),
+                preset.Kind == LlmProviderKind.AzureOpenAI ? Variable("AZURE_OPENAI_API_VERSION") ?? Variable("OPENAI_API_VERSION") : null,
+                FrozenDictionary<string, string>.Empty,
+                preset.Kind == LlmProviderKind.Simulated ? simulated : shared);
+        }
+
+        foreach (var (name, provider) in settings.Providers)
+        {
+            var preset = ProviderPresets.All[provider.Type ?? name];
+            providers.TryGetValue(name, out var builtIn);
+            providers[name] = new LlmProviderEndpoint(
+                name,
+                preset,
+                provider.BaseUrl ?? (builtIn?.Kind == preset.Kind ? builtIn.BaseUrl : null),
+                provider.ApiKey ?? (builtIn?.Kind == preset.Kind ? builtIn.ApiKey : null),
+                provider.ApiVersion,
+                provider.Headers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
+                preset.Kind == LlmProviderKind.Simulated ? simulated : shared);
+        }
+
+        _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _models = settings.Models.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IEnumerable<LlmProviderEndpoint> Providers => _providers.Values;
+
+    public IEnumerable<KeyValuePair<string, LlmModelRoute>> Models => _models;
+
+    public bool TryGetProvider(string name, out LlmProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
+
+    /// <summary>Resolves an alias or a <c>provider/model</c> name; unknown names are a 404 in the caller's protocol.</summary>
+    public (LlmProviderEndpoint Provider, string Model) Resolve(string requested)
+    {
+        if (_models.TryGetValue(requested, out var route) && _providers.TryGetValue(route.Provider, out var aliased))
+        {
+            return (aliased, route.Model);
+        }
+
+        var slash = requested.IndexOf('/');
+        if (slash > 0 && slash < requested.Length - 1 && _providers.TryGetValue(requested[..slash], out var prefixed))
+        {
+            return (prefixed, requested[(slash + 1)..]);
+        }
+
+        throw new LlmGatewayException(new LlmError(
+            LlmErrorKind.NotFound,
+            $"The model '{requested}' does not exist. Use a configured alias or a provider-prefixed name such as 'openai/gpt-4o-mini'.")
+        {
+            Param = "model",
+            Code = "model_not_found",
+        });
+    }
+
+    public void Dispose() => _handler.Dispose();
+}
