@@ -28,7 +28,7 @@ internal static class GeminiThoughtSignatures
         try
         {
             var encoded = callId[(marker + Marker.Length)..];
-            return Convert.ToBase64String(Base64Url.DecodeFromChars(encoded));
+            return System.Text.Encoding.UTF8.GetString(Base64Url.DecodeFromChars(encoded));
         }
         catch (FormatException)
         {
@@ -36,15 +36,5 @@ internal static class GeminiThoughtSignatures
         }
     }
 
-    private static string ToBase64Url(string signature)
-    {
-        try
-        {
-            return Base64Url.EncodeToString(Convert.FromBase64String(signature));
-        }
-        catch (FormatException)
-        {
-            return Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(signature));
-        }
-    }
+    private static string ToBase64Url(string signature) => Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(signature));
 }
