@@ -278,10 +278,9 @@ public sealed class FakeUpstream : IAsyncDisposable
             return;
         }
 
-        var last = messages[^1]!;
-        var toolResults = last["role"]!.GetValue<string>() == "tool"
-            ? messages.Reverse().TakeWhile(m => m!["role"]!.GetValue<string>() == "tool").Reverse().Select(m => m!["content"]!.GetValue<string>()).ToList()
-            : null;
+        // Tool results answering the last assistant turn, possibly followed by a user message.
+        var afterAssistant = messages.Reverse().TakeWhile(m => m!["role"]!.GetValue<string>() != "assistant").Reverse().ToList();
+        var toolResults = afterAssistant.Where(m => m!["role"]!.GetValue<string>() == "tool").Select(m => m!["content"]!.GetValue<string>()).ToList() is { Count: > 0 } results ? results : null;
         var userText = messages.LastOrDefault(m => m!["role"]!.GetValue<string>() == "user")?["content"] is JsonValue v ? v.GetValue<string>() : "";
         var tools = request["tools"]?.AsArray().Select(t => t!["function"]!["name"]!.GetValue<string>()).ToList() ?? [];
         var plan = MakePlan(provider, userText, toolResults, tools, fault);
