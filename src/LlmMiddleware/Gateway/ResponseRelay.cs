@@ -209,10 +209,10 @@ internal static class ResponseRelay
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (sink.Failed && context.InboundProtocol == LlmProtocol.OpenAIChat)
         {
-            // OpenAI SDKs treat a plain end of stream as success: after the error chunk, end the response abortively
-            // so the caller sees a failed response rather than a clean finish.
-            await output.CompleteAsync().ConfigureAwait(false);
-            http.Abort();
+            // OpenAI SDKs treat a plain end of stream as success. Throwing after the response has started makes the
+            // server end it without the final chunk, after the error chunk already flushed: the caller sees a failed
+            // response rather than a clean finish.
+            throw new LlmStreamAbortedException(context.Error?.Message ?? "The upstream stream failed.");
         }
     }
 

@@ -168,7 +168,9 @@ public sealed class FakeUpstream : IAsyncDisposable
             {
                 if (fault?.BreakAfterEvents is { } limit && count == limit)
                 {
+                    // Let the flushed events reach the gateway before the connection is torn down.
                     await http.Response.Body.FlushAsync();
+                    await Task.Delay(100);
                     http.Abort();
                     return;
                 }
