@@ -58,12 +58,8 @@ internal sealed partial class LlmCallExecutor
             context.ProviderProtocol = provider.Protocol;
             context.UpstreamModel = model;
 
-            foreach (var hook in _hooks)
-            {
-                await hook.OnRequestAsync(context, aborted).ConfigureAwait(false);
-            }
-
-            context.IsPassthrough = !_hooksMayEditRequests && provider.CanPassThrough(inbound);
+            await RunRequestHooksAsync(context, aborted).ConfigureAwait(false);
+            context.IsPassthrough = CanPassThrough(provider, inbound);
             await SendAsync(context, provider, model, body.WrittenMemory, aborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
@@ -164,7 +160,18 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    private async Task RunCompletionHooksAsync(LlmRequestContext context)
+    /// <summary>Whether the caller's bytes can go upstream unchanged: same protocol, no dialect quirks, no hook that may edit requests.</summary>
+    public bool CanPassThrough(LlmProviderEndpoint provider, LlmProtocol inbound) => !_hooksMayEditRequests && provider.CanPassThrough(inbound);
+
+    public async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    {
+        foreach (var hook in _hooks)
+        {
+            await hook.OnRequestAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask RunCompletionHooksAsync(LlmRequestContext context)
     {
         foreach (var hook in _hooks)
         {

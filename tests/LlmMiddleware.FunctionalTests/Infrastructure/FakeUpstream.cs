@@ -78,6 +78,12 @@ public sealed class FakeUpstream : IAsyncDisposable
         app.MapPost("/openai/v1/embeddings", (HttpContext http) => fake!.HandleOpenAIEmbeddingsAsync(http));
         app.MapPost("/anthropic/v1/messages", (HttpContext http) => fake!.HandleAnthropicAsync(http));
         app.MapPost("/gemini/v1beta/models/{**rest}", (HttpContext http) => fake!.HandleGeminiAsync(http));
+        app.Map("/echo/{**rest}", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            return Results.Json(new { path = http.Request.Path.Value, authorization = http.Request.Headers.Authorization.ToString(), body });
+        });
         await app.StartAsync();
         fake = new FakeUpstream(app);
         return fake;

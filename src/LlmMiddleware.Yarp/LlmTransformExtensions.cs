@@ -1,0 +1,62 @@
+using LlmMiddleware;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Yarp;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Yarp.ReverseProxy.Transforms;
+
+/// <summary>Code-driven LLM routes: <c>AddTransforms(ctx =&gt; ctx.AddLlmTranslation(...))</c> and <c>RouteConfig.WithLlm(...)</c>.</summary>
+public static class LlmTransformExtensions
+{
+    /// <summary>
+    /// Makes the route an LLM route: callers speak <paramref name="inbound"/>, the cluster is <paramref name="provider"/>
+    /// (a provider name from the gateway configuration; its destination address is the provider's base URL).
+    /// </summary>
+    /// <param name="context">The transform builder context.</param>
+    /// <param name="inbound">The protocol callers of this route speak.</param>
+    /// <param name="provider">The provider the cluster points at.</param>
+    /// <param name="model">Optional upstream model that overrides the caller's choice.</param>
+    public static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmProtocol inbound, string provider, string? model = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var executor = context.Services.GetService<LlmCallExecutor>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
+        return context.AddLlmTranslation(executor, inbound, provider, model);
+    }
+
+    internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmCallExecutor executor, LlmProtocol inbound, string provider, string? model)
+    {
+        if (!executor.Registry.TryGetProvider(provider, out var endpoint))
+        {
+            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM provider '{provider}'.");
+        }
+
+        var transform = new LlmYarpTransform(executor, inbound, endpoint, model);
+        context.AddRequestTransform(transform.TransformRequestAsync);
+        context.AddResponseTransform(transform.TransformResponseAsync);
+        return context;
+    }
+
+    /// <summary>Marks a route as an LLM route through metadata (the config-driven form, in code).</summary>
+    public static RouteConfig WithLlm(this RouteConfig route, LlmProtocol inbound, string? provider = null, string? model = null)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        var metadata = new Dictionary<string, string>(route.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
+        {
+            [LlmMetadataKeys.InboundProtocol] = inbound == LlmProtocol.AnthropicMessages ? "anthropic" : inbound == LlmProtocol.OpenAIChat ? "openai" : throw new ArgumentOutOfRangeException(nameof(inbound), "Callers speak OpenAI or Anthropic."),
+        };
+        if (provider is not null)
+        {
+            metadata[LlmMetadataKeys.Provider] = provider;
+        }
+
+        if (model is not null)
+        {
+            metadata[LlmMetadataKeys.Model] = model;
+        }
+
+        return route with { Metadata = metadata };
+    }
+}

@@ -1,0 +1,85 @@
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Providers;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace LlmMiddleware.Yarp;
+
+/// <summary>
+/// Turns YARP routes marked with <see cref="LlmMetadataKeys.InboundProtocol"/> into LLM routes; other routes are
+/// left alone. Route and cluster metadata are validated when the proxy configuration loads, so a typo stops start-up.
+/// </summary>
+internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransformProvider
+{
+    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model };
+
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+        var metadata = context.Route.Metadata;
+        if (metadata is null || !metadata.Keys.Any(k => k.StartsWith(LlmMetadataKeys.Prefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        foreach (var key in metadata.Keys.Where(k => k.StartsWith(LlmMetadataKeys.Prefix, StringComparison.OrdinalIgnoreCase) && !KnownKeys.Contains(k)))
+        {
+            context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': unknown LLM metadata key '{key}'. Known keys: {string.Join(", ", KnownKeys)}."));
+        }
+
+        if (!metadata.TryGetValue(LlmMetadataKeys.InboundProtocol, out var inbound) || !TryParseProtocol(inbound, out _))
+        {
+            context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': metadata '{LlmMetadataKeys.InboundProtocol}' must be 'openai' or 'anthropic' (got '{inbound}')."));
+        }
+
+        if (metadata.TryGetValue(LlmMetadataKeys.Provider, out var provider))
+        {
+            ValidateProvider(provider, $"Route '{context.Route.RouteId}'", context.Errors);
+        }
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+        if (context.Cluster.Metadata is { } metadata && metadata.TryGetValue(LlmMetadataKeys.Provider, out var provider))
+        {
+            ValidateProvider(provider, $"Cluster '{context.Cluster.ClusterId}'", context.Errors);
+        }
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        var metadata = context.Route.Metadata;
+        if (metadata is null || !metadata.TryGetValue(LlmMetadataKeys.InboundProtocol, out var inboundValue) || !TryParseProtocol(inboundValue, out var inbound))
+        {
+            return;
+        }
+
+        var providerName = metadata.GetValueOrDefault(LlmMetadataKeys.Provider) ?? context.Cluster?.Metadata?.GetValueOrDefault(LlmMetadataKeys.Provider)
+            ?? throw new InvalidOperationException(
+                $"Route '{context.Route.RouteId}' is an LLM route but neither it nor cluster '{context.Route.ClusterId}' names a provider in metadata '{LlmMetadataKeys.Provider}'.");
+        context.AddLlmTranslation(executor, inbound, providerName, metadata.GetValueOrDefault(LlmMetadataKeys.Model));
+    }
+
+    internal static bool TryParseProtocol(string? value, out LlmProtocol protocol)
+    {
+        switch (value?.ToLowerInvariant())
+        {
+            case "openai":
+                protocol = LlmProtocol.OpenAIChat;
+                return true;
+            case "anthropic":
+                protocol = LlmProtocol.AnthropicMessages;
+                return true;
+            default:
+                protocol = default;
+                return false;
+        }
+    }
+
+    private void ValidateProvider(string provider, string owner, IList<Exception> errors)
+    {
+        if (!executor.Registry.TryGetProvider(provider, out _))
+        {
+            errors.Add(new ArgumentException($"{owner}: metadata '{LlmMetadataKeys.Provider}' names unknown provider '{provider}'. Known providers: {string.Join(", ", executor.Registry.Providers.Select(p => p.Name).Order())}."));
+        }
+    }
+}

@@ -1,0 +1,20 @@
+namespace LlmMiddleware;
+
+/// <summary>
+/// Route and cluster metadata keys that mark a YARP route as an LLM route (see <c>AddLlmTransforms()</c>).
+/// Unknown keys with the <c>Llm.</c> prefix are rejected at start-up, so a typo cannot silently disable translation.
+/// </summary>
+public static class LlmMetadataKeys
+{
+    /// <summary>The protocol callers of the route speak: <c>openai</c> or <c>anthropic</c>. Marks the route as an LLM route.</summary>
+    public const string InboundProtocol = "Llm.InboundProtocol";
+
+    /// <summary>The provider (as named in the gateway configuration) the route's cluster points at; on the route or the cluster.</summary>
+    public const string Provider = "Llm.Provider";
+
+    /// <summary>Optional: the upstream model to use whatever model the caller names.</summary>
+    public const string Model = "Llm.Model";
+
+    /// <summary>The prefix shared by all keys.</summary>
+    public const string Prefix = "Llm.";
+}

@@ -1,0 +1,228 @@
+using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Anthropic;
+using Anthropic.Models.Messages;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>An existing YARP edge with LLM routes beside ordinary proxied routes; YARP forwards, the gateway translates.</summary>
+public sealed class YarpTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _edge = null!;
+    private readonly HttpClient _http = new();
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _edge = await StartEdgeAsync(ConfigDrivenRoutes(_upstream));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _edge.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private static Dictionary<string, string?> ConfigDrivenRoutes(FakeUpstream upstream) => new()
+    {
+        // OpenAI callers → Anthropic cluster (provider named on the cluster).
+        ["ReverseProxy:Routes:chat:ClusterId"] = "anthropic",
+        ["ReverseProxy:Routes:chat:Match:Path"] = "/edge/v1/chat/completions",
+        ["ReverseProxy:Routes:chat:Metadata:Llm.InboundProtocol"] = "openai",
+        ["ReverseProxy:Clusters:anthropic:Metadata:Llm.Provider"] = "anthropic",
+        ["ReverseProxy:Clusters:anthropic:Destinations:d1:Address"] = upstream.BaseUrl + "/anthropic",
+
+        // Anthropic callers → Gemini cluster (provider named on the route).
+        ["ReverseProxy:Routes:messages:ClusterId"] = "gemini",
+        ["ReverseProxy:Routes:messages:Match:Path"] = "/edge/v1/messages",
+        ["ReverseProxy:Routes:messages:Metadata:Llm.InboundProtocol"] = "anthropic",
+        ["ReverseProxy:Routes:messages:Metadata:Llm.Provider"] = "gemini",
+        ["ReverseProxy:Routes:messages:Metadata:Llm.Model"] = "gemini-2.5-flash",
+        ["ReverseProxy:Clusters:gemini:Destinations:d1:Address"] = upstream.BaseUrl + "/gemini",
+
+        // An ordinary route on the same edge.
+        ["ReverseProxy:Routes:plain:ClusterId"] = "plain",
+        ["ReverseProxy:Routes:plain:Match:Path"] = "/plain/{**rest}",
+        ["ReverseProxy:Clusters:plain:Destinations:d1:Address"] = upstream.BaseUrl + "/echo",
+    };
+
+    private Task<GatewayHost> StartEdgeAsync(Dictionary<string, string?> settings, Action<IReverseProxyBuilder>? proxy = null) =>
+        GatewayHost.StartAsync(
+            _upstream,
+            builder =>
+            {
+                var reverseProxy = builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy")).AddLlmTransforms();
+                proxy?.Invoke(reverseProxy);
+            },
+            app => app.MapReverseProxy(),
+            settings);
+
+    [Fact]
+    public async Task OpenAISdkThroughConfigDrivenRouteToAnthropic()
+    {
+        var client = new OpenAIClient(new ApiKeyCredential("caller-key"), new OpenAIClientOptions { Endpoint = new Uri(_edge.BaseUrl + "/edge/v1") }).GetChatClient("claude-sonnet-4-5");
+
+        ChatCompletion completion = await client.CompleteChatAsync([new UserChatMessage("via yarp")]);
+        var streamed = "";
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("streamed via yarp")]))
+        {
+            streamed += string.Concat(update.ContentUpdate.Select(p => p.Text));
+        }
+
+        var options = new ChatCompletionOptions { Tools = { ChatTool.CreateFunctionTool("get_weather", "w", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}}}""")) } };
+        List<ChatMessage> messages = [new UserChatMessage("weather?")];
+        ChatCompletion tool = await client.CompleteChatAsync(messages, options);
+        messages.Add(new AssistantChatMessage(tool));
+        messages.Add(new ToolChatMessage(tool.ToolCalls[0].Id, "rainy"));
+        ChatCompletion answer = await client.CompleteChatAsync(messages, options);
+
+        Assert.Equal("Hello from anthropic: via yarp", completion.Content[0].Text);
+        Assert.Equal("Hello from anthropic: streamed via yarp", streamed);
+        Assert.Equal(ChatFinishReason.ToolCalls, tool.FinishReason);
+        Assert.Equal("Results: rainy", answer.Content[0].Text);
+        var call = _upstream.LastCall("anthropic");
+        Assert.Equal("/anthropic/v1/messages", call.Path);
+        Assert.DoesNotContain("caller-key", call.Headers.ToString());
+    }
+
+    [Fact]
+    public async Task AnthropicSdkThroughConfigDrivenRouteToGemini()
+    {
+        var client = new AnthropicClient { ApiKey = "caller-key", BaseUrl = _edge.BaseUrl + "/edge", MaxRetries = 0 };
+
+        var message = await client.Messages.Create(new MessageCreateParams { Model = "anything", MaxTokens = 100, Messages = [new UserMessageParam("gemini via yarp")] });
+        var streamed = "";
+        await foreach (var e in client.Messages.CreateStreaming(new MessageCreateParams { Model = "anything", MaxTokens = 100, Messages = [new UserMessageParam("stream")] }))
+        {
+            if (e.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var text))
+            {
+                streamed += text.Text;
+            }
+        }
+
+        Assert.True(message.Content[0].TryPickText(out var block));
+        Assert.Equal("Hello from gemini: gemini via yarp", block.Text);
+        Assert.Equal("Hello from gemini: stream", streamed);
+        var call = _upstream.LastCall("gemini");
+        Assert.Equal("/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent", call.Path);
+        Assert.Equal("?alt=sse", call.Query);
+    }
+
+    [Fact]
+    public async Task OrdinaryRoutesAreUntouched()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _edge.BaseUrl + "/plain/anything")
+        {
+            Content = new StringContent("""{"model":"x","messages":"not an llm call"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Authorization", "Bearer caller-token");
+
+        using var response = await _http.SendAsync(request);
+        using var echo = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/echo/plain/anything", echo.RootElement.GetProperty("path").GetString());
+        Assert.Equal("Bearer caller-token", echo.RootElement.GetProperty("authorization").GetString());
+        Assert.Equal("""{"model":"x","messages":"not an llm call"}""", echo.RootElement.GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task BadInputOnAnLlmRouteGetsCallersProtocolError()
+    {
+        using var response = await _http.PostAsync(_edge.BaseUrl + "/edge/v1/messages", new StringContent("""{"model":"x","messages":[]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("invalid_request_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task UpstreamErrorsAreTranslatedOnLlmRoutes()
+    {
+        _upstream.Enqueue(new FakeFault { Status = 529, Body = """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", Headers = { ["retry-after"] = "2" } });
+
+        using var response = await _http.PostAsync(_edge.BaseUrl + "/edge/v1/chat/completions", new StringContent(
+            """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("2", response.Headers.GetValues("retry-after").Single());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Overloaded", json.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task BrokenStreamThroughYarpIsNotACleanFinish()
+    {
+        _upstream.Enqueue(new FakeFault { BreakAfterEvents = 3 });
+        var client = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(_edge.BaseUrl + "/edge/v1") }).GetChatClient("claude-sonnet-4-5");
+
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var _ in client.CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public async Task CodeDrivenRoutes()
+    {
+        var routes = new[]
+        {
+            new RouteConfig { RouteId = "by-metadata", ClusterId = "openai", Match = new RouteMatch { Path = "/code/v1/messages" } }.WithLlm(LlmProtocol.AnthropicMessages, "openai", "gpt-4o-mini"),
+            new RouteConfig { RouteId = "by-transform", ClusterId = "anthropic", Match = new RouteMatch { Path = "/code2/v1/chat/completions" } },
+        };
+        var clusters = new[]
+        {
+            new ClusterConfig { ClusterId = "openai", Destinations = new Dictionary<string, DestinationConfig> { ["d"] = new() { Address = _upstream.BaseUrl + "/openai/v1" } } },
+            new ClusterConfig { ClusterId = "anthropic", Destinations = new Dictionary<string, DestinationConfig> { ["d"] = new() { Address = _upstream.BaseUrl + "/anthropic" } } },
+        };
+        await using var edge = await GatewayHost.StartAsync(
+            _upstream,
+            builder => builder.Services.AddReverseProxy().LoadFromMemory(routes, clusters).AddLlmTransforms()
+                .AddTransforms(ctx =>
+                {
+                    if (ctx.Route.RouteId == "by-transform")
+                    {
+                        ctx.AddLlmTranslation(LlmProtocol.OpenAIChat, "anthropic", "claude-haiku-4-5");
+                    }
+                }),
+            app => app.MapReverseProxy());
+
+        var anthropic = new AnthropicClient { ApiKey = "k", BaseUrl = edge.BaseUrl + "/code", MaxRetries = 0 };
+        var message = await anthropic.Messages.Create(new MessageCreateParams { Model = "whatever", MaxTokens = 50, Messages = [new UserMessageParam("code route")] });
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("Hello from openai: code route", text.Text);
+        Assert.Equal("gpt-4o-mini", _upstream.LastCall("openai").Body["model"]!.GetValue<string>());
+
+        var openai = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(edge.BaseUrl + "/code2/v1") }).GetChatClient("whatever");
+        ChatCompletion completion = await openai.CompleteChatAsync([new UserChatMessage("second")]);
+        Assert.Equal("Hello from anthropic: second", completion.Content[0].Text);
+        Assert.Equal("claude-haiku-4-5", _upstream.LastCall("anthropic").Body["model"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("Llm.InboundProtocol", "cobol", "must be 'openai' or 'anthropic'")]
+    [InlineData("Llm.Provder", "openai", "unknown LLM metadata key 'Llm.Provder'")]
+    [InlineData("Llm.Provider", "nobody", "unknown provider 'nobody'")]
+    public async Task InvalidLlmMetadataStopsStartup(string key, string value, string message)
+    {
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["ReverseProxy:Routes:chat:Metadata:" + key] = value;
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartEdgeAsync(settings));
+
+        Assert.Contains(message, ex.ToString());
+    }
+}
