@@ -158,15 +158,8 @@ internal static class ResponseRelay
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         var output = response.BodyWriter;
-        LlmStreamReader reader = upstreamProtocol switch
-        {
-            LlmProtocol.AnthropicMessages => new AnthropicStreamReader(state),
-            LlmProtocol.Gemini => new GeminiStreamReader(),
-            _ => new OpenAIStreamReader(state),
-        };
-        ILlmStreamSink writer = context.InboundProtocol == LlmProtocol.AnthropicMessages
-            ? new AnthropicStreamWriter(output)
-            : new OpenAIStreamWriter(output, context.Request.StreamIncludeUsage, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var reader = CreateStreamReader(upstreamProtocol, state);
+        var writer = CreateStreamWriter(context.InboundProtocol, output, context.Request.StreamIncludeUsage, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var sink = new RecordingSink(context, writer, context.IsPassthrough);
 
         using var sse = new SseReader();
@@ -216,7 +209,18 @@ internal static class ResponseRelay
         }
     }
 
-    private static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink)
+    public static LlmStreamReader CreateStreamReader(LlmProtocol upstreamProtocol, TranslationState state) => upstreamProtocol switch
+    {
+        LlmProtocol.AnthropicMessages => new AnthropicStreamReader(state),
+        LlmProtocol.Gemini => new GeminiStreamReader(),
+        _ => new OpenAIStreamReader(state),
+    };
+
+    public static ILlmStreamSink CreateStreamWriter(LlmProtocol clientProtocol, IBufferWriter<byte> output, bool includeUsage, long created) =>
+        clientProtocol == LlmProtocol.AnthropicMessages ? new AnthropicStreamWriter(output) : new OpenAIStreamWriter(output, includeUsage, created);
+
+    /// <summary>Feeds every complete event buffered in <paramref name="sse"/> to <paramref name="reader"/>.</summary>
+    public static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink)
     {
         while (!reader.IsTerminated && sse.TryRead(out var name, out var data))
         {

@@ -14,7 +14,7 @@ internal static class ToolSchemas
     {
         if (id.Length == 0)
         {
-            return "call_" + Guid.NewGuid().ToString("N")[..24];
+            return "call_" + Guid.NewGuid().ToString("N")[..16];
         }
 
         var clean = true;

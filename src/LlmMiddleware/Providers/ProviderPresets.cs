@@ -28,7 +28,8 @@ internal static class ProviderPresets
             OpenAIDialect.NoPenalties | OpenAIDialect.NoParallelToolCalls | OpenAIDialect.ToolChoiceAutoOrNone),
         new("deepinfra", LlmProviderKind.OpenAICompatible, "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY", "DEEPINFRA_BASE_URL", true),
         new("mistral", LlmProviderKind.OpenAICompatible, "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", true,
-            OpenAIDialect.LegacyMaxTokens | OpenAIDialect.NoStreamOptions | OpenAIDialect.NoMessageName | OpenAIDialect.NineCharacterToolIds),
+            OpenAIDialect.LegacyMaxTokens | OpenAIDialect.NoStreamOptions | OpenAIDialect.NoMessageName | OpenAIDialect.NineCharacterToolIds |
+            OpenAIDialect.RandomSeed | OpenAIDialect.NoUser | OpenAIDialect.NoReasoningEffort),
         new("xai", LlmProviderKind.OpenAICompatible, "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL", true, OpenAIDialect.ReasoningModelsRejectSampling),
         new("openrouter", LlmProviderKind.OpenAICompatible, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", true),
         new("together", LlmProviderKind.OpenAICompatible, "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", true),

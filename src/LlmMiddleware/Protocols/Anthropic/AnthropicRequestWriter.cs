@@ -45,7 +45,8 @@ internal static partial class AnthropicRequestWriter
                 writer.WriteNumber("top_k"u8, topK);
             }
 
-            if (request.TopP is { } topP)
+            // Current Claude models reject temperature and top_p together: temperature wins.
+            if (request.TopP is { } topP && request.Temperature is null)
             {
                 writer.WriteNumber("top_p"u8, topP);
             }
@@ -264,13 +265,13 @@ internal static partial class AnthropicRequestWriter
 
     private static void WriteTools(Utf8JsonWriter writer, LlmRequest request, bool jsonMode, bool thinking, TranslationState state)
     {
-        var tools = request.Tools.Select(t => (t.Name, t.Description, t.ParametersJson)).ToList();
+        var tools = request.Tools.Select(t => (t.Name, t.Description, t.ParametersJson, t.Strict)).ToList();
         if (tools.Count == 0 && request.HasToolHistory())
         {
             // Anthropic rejects tool_use / tool_result history without tool definitions: declare the tools it names.
             foreach (var name in request.Messages.SelectMany(m => m.Content).OfType<LlmToolCallPart>().Select(c => c.Name).Distinct())
             {
-                tools.Add((name, null, ToolSchemas.EmptyObjectSchema));
+                tools.Add((name, null, ToolSchemas.EmptyObjectSchema, null));
             }
         }
 
@@ -278,7 +279,7 @@ internal static partial class AnthropicRequestWriter
         {
             state.JsonToolMode = true;
             var schema = request.ResponseFormat!.Kind == LlmResponseFormatKind.JsonSchema ? request.ResponseFormat.SchemaJson ?? ToolSchemas.EmptyObjectSchema : """{"type":"object"}""";
-            tools.Add((TranslationState.JsonToolName, "Respond with the final answer as this tool's input.", schema));
+            tools.Add((TranslationState.JsonToolName, "Respond with the final answer as this tool's input.", schema, null));
         }
 
         if (tools.Count == 0)
@@ -287,7 +288,7 @@ internal static partial class AnthropicRequestWriter
         }
 
         writer.WriteStartArray("tools"u8);
-        foreach (var (name, description, parameters) in tools)
+        foreach (var (name, description, parameters, strict) in tools)
         {
             writer.WriteStartObject();
             writer.WriteString("name"u8, name);
@@ -298,6 +299,11 @@ internal static partial class AnthropicRequestWriter
 
             writer.WritePropertyName("input_schema"u8);
             Json.WriteRawJson(writer, parameters);
+            if (strict == true)
+            {
+                writer.WriteBoolean("strict"u8, true);
+            }
+
             writer.WriteEndObject();
         }
 

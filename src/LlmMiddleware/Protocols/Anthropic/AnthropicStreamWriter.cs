@@ -1,13 +1,15 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using LlmMiddleware.Protocols.Sse;
 
 namespace LlmMiddleware.Protocols.Anthropic;
 
 /// <summary>
-/// Writes protocol-neutral stream events as Anthropic Messages SSE (protocols reference §3.1, §3.4): content
-/// blocks are opened and closed as the content kind changes, tool blocks are addressed by the upstream tool index,
-/// and the final <c>message_delta</c> is held until usage is known.
+/// Writes protocol-neutral stream events as Anthropic Messages SSE (protocols reference §3.1, §3.4): one content block
+/// open at a time, opened and closed as the content kind changes, and the final <c>message_delta</c> held until usage
+/// is known. The first tool call streams live; further parallel calls are buffered and emitted whole when the live one
+/// ends, so providers that interleave argument deltas across calls still produce well-formed sequential blocks.
 /// </summary>
 internal sealed class AnthropicStreamWriter : ILlmStreamSink
 {
@@ -21,8 +23,8 @@ internal sealed class AnthropicStreamWriter : ILlmStreamSink
 
     private readonly IBufferWriter<byte> _output;
     private readonly Utf8JsonWriter _json;
-    private readonly Dictionary<int, int> _blockByTool = [];
-    private readonly List<int> _openToolBlocks = [];
+    private readonly List<(int Index, string Id, string Name, StringBuilder Arguments)> _pendingTools = [];
+    private int _liveTool = -1;
     private BlockKind _open;
     private int _openIndex = -1;
     private int _nextBlock;
@@ -86,33 +88,34 @@ internal sealed class AnthropicStreamWriter : ILlmStreamSink
 
     public void ToolCallStart(int index, string id, string name)
     {
+        if (_liveTool >= 0 || _pendingTools.Count > 0)
+        {
+            _pendingTools.Add((index, id, name, new StringBuilder()));
+            return;
+        }
+
         CloseOpenBlock();
-        var block = _nextBlock++;
-        _blockByTool[index] = block;
-        _openToolBlocks.Add(block);
-        Begin("content_block_start"u8);
-        _json.WriteString("type"u8, "content_block_start"u8);
-        _json.WriteNumber("index"u8, block);
-        _json.WriteStartObject("content_block"u8);
-        _json.WriteString("type"u8, "tool_use"u8);
-        _json.WriteString("id"u8, ToolSchemas.SanitizeId(id));
-        _json.WriteString("name"u8, name);
-        _json.WriteStartObject("input"u8);
-        _json.WriteEndObject();
-        _json.WriteStartObject("caller"u8);
-        _json.WriteString("type"u8, "direct"u8);
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        End();
+        _liveTool = index;
+        _open = BlockKind.Tool;
+        _openIndex = _nextBlock++;
+        StartToolBlock(_openIndex, id, name);
     }
 
     public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
     {
-        // Routed by tool index, not by "current block": providers may interleave argument deltas of parallel calls,
-        // so tool blocks stay open until another kind of content or the end of the message.
-        if (_blockByTool.TryGetValue(index, out var block))
+        if (index == _liveTool)
         {
-            Delta(block, "input_json_delta"u8, "partial_json"u8, jsonString);
+            Delta(_openIndex, "input_json_delta"u8, "partial_json"u8, jsonString);
+            return;
+        }
+
+        foreach (var pending in _pendingTools)
+        {
+            if (pending.Index == index)
+            {
+                pending.Arguments.Append(Json.DecodeLiteral(jsonString));
+                return;
+            }
         }
     }
 
@@ -211,19 +214,47 @@ internal sealed class AnthropicStreamWriter : ILlmStreamSink
 
     private void CloseOpenBlock()
     {
-        if (_open is BlockKind.Text or BlockKind.Thinking)
+        if (_open != BlockKind.None)
         {
             StopBlock(_openIndex);
         }
 
-        foreach (var block in _openToolBlocks)
+        _open = BlockKind.None;
+        _openIndex = -1;
+        _liveTool = -1;
+
+        // Buffered parallel tool calls follow the live one, each as a whole block.
+        foreach (var (_, id, name, arguments) in _pendingTools)
         {
+            var block = _nextBlock++;
+            StartToolBlock(block, id, name);
+            if (arguments.Length > 0)
+            {
+                Delta(block, "input_json_delta"u8, "partial_json"u8, Json.EncodeLiteral(arguments.ToString()));
+            }
+
             StopBlock(block);
         }
 
-        _openToolBlocks.Clear();
-        _open = BlockKind.None;
-        _openIndex = -1;
+        _pendingTools.Clear();
+    }
+
+    private void StartToolBlock(int block, string id, string name)
+    {
+        Begin("content_block_start"u8);
+        _json.WriteString("type"u8, "content_block_start"u8);
+        _json.WriteNumber("index"u8, block);
+        _json.WriteStartObject("content_block"u8);
+        _json.WriteString("type"u8, "tool_use"u8);
+        _json.WriteString("id"u8, ToolSchemas.SanitizeId(id));
+        _json.WriteString("name"u8, name);
+        _json.WriteStartObject("input"u8);
+        _json.WriteEndObject();
+        _json.WriteStartObject("caller"u8);
+        _json.WriteString("type"u8, "direct"u8);
+        _json.WriteEndObject();
+        _json.WriteEndObject();
+        End();
     }
 
     private void StopBlock(int index)

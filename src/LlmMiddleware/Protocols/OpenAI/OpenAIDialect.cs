@@ -34,6 +34,12 @@ public enum OpenAIDialect
     /// <summary>Reasoning models reject penalties and <c>stop</c> (xAI).</summary>
     ReasoningModelsRejectSampling = 1 << 8,
 
-    /// <summary>Do not send <c>seed</c>.</summary>
-    NoSeed = 1 << 9,
+    /// <summary>Send <c>random_seed</c> instead of <c>seed</c> (Mistral).</summary>
+    RandomSeed = 1 << 9,
+
+    /// <summary>Do not send <c>user</c> (Mistral rejects unknown fields).</summary>
+    NoUser = 1 << 10,
+
+    /// <summary>Do not send <c>reasoning_effort</c>.</summary>
+    NoReasoningEffort = 1 << 11,
 }

@@ -92,9 +92,9 @@ internal static class OpenAIRequestWriter
             }
         }
 
-        if (request.Seed is { } seed && !dialect.HasFlag(OpenAIDialect.NoSeed))
+        if (request.Seed is { } seed)
         {
-            writer.WriteNumber("seed"u8, seed);
+            writer.WriteNumber(dialect.HasFlag(OpenAIDialect.RandomSeed) ? "random_seed"u8 : "seed"u8, seed);
         }
 
         if (request.N is { } n && !(dialect.HasFlag(OpenAIDialect.SingleChoice) && n == 1))
@@ -102,12 +102,14 @@ internal static class OpenAIRequestWriter
             writer.WriteNumber("n"u8, n);
         }
 
-        if (request.User is { } user)
+        if (request.User is { } user && !dialect.HasFlag(OpenAIDialect.NoUser))
         {
             writer.WriteString("user"u8, user);
         }
 
-        if (request.Reasoning is { } reasoning)
+        // An effort the caller chose is sent as is; a thinking budget (from Anthropic callers) only to models known to
+        // reason, since OpenAI rejects reasoning_effort on other models.
+        if (request.Reasoning is { } reasoning && !dialect.HasFlag(OpenAIDialect.NoReasoningEffort) && (reasoning.Effort is not null || IsOpenAIReasoningModel(model)))
         {
             writer.WriteString("reasoning_effort"u8, reasoning.Disabled ? "none" : reasoning.Effort ?? EffortFromBudget(reasoning.BudgetTokens));
         }
@@ -134,6 +136,11 @@ internal static class OpenAIRequestWriter
     private static bool IsReasoningModel(string model) =>
         model.StartsWith("grok-3-mini", StringComparison.OrdinalIgnoreCase) || model.StartsWith("grok-4", StringComparison.OrdinalIgnoreCase) ||
         model.Contains("reasoning", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsOpenAIReasoningModel(string model) =>
+        model.StartsWith("o1", StringComparison.OrdinalIgnoreCase) || model.StartsWith("o3", StringComparison.OrdinalIgnoreCase) ||
+        model.StartsWith("o4", StringComparison.OrdinalIgnoreCase) || model.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase) ||
+        model.StartsWith("gpt-oss", StringComparison.OrdinalIgnoreCase);
 
     internal static string EffortFromBudget(int? budget) => budget switch
     {
