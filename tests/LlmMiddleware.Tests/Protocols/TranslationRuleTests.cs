@@ -1,0 +1,177 @@
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.Anthropic;
+using LlmMiddleware.Protocols.Gemini;
+using LlmMiddleware.Protocols.OpenAI;
+using LlmMiddleware.Utilities;
+
+namespace LlmMiddleware.Tests.Protocols;
+
+/// <summary>Single translation rules, each of which a provider enforces.</summary>
+public sealed class TranslationRuleTests
+{
+    private static JsonElement ToAnthropic(string openAIRequest, TranslationState? state = null)
+    {
+        using var output = new PooledBufferWriter();
+        AnthropicRequestWriter.Write(OpenAIRequestReader.Read(Encoding.UTF8.GetBytes(openAIRequest)), "claude", 4096, state ?? new TranslationState(), output);
+        return JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
+    }
+
+    private static JsonElement ToOpenAI(string anthropicRequest, TranslationState state, OpenAIDialect dialect = OpenAIDialect.None)
+    {
+        using var output = new PooledBufferWriter();
+        OpenAIRequestWriter.Write(AnthropicRequestReader.Read(Encoding.UTF8.GetBytes(anthropicRequest)), "gpt", dialect, state, output);
+        return JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
+    }
+
+    [Fact]
+    public void ModelRewriteKeepsEveryOtherByte()
+    {
+        const string body = "{ \"messages\" : [{\"role\":\"user\",\"content\":\"model\"}], \"model\":\"alias\",\"extra\":{\"model\":\"inner\"} }";
+        using var output = new PooledBufferWriter();
+
+        JsonModelRewriter.Rewrite(Encoding.UTF8.GetBytes(body), "gpt-4o", output);
+
+        Assert.Equal(body.Replace("\"alias\"", "\"gpt-4o\""), Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Theory]
+    [InlineData("toolu_01-Ab", "toolu_01-Ab")]
+    [InlineData("call.a/b c", "call_a_b_c")]
+    public void ToolIdsAreSanitizedToTheSharedAlphabet(string id, string expected) => Assert.Equal(expected, ToolSchemas.SanitizeId(id));
+
+    [Fact]
+    public void LongIdsAreShortenedDeterministically()
+    {
+        var id = "call_" + new string('x', 100);
+
+        Assert.Equal(40, ToolSchemas.SanitizeId(id, 40).Length);
+        Assert.Equal(ToolSchemas.SanitizeId(id, 40), ToolSchemas.SanitizeId(id, 40));
+        Assert.Matches("^[a-zA-Z0-9]{9}$", ToolSchemas.NineCharacterId(id));
+        Assert.Equal(ToolSchemas.NineCharacterId(id), ToolSchemas.NineCharacterId(id));
+    }
+
+    [Fact]
+    public void GeminiThoughtSignaturesRoundTripThroughToolCallIds()
+    {
+        const string signature = "AY89a1+/sig==";
+        var id = GeminiThoughtSignatures.CreateCallId(signature);
+
+        Assert.Matches("^[a-zA-Z0-9_-]+$", id);
+        Assert.Equal(signature, GeminiThoughtSignatures.Extract(id));
+        Assert.Null(GeminiThoughtSignatures.Extract("call_plain"));
+    }
+
+    [Fact]
+    public void AssistantToolTurnWithoutTextHasNoEmptyTextBlock()
+    {
+        var request = ToAnthropic("""
+            {"model":"m","messages":[
+              {"role":"user","content":"q"},
+              {"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"c1","content":"r"}]}
+            """);
+
+        var assistant = request.GetProperty("messages")[1].GetProperty("content");
+        Assert.Equal(1, assistant.GetArrayLength());
+        Assert.Equal("tool_use", assistant[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void ToolHistoryWithoutToolsDeclaresTheToolsItNames()
+    {
+        var request = ToAnthropic("""
+            {"model":"m","messages":[
+              {"role":"user","content":"q"},
+              {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"lookup","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"c1","content":"r"}]}
+            """);
+
+        Assert.Equal("lookup", request.GetProperty("tools")[0].GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void ThinkingBudgetLiftsMaxTokensAndDropsSamplingAndForcedToolChoice()
+    {
+        var request = ToAnthropic("""
+            {"model":"m","max_completion_tokens":1000,"reasoning_effort":"high","temperature":0.2,"tool_choice":"required",
+             "tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"q"}]}
+            """);
+
+        Assert.Equal(4096, request.GetProperty("thinking").GetProperty("budget_tokens").GetInt32());
+        Assert.True(request.GetProperty("max_tokens").GetInt32() > 4096);
+        Assert.False(request.TryGetProperty("temperature", out _));
+        Assert.Equal("auto", request.GetProperty("tool_choice").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void LongAnthropicToolNamesAreShortenedForOpenAIAndRestoredInResponses()
+    {
+        var longName = "namespace.tool." + new string('n', 80);
+        var state = new TranslationState();
+        var request = ToOpenAI($$$"""{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"q"}],"tools":[{"name":"{{{longName}}}","input_schema":{"type":"object"}}]}""", state);
+        var sent = request.GetProperty("tools")[0].GetProperty("function").GetProperty("name").GetString()!;
+
+        Assert.Matches("^[a-zA-Z0-9_-]{1,64}$", sent);
+        var response = OpenAIResponseCodec.Read(Encoding.UTF8.GetBytes($$$"""
+            {"id":"x","model":"m","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":null,
+             "tool_calls":[{"id":"c","type":"function","function":{"name":"{{{sent}}}","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}
+            """), state);
+        Assert.Equal(longName, Assert.IsType<LlmToolCallPart>(response.Content[0]).Name);
+    }
+
+    [Fact]
+    public void AnthropicJsonModeAnswerComesBackAsText()
+    {
+        var state = new TranslationState();
+        ToAnthropic("""{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"q"}]}""", state);
+
+        var response = AnthropicResponseCodec.Read(Encoding.UTF8.GetBytes("""
+            {"id":"msg_1","type":"message","role":"assistant","model":"c","content":[{"type":"tool_use","id":"t","name":"json_tool_call","input":{"a":1}}],
+             "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}
+            """), state);
+
+        Assert.True(state.JsonToolMode);
+        Assert.Equal("""{"a":1}""", Assert.IsType<LlmTextPart>(Assert.Single(response.Content)).Text);
+        Assert.Equal(LlmFinishReason.Stop, response.FinishReason);
+    }
+
+    [Theory]
+    [InlineData(529, LlmProtocol.OpenAIChat, 503)]
+    [InlineData(503, LlmProtocol.AnthropicMessages, 529)]
+    [InlineData(429, LlmProtocol.AnthropicMessages, 429)]
+    public void OverloadedStatusIsTranslated(int upstream, LlmProtocol client, int expected)
+    {
+        var error = Errors.Read(upstream, """{"error":{"type":"overloaded_error","message":"busy"}}"""u8);
+
+        Assert.Equal(expected, Errors.StatusFor(error, client));
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"m","type":"invalid_request_error","code":"bad"}}""", 400, LlmErrorKind.InvalidRequest)]
+    [InlineData("""{"type":"error","error":{"type":"rate_limit_error","message":"m"}}""", 429, LlmErrorKind.RateLimit)]
+    [InlineData("""{"error":{"code":429,"message":"m","status":"RESOURCE_EXHAUSTED"}}""", 429, LlmErrorKind.RateLimit)]
+    [InlineData("<html>bad gateway</html>", 502, LlmErrorKind.Server)]
+    public void ErrorsOfEveryShapeAreRead(string body, int status, LlmErrorKind kind)
+    {
+        var error = Errors.Read(status, Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal(kind, error.Kind);
+        Assert.Equal(status, error.Status);
+    }
+
+    [Fact]
+    public void GeminiSchemasLoseKeywordsGeminiRejects()
+    {
+        using var schema = JsonDocument.Parse("""{"$schema":"x","type":"object","additionalProperties":false,"properties":{"additionalProperties":{"type":"string","$ref":"#/a"}}}""");
+        using var output = new PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            ToolSchemas.WriteGeminiSchema(writer, schema.RootElement);
+        }
+
+        // A property that happens to be named "additionalProperties" is kept; the keyword is not.
+        Assert.Equal("""{"type":"object","properties":{"additionalProperties":{"type":"string"}}}""", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+}
