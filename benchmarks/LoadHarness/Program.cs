@@ -1,0 +1,73 @@
+// The three processes of the load comparison (see benchmarks/load.sh), all speaking to the same local upstream:
+//   upstream  a fake provider answering OpenAI /v1/chat/completions and Anthropic /v1/messages with canned bodies
+//   yarp      plain YARP forwarding /v1/{**} to the upstream (the baseline)
+//   gateway   the LLM gateway: "gpt" passes through to the upstream's OpenAI API, "claude" translates to its Anthropic API
+using System.Text;
+
+var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp|gateway --urls URL [--upstream URL]");
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+var upstream = builder.Configuration["upstream"] ?? "http://127.0.0.1:9001";
+
+switch (mode)
+{
+    case "upstream":
+    {
+        var app = builder.Build();
+        var openai = Encoding.UTF8.GetBytes("""{"id":"chatcmpl-load","object":"chat.completion","created":1741570283,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
+        var anthropic = Encoding.UTF8.GetBytes("""{"id":"msg_load","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}}""");
+        app.MapPost("/v1/chat/completions", (HttpContext http) => Reply(http, openai));
+        app.MapPost("/v1/messages", (HttpContext http) => Reply(http, anthropic));
+        app.Run();
+        break;
+    }
+
+    case "yarp":
+    {
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new Yarp.ReverseProxy.Configuration.RouteConfig { RouteId = "all", ClusterId = "upstream", Match = new() { Path = "/v1/{**rest}" } }],
+            [new Yarp.ReverseProxy.Configuration.ClusterConfig { ClusterId = "upstream", Destinations = new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig> { ["d"] = new() { Address = upstream } } }]);
+        var app = builder.Build();
+        app.MapReverseProxy();
+        app.Run();
+        break;
+    }
+
+    case "gateway":
+    {
+        builder.Services.AddLlmGateway(o =>
+        {
+            o.UseEnvironmentVariables = false;
+            o.AddProvider("openai", new LlmMiddleware.LlmProviderOptions { BaseUrl = upstream + "/v1", ApiKey = "load" });
+            o.AddProvider("anthropic", new LlmMiddleware.LlmProviderOptions { BaseUrl = upstream, ApiKey = "load" });
+            o.AddModel("gpt", "openai", "gpt-4o-mini");
+            o.AddModel("claude", "anthropic", "claude-sonnet-4-5");
+        });
+        var app = builder.Build();
+        app.MapLlmGateway();
+        app.Run();
+        break;
+    }
+
+    default:
+        throw new ArgumentException($"Unknown mode '{mode}'.");
+}
+
+static async Task Reply(HttpContext http, byte[] body)
+{
+    // Drain the request as a real provider would before answering.
+    var reader = http.Request.BodyReader;
+    while (true)
+    {
+        var result = await reader.ReadAsync();
+        reader.AdvanceTo(result.Buffer.End);
+        if (result.IsCompleted)
+        {
+            break;
+        }
+    }
+
+    http.Response.ContentType = "application/json";
+    http.Response.ContentLength = body.Length;
+    await http.Response.Body.WriteAsync(body);
+}

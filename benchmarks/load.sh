@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load comparison in one run: plain YARP vs the LLM gateway, both in front of the same local fake upstream.
+# Prints requests/s, p50 and p99 per scenario and each gateway scenario's throughput as a ratio of YARP's.
+# Usage: benchmarks/load.sh [seconds-per-scenario=10] [connections=32] [rounds=3]
+# p50/p99 are per-scenario medians over the rounds (wrk --latency); medians of p99 are indicative, not exact.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-32}
+rounds=${3:-3}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+dotnet build benchmarks/LoadHarness -c Release -v q -nologo >/dev/null
+harness=benchmarks/LoadHarness/bin/Release/net10.0/LoadHarness.dll
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -f "$body_openai"; }
+trap cleanup EXIT
+start() { dotnet "$harness" "$1" --urls "$2" --upstream http://127.0.0.1:9001 >/dev/null 2>&1 & pids+=($!); }
+start upstream http://127.0.0.1:9001
+start yarp http://127.0.0.1:9002
+start gateway http://127.0.0.1:9003
+for port in 9001 9002 9003; do
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
+
+body_openai=$(mktemp --suffix=.lua)
+lua_for() {
+  cat > "$body_openai" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer caller"
+wrk.body = '{"model":"$1","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello!"}],"max_completion_tokens":64}'
+LUA
+}
+
+measure() { # url model -> "rps p50 p99 errors"
+  lua_for "$2"
+  local out; out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$body_openai" "$1")
+  printf '%s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $4} /Socket errors/ {print "socket-errors"}' <<<"$out" | tr '\n' ' ')"
+}
+
+names=("plain YARP (baseline)" "gateway OpenAI -> OpenAI (passthrough)" "gateway OpenAI -> Anthropic")
+urls=(http://127.0.0.1:9002/v1/chat/completions http://127.0.0.1:9003/v1/chat/completions http://127.0.0.1:9003/v1/chat/completions)
+models=(gpt-4o-mini gpt claude)
+
+echo "${rounds} rounds in rotating order, ${duration}s per scenario, ${connections} connections, $(nproc) cores; all processes on this machine"
+for i in 0 1 2; do lua_for "${models[$i]}"; wrk -t2 -c"$connections" -d3s -s "$body_openai" "${urls[$i]}" >/dev/null; done  # warm-up
+results=$(mktemp)
+for round in $(seq 0 $((rounds - 1))); do
+  for k in 0 1 2; do
+    i=$(( (k + round) % 3 ))
+    echo "$i $(measure "${urls[$i]}" "${models[$i]}")" >> "$results"
+  done
+done
+
+# Median of the rounds per scenario; the ratio compares medians measured in this same run.
+to_ms() { awk '/us$/ { sub(/us$/, ""); print $1 / 1000; next } /ms$/ { sub(/ms$/, ""); print $1; next } /s$/ { sub(/s$/, ""); print $1 * 1000 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -a med
+for i in 0 1 2; do
+  med[$i]=$(awk -v i="$i" '$1 == i { print $2 }' "$results" | median)
+  p50=$(awk -v i="$i" '$1 == i { print $3 }' "$results" | to_ms | median)
+  p99=$(awk -v i="$i" '$1 == i { print $4 }' "$results" | to_ms | median)
+  errors=$(awk -v i="$i" '$1 == i && $5 != "" { print $5 }' "$results" | tr '\n' ' ')
+  printf '%-40s %10.0f req/s   p50 %6sms   p99 %6sms   %s\n' "${names[$i]}" "${med[$i]}" "$p50" "$p99" "${errors:+errors: $errors}"
+done
+awk -v b="${med[0]}" -v p="${med[1]}" -v t="${med[2]}" 'BEGIN {
+  printf "throughput ratio vs YARP: passthrough %.3f (target >= 0.90), OpenAI->Anthropic %.3f (target >= 0.75)\n", p / b, t / b }'
+rm -f "$results"
