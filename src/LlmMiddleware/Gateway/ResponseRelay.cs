@@ -137,14 +137,20 @@ internal static class ResponseRelay
     {
         try
         {
-            using var doc = JsonDocument.Parse(body);
-            var usage = Json.Property(doc.RootElement, "usage");
-            context.Usage = protocol == LlmProtocol.AnthropicMessages ? AnthropicResponseCodec.ReadUsage(usage) : OpenAIResponseCodec.ReadUsage(usage);
+            context.Usage = ReadUsage(body, protocol);
         }
         catch (JsonException)
         {
             // Relayed as is: the caller sees exactly what the provider sent.
         }
+    }
+
+    /// <summary>Reads only the usage of a complete response body, for passthrough calls.</summary>
+    public static LlmUsage ReadUsage(ReadOnlyMemory<byte> body, LlmProtocol protocol)
+    {
+        using var doc = JsonDocument.Parse(body);
+        var usage = Json.Property(doc.RootElement, "usage");
+        return protocol == LlmProtocol.AnthropicMessages ? AnthropicResponseCodec.ReadUsage(usage) : OpenAIResponseCodec.ReadUsage(usage);
     }
 
     private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, CancellationToken cancellationToken)

@@ -23,7 +23,7 @@ internal static class JsonModelRewriter
                 }
 
                 Json.Write(output, body[..start]);
-                Json.Write(output, Json.EncodeLiteral(model));
+                WriteLiteral(model, output);
                 Json.Write(output, body[end..]);
                 return;
             }
@@ -35,5 +35,24 @@ internal static class JsonModelRewriter
         }
 
         Json.Write(output, body);
+    }
+
+    /// <summary>Model names are plain ASCII in practice: written without an encoder; anything else is escaped properly.</summary>
+    private static void WriteLiteral(string model, IBufferWriter<byte> output)
+    {
+        foreach (var c in model)
+        {
+            if (c is < ' ' or > '~' or '"' or '\\')
+            {
+                Json.Write(output, Json.EncodeLiteral(model));
+                return;
+            }
+        }
+
+        var span = output.GetSpan(model.Length + 2);
+        span[0] = (byte)'"';
+        System.Text.Encoding.ASCII.GetBytes(model, span[1..]);
+        span[model.Length + 1] = (byte)'"';
+        output.Advance(model.Length + 2);
     }
 }

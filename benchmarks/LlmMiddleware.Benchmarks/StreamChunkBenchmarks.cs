@@ -1,0 +1,86 @@
+using BenchmarkDotNet.Attributes;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Utilities;
+
+namespace LlmMiddleware.Benchmarks;
+
+/// <summary>
+/// Translation of one upstream stream event into the caller's protocol, as the relay does it for every chunk
+/// (the reader and writer are per-stream state, set up once). Baseline: copying the chunk's bytes unchanged.
+/// </summary>
+[MemoryDiagnoser]
+public class StreamChunkBenchmarks
+{
+    private readonly PooledBufferWriter _output = new(64 * 1024);
+    private LlmStreamReader _anthropicReader = null!;
+    private ILlmStreamSink _toOpenAI = null!;
+    private LlmStreamReader _openAIReader = null!;
+    private ILlmStreamSink _toAnthropic = null!;
+    private LlmStreamReader _openAIToolReader = null!;
+    private ILlmStreamSink _toAnthropicTools = null!;
+    private LlmStreamReader _geminiReader = null!;
+    private ILlmStreamSink _geminiToOpenAI = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _anthropicReader = ResponseRelay.CreateStreamReader(LlmProtocol.AnthropicMessages, new TranslationState());
+        _toOpenAI = ResponseRelay.CreateStreamWriter(LlmProtocol.OpenAIChat, _output, includeUsage: true, 1);
+        _anthropicReader.OnEvent("message_start"u8, """{"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}"""u8, _toOpenAI);
+
+        _openAIReader = ResponseRelay.CreateStreamReader(LlmProtocol.OpenAIChat, new TranslationState());
+        _toAnthropic = ResponseRelay.CreateStreamWriter(LlmProtocol.AnthropicMessages, _output, includeUsage: true, 1);
+        _openAIReader.OnEvent(default, Payloads.OpenAITextChunk, _toAnthropic);
+
+        _openAIToolReader = ResponseRelay.CreateStreamReader(LlmProtocol.OpenAIChat, new TranslationState());
+        _toAnthropicTools = ResponseRelay.CreateStreamWriter(LlmProtocol.AnthropicMessages, _output, includeUsage: true, 1);
+        _openAIToolReader.OnEvent(default, """{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"""u8, _toAnthropicTools);
+
+        _geminiReader = ResponseRelay.CreateStreamReader(LlmProtocol.Gemini, new TranslationState());
+        _geminiToOpenAI = ResponseRelay.CreateStreamWriter(LlmProtocol.OpenAIChat, _output, includeUsage: true, 1);
+        _geminiReader.OnEvent(default, Payloads.GeminiTextChunk, _geminiToOpenAI);
+    }
+
+    [Benchmark(Baseline = true, Description = "passthrough (copy chunk)")]
+    public int Passthrough()
+    {
+        _output.Clear();
+        Json.Write(_output, "data: "u8);
+        Json.Write(_output, Payloads.OpenAITextChunk);
+        Json.Write(_output, "\n\n"u8);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark(Description = "Anthropic text_delta → OpenAI chunk")]
+    public int AnthropicTextToOpenAI()
+    {
+        _output.Clear();
+        _anthropicReader.OnEvent(Payloads.AnthropicTextDeltaName, Payloads.AnthropicTextDelta, _toOpenAI);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark(Description = "OpenAI text chunk → Anthropic event")]
+    public int OpenAITextToAnthropic()
+    {
+        _output.Clear();
+        _openAIReader.OnEvent(default, Payloads.OpenAITextChunk, _toAnthropic);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark(Description = "OpenAI tool-args chunk → Anthropic event")]
+    public int OpenAIToolArgumentsToAnthropic()
+    {
+        _output.Clear();
+        _openAIToolReader.OnEvent(default, Payloads.OpenAIToolArgumentsChunk, _toAnthropicTools);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark(Description = "Gemini text chunk → OpenAI chunk")]
+    public int GeminiTextToOpenAI()
+    {
+        _output.Clear();
+        _geminiReader.OnEvent(default, Payloads.GeminiTextChunk, _geminiToOpenAI);
+        return _output.WrittenCount;
+    }
+}
