@@ -1,4 +1,6 @@
 using LlmMiddleware.Yarp;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -14,6 +16,7 @@ public static class LlmReverseProxyBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddLlmGateway();
         builder.AddTransforms<LlmTransformProvider>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, LlmForwarderErrorStartupFilter>());
         return builder;
     }
 }

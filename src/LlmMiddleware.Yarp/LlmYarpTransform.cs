@@ -17,19 +17,12 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
 {
     private static readonly string[] CallerCredentialHeaders = ["Authorization", "x-api-key", "api-key", "x-goog-api-key", "Accept-Encoding", "Cookie"];
 
-    private sealed class CallState(LlmRequestContext context)
-    {
-        public LlmRequestContext Context { get; } = context;
-
-        public TranslationState Translation { get; } = new();
-    }
-
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
         var http = transform.HttpContext;
         var context = new LlmRequestContext(http, inbound, executor.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        var state = new CallState(context);
+        var state = new LlmYarpCallState(context, executor);
         http.Features.Set(state);
         try
         {
@@ -44,6 +37,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             context.UpstreamModel = upstreamModel;
             await executor.RunRequestHooksAsync(context, http.RequestAborted).ConfigureAwait(false);
             context.IsPassthrough = executor.CanPassThrough(provider, inbound);
+            await executor.PrepareForProviderAsync(context, provider, http.RequestAborted).ConfigureAwait(false);
 
             var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
             http.Response.RegisterForDispose(upstreamBody);
@@ -89,15 +83,14 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             // Answer here; YARP does not forward a request whose response has started.
             context.Error = ex.Error;
             await ResponseRelay.WriteErrorAsync(http, inbound, ex.Error, http.RequestAborted).ConfigureAwait(false);
-            context.MarkEnd();
-            await executor.RunCompletionHooksAsync(context).ConfigureAwait(false);
+            await state.CompleteAsync().ConfigureAwait(false);
         }
     }
 
     public async ValueTask TransformResponseAsync(ResponseTransformContext transform)
     {
         var http = transform.HttpContext;
-        if (http.Features.Get<CallState>() is not { } state || transform.ProxyResponse is not { } response)
+        if (http.Features.Get<LlmYarpCallState>() is not { } state || transform.ProxyResponse is not { } response)
         {
             return;
         }
@@ -119,8 +112,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         }
         finally
         {
-            context.MarkEnd();
-            await executor.RunCompletionHooksAsync(context).ConfigureAwait(false);
+            await state.CompleteAsync().ConfigureAwait(false);
         }
     }
 

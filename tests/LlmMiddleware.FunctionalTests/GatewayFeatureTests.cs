@@ -221,4 +221,21 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(body.Replace("\"gpt\"", "\"gpt-4o-mini\""), fixture.Upstream.LastCall("openai").Body.ToJsonString());
     }
+
+    [Fact]
+    public async Task ImageUrlsAreInlinedForGeminiButNeverFetchedFromPrivateAddressesByDefault()
+    {
+        var body = $$$"""{"model":"gem","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"{{{fixture.Upstream.BaseUrl}}}/image.png"}}]}]}""";
+
+        using var refused = await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + "/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("no public address", await refused.Content.ReadAsStringAsync());
+
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:AllowPrivateImageHosts"] = "true" });
+        using var inlined = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, inlined.StatusCode);
+        var part = fixture.Upstream.LastCall("gemini").Body["contents"]![0]!["parts"]![1]!["inlineData"]!;
+        Assert.Equal("image/png", part["mimeType"]!.GetValue<string>());
+        Assert.Equal(Convert.ToBase64String([0x89, 0x50, 0x4E, 0x47]), part["data"]!.GetValue<string>());
+    }
 }

@@ -212,6 +212,22 @@ public sealed class YarpTests : IAsyncLifetime
         Assert.Equal("claude-haiku-4-5", _upstream.LastCall("anthropic").Body["model"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task UnreachableProviderOnAnLlmRouteIsAnErrorInCallersProtocol()
+    {
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["ReverseProxy:Clusters:gemini:Destinations:d1:Address"] = "http://127.0.0.1:1";
+        await using var edge = await StartEdgeAsync(settings);
+
+        using var response = await _http.PostAsync(edge.BaseUrl + "/edge/v1/messages", new StringContent(
+            """{"model":"x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("api_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains("gemini", json.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
     [Theory]
     [InlineData("Llm.InboundProtocol", "cobol", "must be 'openai' or 'anthropic'")]
     [InlineData("Llm.Provder", "openai", "unknown LLM metadata key 'Llm.Provder'")]

@@ -35,6 +35,20 @@ public sealed class LlmGatewayOptions
     /// <summary>Time limit for connecting to a provider. Default 10 seconds.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Whether image URLs are downloaded and inlined for providers that accept only inline images (Gemini). Default
+    /// <see langword="true"/>; downloads are limited to <see cref="MaxInlinedImageBytes"/> and to public addresses
+    /// unless <see cref="AllowPrivateImageHosts"/> is set.
+    /// </summary>
+    public bool InlineRemoteImages { get; set; } = true;
+
+    /// <summary>Largest image downloaded for inlining, in bytes. Default 20 MiB.</summary>
+    public long MaxInlinedImageBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Whether image downloads may reach loopback, private and link-local addresses (off by default, so a
+    /// caller cannot make the gateway fetch from its internal network).</summary>
+    public bool AllowPrivateImageHosts { get; set; }
+
     /// <summary>Adds or replaces a provider.</summary>
     public LlmGatewayOptions AddProvider(string name, LlmProviderOptions provider)
     {

@@ -23,10 +23,12 @@ internal sealed partial class LlmCallExecutor
     private readonly LlmGatewayOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LlmCallExecutor> _logger;
+    private readonly RemoteImageInliner _images;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, ILogger<LlmCallExecutor> logger)
     {
         _registry = registry;
+        _images = images;
         _hooks = [.. hooks];
 
         // A hook that overrides OnRequestAsync may edit the request, so the caller's bytes can no longer be forwarded as they are.
@@ -60,6 +62,7 @@ internal sealed partial class LlmCallExecutor
 
             await RunRequestHooksAsync(context, aborted).ConfigureAwait(false);
             context.IsPassthrough = CanPassThrough(provider, inbound);
+            await PrepareForProviderAsync(context, provider, aborted).ConfigureAwait(false);
             await SendAsync(context, provider, model, body.WrittenMemory, aborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
@@ -159,6 +162,12 @@ internal sealed partial class LlmCallExecutor
             }
         }
     }
+
+    /// <summary>Work a provider needs before its request can be written: Gemini takes inline images only.</summary>
+    public ValueTask PrepareForProviderAsync(LlmRequestContext context, LlmProviderEndpoint provider, CancellationToken cancellationToken) =>
+        provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request)
+            ? _images.InlineAsync(context.Request, cancellationToken)
+            : ValueTask.CompletedTask;
 
     /// <summary>Whether the caller's bytes can go upstream unchanged: same protocol, no dialect quirks, no hook that may edit requests.</summary>
     public bool CanPassThrough(LlmProviderEndpoint provider, LlmProtocol inbound) => !_hooksMayEditRequests && provider.CanPassThrough(inbound);

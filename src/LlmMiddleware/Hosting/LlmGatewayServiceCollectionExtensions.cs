@@ -30,6 +30,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmGatewayOptions>, LlmGatewayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LlmProviderRegistry>();
+        services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmCallExecutor>();
         return new LlmGatewayBuilder(services);
     }

@@ -84,6 +84,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             return Results.Json(new { path = http.Request.Path.Value, authorization = http.Request.Headers.Authorization.ToString(), body });
         });
+        app.MapGet("/image.png", () => Results.Bytes([0x89, 0x50, 0x4E, 0x47], "image/png"));
         await app.StartAsync();
         fake = new FakeUpstream(app);
         return fake;

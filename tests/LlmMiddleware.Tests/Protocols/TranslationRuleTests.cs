@@ -174,4 +174,26 @@ public sealed class TranslationRuleTests
         // A property that happens to be named "additionalProperties" is kept; the keyword is not.
         Assert.Equal("""{"type":"object","properties":{"additionalProperties":{"type":"string"}}}""", Encoding.UTF8.GetString(output.WrittenSpan));
     }
+
+    [Fact]
+    public void MultipleChoicesCannotGoToAnthropic()
+    {
+        var ex = Assert.Throws<LlmGatewayException>(() => ToAnthropic("""{"model":"m","n":2,"messages":[{"role":"user","content":"q"}]}"""));
+
+        Assert.Equal(400, ex.Error.Status);
+        Assert.Equal("n", ex.Error.Param);
+    }
+
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.20.0.1", false)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("::1", false)]
+    [InlineData("fd00::1", false)]
+    [InlineData("2606:4700::1111", true)]
+    public void ImageDownloadsReachOnlyPublicAddresses(string address, bool isPublic) =>
+        Assert.Equal(isPublic, LlmMiddleware.Gateway.RemoteImageInliner.IsPublic(System.Net.IPAddress.Parse(address)));
 }

@@ -1,0 +1,46 @@
+using LlmMiddleware.Gateway;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace LlmMiddleware.Yarp;
+
+/// <summary>
+/// When YARP cannot reach an LLM route's provider (connection refused, timeout), it answers 502/504 with an empty
+/// body, and response transforms never run. This middleware, added around the whole pipeline, turns those into an
+/// error in the caller's own protocol and completes the call's context.
+/// </summary>
+internal sealed class LlmForwarderErrorMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext http)
+    {
+        await next(http).ConfigureAwait(false);
+        if (http.Features.Get<LlmYarpCallState>() is not { } state || http.Features.Get<IForwarderErrorFeature>() is not { } failure)
+        {
+            return;
+        }
+
+        var context = state.Context;
+        if (context.Error is null && !http.Response.HasStarted)
+        {
+            var error = failure.Error is ForwarderError.RequestTimedOut
+                ? new LlmError(LlmErrorKind.Timeout, $"Provider '{context.ProviderName}' did not answer in time.")
+                : new LlmError(LlmErrorKind.Server, $"Could not reach provider '{context.ProviderName}'.", 502) { Code = "upstream_unreachable" };
+            context.Error = error;
+            await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, error, http.RequestAborted).ConfigureAwait(false);
+        }
+
+        await state.CompleteAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Places <see cref="LlmForwarderErrorMiddleware"/> around the application's pipeline.</summary>
+internal sealed class LlmForwarderErrorStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.UseMiddleware<LlmForwarderErrorMiddleware>();
+        next(app);
+    };
+}

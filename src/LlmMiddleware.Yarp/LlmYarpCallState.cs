@@ -1,0 +1,27 @@
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
+
+namespace LlmMiddleware.Yarp;
+
+/// <summary>What an LLM route's request transform hands to its response transform (and to the error middleware).</summary>
+internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecutor executor)
+{
+    private bool _completed;
+
+    public LlmRequestContext Context { get; } = context;
+
+    public TranslationState Translation { get; } = new();
+
+    /// <summary>Marks the end of the call and runs the completion hooks, once.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        Context.MarkEnd();
+        await executor.RunCompletionHooksAsync(Context).ConfigureAwait(false);
+    }
+}
