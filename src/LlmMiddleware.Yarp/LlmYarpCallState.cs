@@ -10,7 +10,8 @@ internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecuto
 
     public LlmRequestContext Context { get; } = context;
 
-    public TranslationState Translation { get; } = new();
+    /// <summary>Set once the request is prepared; the response translation undoes what it records.</summary>
+    public TranslationState Translation { get; set; } = new();
 
     /// <summary>Marks the end of the call and runs the completion hooks, once.</summary>
     public async ValueTask CompleteAsync()

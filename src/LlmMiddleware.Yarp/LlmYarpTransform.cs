@@ -1,10 +1,7 @@
 using LlmMiddleware.Gateway;
-using LlmMiddleware.Protocols;
-using LlmMiddleware.Protocols.Anthropic;
-using LlmMiddleware.Protocols.OpenAI;
 using LlmMiddleware.Providers;
-using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmMiddleware.Yarp;
@@ -26,37 +23,17 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         http.Features.Set(state);
         try
         {
-            var body = await RequestBody.ReadAsync(http.Request, executor.Options.MaxRequestBodyBytes, http.RequestAborted).ConfigureAwait(false);
-            http.Response.RegisterForDispose(body);
-            context.Request = inbound == LlmProtocol.AnthropicMessages ? AnthropicRequestReader.Read(body.WrittenMemory) : OpenAIRequestReader.Read(body.WrittenMemory);
-            context.RequestedModel = context.Request.Model;
-            var upstreamModel = model ?? ResolveModel(context.Request.Model);
-            provider.EnsureUsable();
-            context.ProviderName = provider.Name;
-            context.ProviderProtocol = provider.Protocol;
-            context.UpstreamModel = upstreamModel;
-            await executor.RunRequestHooksAsync(context, http.RequestAborted).ConfigureAwait(false);
-            context.IsPassthrough = executor.CanPassThrough(provider, inbound);
-            await executor.PrepareForProviderAsync(context, provider, http.RequestAborted).ConfigureAwait(false);
+            var call = await executor.PrepareCallAsync(context, ResolveForRoute, http.RequestAborted).ConfigureAwait(false);
+            http.Response.RegisterForDispose(call);
+            state.Translation = call.Translation;
 
-            var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
-            http.Response.RegisterForDispose(upstreamBody);
-            if (context.IsPassthrough)
-            {
-                JsonModelRewriter.Rewrite(body.WrittenSpan, upstreamModel, upstreamBody);
-            }
-            else
-            {
-                LlmCallExecutor.WriteProviderRequest(context.Request, provider, upstreamModel, executor.Options.DefaultMaxTokens, state.Translation, upstreamBody);
-            }
-
-            var pathAndQuery = provider.ChatPath(upstreamModel, context.Request.Stream);
+            var pathAndQuery = provider.ChatPath(call.Model, context.Request.Stream);
             var queryStart = pathAndQuery.IndexOf('?');
             transform.Path = new PathString(queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart]);
             transform.Query.Collection.Clear();
             if (queryStart >= 0)
             {
-                foreach (var (key, value) in Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(pathAndQuery[queryStart..]))
+                foreach (var (key, value) in QueryHelpers.ParseQuery(pathAndQuery[queryStart..]))
                 {
                     transform.Query.Collection[key] = value;
                 }
@@ -75,7 +52,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             }
 
             provider.ApplyHeaders(request.Headers, context.Request.Stream);
-            request.Content = new ReadOnlyMemoryContent(upstreamBody.WrittenMemory);
+            request.Content = new ReadOnlyMemoryContent(call.UpstreamBody);
             request.Content.Headers.ContentType = new("application/json");
         }
         catch (LlmGatewayException ex)
@@ -116,15 +93,21 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         }
     }
 
-    /// <summary>An alias configured for this route's provider maps to its model; any other name is sent as is.</summary>
-    private string ResolveModel(string requested)
+    /// <summary>The route's provider serves the call; an alias configured for that provider maps to its model, and
+    /// <see cref="LlmMetadataKeys.Model"/> overrides both.</summary>
+    private (LlmProviderEndpoint Provider, string Model) ResolveForRoute(string requested)
     {
+        if (model is not null)
+        {
+            return (provider, model);
+        }
+
         try
         {
             var (resolved, resolvedModel) = executor.Registry.Resolve(requested);
-            if (ReferenceEquals(resolved, provider) || string.Equals(resolved.Name, provider.Name, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(resolved.Name, provider.Name, StringComparison.OrdinalIgnoreCase))
             {
-                return resolvedModel;
+                return (provider, resolvedModel);
             }
         }
         catch (LlmGatewayException)
@@ -132,6 +115,6 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             // Not an alias: the route's provider serves the name as given.
         }
 
-        return requested;
+        return (provider, requested);
     }
 }

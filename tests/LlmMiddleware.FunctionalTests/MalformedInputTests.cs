@@ -21,6 +21,10 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { """{"model":"gpt","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":{"a":1}}}]},{"role":"user","content":"x"}]}""", "messages[0].tool_calls[0].function.arguments", 400, "JSON-encoded string" },
         { """{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}""", "model", 404, "does not exist" },
         { """{"model":"nope/x","messages":[{"role":"user","content":"hi"}]}""", "model", 404, "does not exist" },
+        { """{"model":"gpt","messages":[1,"two"]}""", "messages[0]", 400, "must be an object" },
+        { """{"model":"gpt","messages":[{"role":"user","content":"hi"}],"tools":[1]}""", "tools[0]", 400, "must be a function tool" },
+        { """{"model":"gpt","messages":[{"role":"assistant","tool_calls":[7]},{"role":"user","content":"x"}]}""", "messages[0].tool_calls[0].id", 400, "is required" },
+        { """{"model":"gpt","messages":[{"role":"user","content":[{"type":"image_url","image_url":"not-an-object"}]}]}""", "messages[0].content[0].image_url.url", 400, "is required" },
     };
 
     public static TheoryData<string, int, string> AnthropicCases => new()
@@ -32,6 +36,9 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[{"type":"hologram"}]}]}""", 400, "not supported" },
         { """{"model":"claude","max_tokens":10,"temperature":1.5,"messages":[{"role":"user","content":"hi"}]}""", 400, "temperature" },
         { """{"model":"unknown-model","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", 404, "does not exist" },
+        { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[7]}]}""", 400, "not supported" },
+        { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[3]}""", 400, "Field required" },
+        { """{"model":"claude","max_tokens":10,"system":{"nested":true},"messages":[{"role":"user","content":"hi"}]}""", 400, "system" },
     };
 
     [Theory]

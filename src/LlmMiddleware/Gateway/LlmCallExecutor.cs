@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
@@ -51,19 +50,8 @@ internal sealed partial class LlmCallExecutor
         var aborted = http.RequestAborted;
         try
         {
-            using var body = await RequestBody.ReadAsync(http.Request, _options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
-            context.Request = inbound == LlmProtocol.AnthropicMessages ? AnthropicRequestReader.Read(body.WrittenMemory) : OpenAIRequestReader.Read(body.WrittenMemory);
-            context.RequestedModel = context.Request.Model;
-            var (provider, model) = _registry.Resolve(context.Request.Model);
-            provider.EnsureUsable();
-            context.ProviderName = provider.Name;
-            context.ProviderProtocol = provider.Protocol;
-            context.UpstreamModel = model;
-
-            await RunRequestHooksAsync(context, aborted).ConfigureAwait(false);
-            context.IsPassthrough = CanPassThrough(provider, inbound);
-            await PrepareForProviderAsync(context, provider, aborted).ConfigureAwait(false);
-            await SendAsync(context, provider, model, body.WrittenMemory, aborted).ConfigureAwait(false);
+            using var call = await PrepareCallAsync(context, _registry.Resolve, aborted).ConfigureAwait(false);
+            await SendAsync(context, call, aborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
         {
@@ -84,20 +72,58 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    private async Task SendAsync(LlmRequestContext context, LlmProviderEndpoint provider, string model, ReadOnlyMemory<byte> callerBody, CancellationToken aborted)
+    /// <summary>
+    /// Reads and parses the caller's body, resolves the provider, runs the request hooks, and writes the upstream body:
+    /// the caller's bytes with the model rewritten in passthrough, a translated request otherwise. Shared by the
+    /// gateway endpoints and the YARP transforms.
+    /// </summary>
+    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<string, (LlmProviderEndpoint Provider, string Model)> resolve, CancellationToken cancellationToken)
     {
-        var state = new TranslationState();
-        using var upstreamBody = new PooledBufferWriter(callerBody.Length + 256);
-        if (context.IsPassthrough)
+        var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        PooledBufferWriter? upstreamBody = null;
+        try
         {
-            JsonModelRewriter.Rewrite(callerBody.Span, model, upstreamBody);
-        }
-        else
-        {
-            WriteProviderRequest(context.Request, provider, model, _options.DefaultMaxTokens, state, upstreamBody);
-        }
+            context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
+            context.RequestedModel = context.Request.Model;
+            var (provider, model) = resolve(context.Request.Model);
+            provider.EnsureUsable();
+            context.ProviderName = provider.Name;
+            context.ProviderProtocol = provider.Protocol;
+            context.UpstreamModel = model;
 
-        using var request = provider.CreateRequest(provider.ChatPath(model, context.Request.Stream), upstreamBody.WrittenMemory, context.Request.Stream);
+            await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
+            context.IsPassthrough = !_hooksMayEditRequests && provider.CanPassThrough(context.InboundProtocol);
+            if (provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request))
+            {
+                // Gemini takes inline images only.
+                await _images.InlineAsync(context.Request, cancellationToken).ConfigureAwait(false);
+            }
+
+            var translation = new TranslationState();
+            upstreamBody = new PooledBufferWriter(callerBody.WrittenCount + 256);
+            if (context.IsPassthrough)
+            {
+                JsonModelRewriter.Rewrite(callerBody.WrittenSpan, model, upstreamBody);
+            }
+            else
+            {
+                WriteProviderRequest(context.Request, provider, model, _options.DefaultMaxTokens, translation, upstreamBody);
+            }
+
+            return new PreparedCall(provider, model, callerBody, upstreamBody, translation);
+        }
+        catch
+        {
+            upstreamBody?.Dispose();
+            callerBody.Dispose();
+            throw;
+        }
+    }
+
+    private async Task SendAsync(LlmRequestContext context, PreparedCall call, CancellationToken aborted)
+    {
+        var provider = call.Provider;
+        using var request = provider.CreateRequest(provider.ChatPath(call.Model, context.Request.Stream), call.UpstreamBody, context.Request.Stream);
         if (context.IsPassthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
         {
             ForwardAnthropicHeaders(context.HttpContext.Request, request);
@@ -124,7 +150,7 @@ internal sealed partial class LlmCallExecutor
         {
             try
             {
-                await ResponseRelay.RelayAsync(context, response, provider.Protocol, state, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
+                await ResponseRelay.RelayAsync(context, response, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
             {
@@ -163,16 +189,7 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    /// <summary>Work a provider needs before its request can be written: Gemini takes inline images only.</summary>
-    public ValueTask PrepareForProviderAsync(LlmRequestContext context, LlmProviderEndpoint provider, CancellationToken cancellationToken) =>
-        provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request)
-            ? _images.InlineAsync(context.Request, cancellationToken)
-            : ValueTask.CompletedTask;
-
-    /// <summary>Whether the caller's bytes can go upstream unchanged: same protocol, no dialect quirks, no hook that may edit requests.</summary>
-    public bool CanPassThrough(LlmProviderEndpoint provider, LlmProtocol inbound) => !_hooksMayEditRequests && provider.CanPassThrough(inbound);
-
-    public async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    private async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
     {
         foreach (var hook in _hooks)
         {

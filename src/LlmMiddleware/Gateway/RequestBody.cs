@@ -28,6 +28,10 @@ internal static class RequestBody
                 {
                     throw TooLarge(max);
                 }
+                catch (BadHttpRequestException ex)
+                {
+                    throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"The request body could not be read: {ex.Message}"));
+                }
 
                 if (read == 0)
                 {
