@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace LlmMiddleware.Protocols;
 
 /// <summary>
@@ -56,6 +58,23 @@ internal abstract class LlmStreamReader
         else
         {
             sink.Error(StreamBroken("The upstream stream ended before the response was complete."));
+        }
+    }
+
+    /// <summary>Parses one event's JSON; a malformed event ends the stream with an error.</summary>
+    protected bool TryParse(ReadOnlySpan<byte> data, ILlmStreamSink sink, out JsonDocument document)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            document = JsonDocument.ParseValue(ref reader);
+            return true;
+        }
+        catch (JsonException)
+        {
+            document = null!;
+            Terminate(sink, StreamBroken("The upstream sent a malformed stream event."));
+            return false;
         }
     }
 

@@ -130,20 +130,11 @@ internal sealed class AnthropicStreamWriter : ILlmStreamSink
     public void Error(LlmError error)
     {
         EnsureStarted();
-        Begin("error"u8);
-        _json.WriteString("type"u8, "error"u8);
-        _json.WriteStartObject("error"u8);
-        _json.WriteString("type"u8, error.Kind switch
-        {
-            LlmErrorKind.Overloaded => "overloaded_error",
-            LlmErrorKind.RateLimit => "rate_limit_error",
-            LlmErrorKind.InvalidRequest => "invalid_request_error",
-            LlmErrorKind.Timeout => "timeout_error",
-            _ => "api_error",
-        });
-        _json.WriteString("message"u8, error.Message);
-        _json.WriteEndObject();
-        End();
+        SseFormat.WriteEventPrefix(_output, "error"u8);
+        Errors.WriteAnthropic(_json, error);
+        _json.Flush();
+        _json.Reset();
+        SseFormat.WriteEnd(_output);
     }
 
     public void Complete()

@@ -27,15 +27,8 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
             return;
         }
 
-        JsonDocument doc;
-        try
+        if (!TryParse(data, sink, out var doc))
         {
-            var reader = new Utf8JsonReader(data);
-            doc = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
-        {
-            Terminate(sink, StreamBroken("The upstream sent a malformed stream chunk."));
             return;
         }
 
