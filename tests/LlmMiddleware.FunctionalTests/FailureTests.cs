@@ -182,6 +182,24 @@ public sealed class FailureTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task UpstreamTimeLimitMidStreamEndsWithAnErrorEvent()
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:UpstreamTimeout"] = "00:00:01" });
+        fixture.Upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromMilliseconds(400) });
+
+        using var response = await PostToAsync(gateway, "/v1/messages", """{"model":"gpt","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Contains("event: message_start", body);
+        Assert.Contains("event: error", body);
+        Assert.Contains("timeout_error", body);
+        Assert.DoesNotContain("event: message_stop", body);
+    }
+
+    private Task<HttpResponseMessage> PostToAsync(GatewayHost gateway, string path, string body) =>
+        fixture.Http.PostAsync(gateway.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+    [Fact]
     public async Task UnreachableProviderIs502InCallersProtocol()
     {
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?>

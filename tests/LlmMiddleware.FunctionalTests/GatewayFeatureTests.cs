@@ -43,6 +43,25 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         }
     }
 
+    private sealed class FaultyHook : LlmGatewayHook
+    {
+        public override ValueTask OnRequestAsync(LlmRequestContext context, CancellationToken cancellationToken) => throw new InvalidOperationException("bug in a hook");
+    }
+
+    [Fact]
+    public async Task AFailingHookIsA500InCallersProtocolNotACrash()
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddHook<FaultyHook>());
+
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/messages", new StringContent(
+            """{"model":"gpt","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("api_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+        Assert.DoesNotContain("bug in a hook", json.RootElement.GetRawText());
+    }
+
     [Fact]
     public async Task CompletionHookSeesUsageTimingsAndRoute()
     {

@@ -65,6 +65,13 @@ internal sealed partial class LlmCallExecutor
         {
             context.ClientDisconnected = true;
         }
+        catch (Exception ex) when (ex is not LlmStreamAbortedException && !http.Response.HasStarted)
+        {
+            // A failing hook or an unforeseen fault: logged, and answered in the caller's protocol rather than as a bare 500.
+            Log.CallFailed(_logger, ex);
+            context.Error = new LlmError(LlmErrorKind.Server, "The gateway failed to process the request.", 500) { Code = "gateway_error" };
+            await ResponseRelay.WriteErrorAsync(http, inbound, context.Error, aborted).ConfigureAwait(false);
+        }
         finally
         {
             context.MarkEnd();
@@ -219,5 +226,8 @@ internal sealed partial class LlmCallExecutor
 
         [LoggerMessage(2, LogLevel.Error, "LLM gateway hook {Hook} failed in OnCompletedAsync.", EventName = "HookFailed")]
         public static partial void HookFailed(ILogger logger, string hook, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
+        public static partial void CallFailed(ILogger logger, Exception exception);
     }
 }

@@ -76,9 +76,9 @@ internal static class ResponseRelay
         {
             response = ReadResponse(body.WrittenMemory, upstreamProtocol, state);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response that is not valid JSON.", 502));
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response the gateway could not read.", 502) { Code = "upstream_malformed_response" });
         }
 
         context.Usage = response.Usage;
@@ -204,8 +204,13 @@ internal static class ResponseRelay
                 sink.Error(LlmStreamReader.StreamBroken("The connection to the provider broke mid-stream."));
             }
         }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // The upstream time limit ran out mid-stream: the caller still gets an error, not a silent cut.
+            sink.Error(new LlmError(LlmErrorKind.Timeout, "The provider did not finish the response in time."));
+        }
 
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
         if (sink.Failed && context.InboundProtocol == LlmProtocol.OpenAIChat)
         {
             // OpenAI SDKs treat a plain end of stream as success. Throwing after the response has started makes the
