@@ -2,6 +2,12 @@
 // OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY and the "default" alias goes to that provider instead.
 var builder = WebApplication.CreateBuilder(args);
 
+// --urls and ASPNETCORE_URLS choose the listen address; this is only the default.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5080");
+}
+
 var defaultModel = builder.Configuration["OPENAI_API_KEY"] is { Length: > 0 } ? ("openai", "gpt-4o-mini")
     : builder.Configuration["ANTHROPIC_API_KEY"] is { Length: > 0 } ? ("anthropic", "claude-sonnet-4-5")
     : builder.Configuration["GEMINI_API_KEY"] is { Length: > 0 } ? ("gemini", "gemini-2.5-flash")

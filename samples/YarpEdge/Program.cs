@@ -4,8 +4,15 @@
 // - /llm/v1/messages         Anthropic callers → the "openai" cluster, translated to OpenAI Chat Completions.
 // - /demo/v1/messages        Anthropic callers → an OpenAI-compatible server with no key: this app's own
 //                            /local gateway, answering through the built-in simulated provider.
-// All routes, clusters and LLM metadata live in appsettings.json ("ReverseProxy" section).
+// All routes, clusters and LLM metadata live in appsettings.json ("ReverseProxy" section). The "local" cluster and
+// provider point at this app itself on its default address: change them too if you change the listen address.
 var builder = WebApplication.CreateBuilder(args);
+
+// --urls and ASPNETCORE_URLS choose the listen address; this is only the default.
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5090");
+}
 
 builder.Services.AddReverseProxy()
     .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))

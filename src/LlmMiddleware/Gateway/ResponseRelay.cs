@@ -45,7 +45,7 @@ internal static class ResponseRelay
             if (context.IsPassthrough)
             {
                 http.Response.StatusCode = status;
-                http.Response.ContentType = "application/json";
+                http.Response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
                 await http.Response.Body.WriteAsync(errorBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 return;
             }

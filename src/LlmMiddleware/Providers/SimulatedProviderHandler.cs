@@ -26,12 +26,12 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
             var path = request.RequestUri?.AbsolutePath ?? "";
             if (path.EndsWith("/embeddings", StringComparison.Ordinal))
             {
-                return Json(HttpStatusCode.OK, Embeddings(body));
+                return JsonResponse(HttpStatusCode.OK, Embeddings(body));
             }
 
             if (!path.EndsWith("/chat/completions", StringComparison.Ordinal))
             {
-                return Json(HttpStatusCode.NotFound, Encoding.UTF8.GetBytes("""{"error":{"message":"Unknown simulated endpoint.","type":"invalid_request_error"}}"""));
+                return JsonResponse(HttpStatusCode.NotFound, Encoding.UTF8.GetBytes("""{"error":{"message":"Unknown simulated endpoint.","type":"invalid_request_error"}}"""));
             }
 
             var chat = OpenAIRequestReader.Read(body);
@@ -40,7 +40,7 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
             if (!chat.Stream)
             {
                 OpenAIResponseCodec.Write(response, buffer);
-                return Json(HttpStatusCode.OK, buffer.WrittenSpan.ToArray());
+                return JsonResponse(HttpStatusCode.OK, buffer.WrittenSpan.ToArray());
             }
 
             WriteStream(response, buffer);
@@ -52,11 +52,11 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
         {
             using var buffer = new PooledBufferWriter();
             Errors.Write(ex.Error, LlmProtocol.OpenAIChat, buffer);
-            return Json((HttpStatusCode)ex.Error.Status, buffer.WrittenSpan.ToArray());
+            return JsonResponse((HttpStatusCode)ex.Error.Status, buffer.WrittenSpan.ToArray());
         }
     }
 
-    private static HttpResponseMessage Json(HttpStatusCode status, byte[] body)
+    private static HttpResponseMessage JsonResponse(HttpStatusCode status, byte[] body)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -112,13 +112,13 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
             {
                 foreach (var word in SplitWords(text.Text))
                 {
-                    sink.Text(Protocols.Json.EncodeLiteral(word));
+                    sink.Text(Json.EncodeLiteral(word));
                 }
             }
             else if (part is LlmToolCallPart call)
             {
                 sink.ToolCallStart(toolIndex, call.Id, call.Name);
-                sink.ToolCallArguments(toolIndex++, Protocols.Json.EncodeLiteral(call.ArgumentsJson));
+                sink.ToolCallArguments(toolIndex++, Json.EncodeLiteral(call.ArgumentsJson));
             }
         }
 
@@ -146,14 +146,14 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
     private static string ExampleArguments(string schemaJson)
     {
         using var schema = JsonDocument.Parse(schemaJson);
-        var properties = Protocols.Json.Property(schema.RootElement, "properties");
-        var required = Protocols.Json.Property(schema.RootElement, "required");
+        var properties = Json.Property(schema.RootElement, "properties");
+        var required = Json.Property(schema.RootElement, "required");
         var values = new Dictionary<string, object>();
         if (required.ValueKind == JsonValueKind.Array)
         {
             foreach (var name in required.EnumerateArray().Select(r => r.GetString()).OfType<string>())
             {
-                values[name] = Protocols.Json.String(Protocols.Json.Property(properties, name), "type") switch
+                values[name] = Json.String(Json.Property(properties, name), "type") switch
                 {
                     "number" or "integer" => 1,
                     "boolean" => true,
@@ -172,11 +172,11 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
     /// <summary>Deterministic bag-of-trigrams vectors: near-duplicate texts get similar vectors.</summary>
     private static byte[] Embeddings(byte[] body)
     {
-        using var doc = Protocols.Json.Parse(body, "request body");
+        using var doc = Json.Parse(body, "request body");
         var root = doc.RootElement;
-        var dimensions = Protocols.Json.OptionalInt(root, "dimensions") ?? 256;
-        var base64 = Protocols.Json.String(root, "encoding_format") == "base64";
-        var input = Protocols.Json.Property(root, "input");
+        var dimensions = Json.OptionalInt(root, "dimensions") ?? 256;
+        var base64 = Json.String(root, "encoding_format") == "base64";
+        var input = Json.Property(root, "input");
         var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.ToString()).ToList() : [input.ToString()];
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
@@ -215,7 +215,7 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
             }
 
             writer.WriteEndArray();
-            writer.WriteString("model", "simulated/" + Protocols.Json.String(root, "model"));
+            writer.WriteString("model", "simulated/" + Json.String(root, "model"));
             var tokens = texts.Sum(t => Math.Max(1, t.Length / 4));
             writer.WriteStartObject("usage");
             writer.WriteNumber("prompt_tokens", tokens);

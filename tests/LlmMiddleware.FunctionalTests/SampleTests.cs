@@ -1,0 +1,132 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Anthropic;
+using Anthropic.Models.Messages;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>The samples, run as their own processes exactly as the README runs them, with no provider keys.</summary>
+public sealed class SampleTests
+{
+    private static string SampleDll(string name)
+    {
+        var configuration = typeof(SampleTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "LlmMiddleware.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return Path.Combine(directory!.FullName, "samples", name, "bin", configuration, "net10.0", name + ".dll");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<Process> StartAsync(string sample, int port, params string[] extraArgs)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(SampleDll(sample))! };
+        info.ArgumentList.Add(SampleDll(sample));
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var variable in new[] { "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY" })
+        {
+            info.Environment.Remove(variable);
+        }
+
+        var process = Process.Start(info)!;
+        using var http = new HttpClient();
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"http://127.0.0.1:{port}/v1/models");
+                return process;
+            }
+            catch (HttpRequestException) when (!process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        process.Kill(entireProcessTree: true);
+        throw new InvalidOperationException($"{sample} did not start: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    [Fact]
+    public async Task GatewaySampleAnswersBothSdksThroughTheSimulatedProvider()
+    {
+        var port = FreePort();
+        using var process = await StartAsync("Gateway", port);
+        try
+        {
+            var openai = new OpenAIClient(new ApiKeyCredential("any"), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") }).GetChatClient("default");
+            ChatCompletion completion = await openai.CompleteChatAsync([new UserChatMessage("Hello sample")]);
+            var anthropic = new AnthropicClient { ApiKey = "any", BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
+            var streamed = "";
+            await foreach (var e in anthropic.Messages.CreateStreaming(new MessageCreateParams { Model = "default", MaxTokens = 100, Messages = [new UserMessageParam("Hello stream")] }))
+            {
+                if (e.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var text))
+                {
+                    streamed += text.Text;
+                }
+            }
+
+            Assert.StartsWith("[simulated]", completion.Content[0].Text);
+            Assert.Contains("Hello sample", completion.Content[0].Text);
+            Assert.StartsWith("[simulated]", streamed);
+            Assert.Contains("Hello stream", streamed);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task YarpEdgeSampleServesOrdinaryAndLlmRoutes()
+    {
+        var port = FreePort();
+        var self = $"http://127.0.0.1:{port}";
+        using var process = await StartAsync(
+            "YarpEdge",
+            port,
+            $"--LlmGateway:Providers:local:BaseUrl={self}/local/v1",
+            $"--ReverseProxy:Clusters:backend:Destinations:self:Address={self}",
+            $"--ReverseProxy:Clusters:local:Destinations:self:Address={self}/local/v1");
+        try
+        {
+            using var http = new HttpClient();
+            using var ordinary = JsonDocument.Parse(await http.GetStringAsync($"{self}/api/hello"));
+            var anthropic = new AnthropicClient { ApiKey = "any", BaseUrl = $"{self}/demo", MaxRetries = 0 };
+            var message = await anthropic.Messages.Create(new MessageCreateParams { Model = "whatever", MaxTokens = 50, Messages = [new UserMessageParam("Hi edge")] });
+            using var noKey = await http.PostAsync($"{self}/llm/v1/chat/completions", new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+            Assert.Equal("ordinary service", ordinary.RootElement.GetProperty("backend").GetString());
+            Assert.True(message.Content[0].TryPickText(out var text));
+            Assert.StartsWith("[simulated]", text.Text);
+            Assert.Equal(HttpStatusCode.BadRequest, noKey.StatusCode);
+            Assert.Contains("OPENAI_API_KEY", await noKey.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+}
