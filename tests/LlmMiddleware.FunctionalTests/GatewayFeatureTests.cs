@@ -170,6 +170,32 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task GeminiEmbeddingsAreTranslatedToOpenAIShapeInBothEncodings()
+    {
+        var client = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(fixture.Gateway.BaseUrl + "/v1") }).GetEmbeddingClient("gemini/text-embedding-004");
+
+        // The SDK asks for base64 by default.
+        OpenAIEmbeddingCollection embeddings = await client.GenerateEmbeddingsAsync(["first", "second"]);
+        using var floats = JsonDocument.Parse(await (await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + "/v1/embeddings", new StringContent(
+            """{"model":"gemini/text-embedding-004","input":"one","encoding_format":"float"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
+
+        Assert.Equal([0.25f, -1.5f, 1f], embeddings[1].ToFloats().ToArray());
+        Assert.Equal("second", fixture.Upstream.Calls.Last(c => c.Provider == "gemini" && c.Path.EndsWith(":batchEmbedContents", StringComparison.Ordinal) && c.Body.ToJsonString().Contains("second")).Body["requests"]![1]!["content"]!["parts"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal(-1.5, floats.RootElement.GetProperty("data")[0].GetProperty("embedding")[1].GetDouble());
+        Assert.Equal("list", floats.RootElement.GetProperty("object").GetString());
+    }
+
+    [Fact]
+    public async Task EmbeddingsFromAProviderWithoutThemIsAClearError()
+    {
+        using var response = await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + "/v1/embeddings", new StringContent(
+            """{"model":"anthropic/claude-sonnet-4-5","input":"x"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("no embeddings API", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task SimulatedProviderAnswersWithoutKeysAndSaysSo()
     {
         var client = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(fixture.Gateway.BaseUrl + "/v1") });

@@ -633,6 +633,20 @@ public sealed class FakeUpstream : IAsyncDisposable
         var colon = path.LastIndexOf(':');
         var model = path[(path.IndexOf("/models/", StringComparison.Ordinal) + 8)..colon];
         var method = path[(colon + 1)..];
+        if (method == "batchEmbedContents" && body is JsonObject embed)
+        {
+            var requests = embed["requests"]!.AsArray();
+            if (requests.Any(r => r!["model"]!.GetValue<string>() != "models/" + model || r["content"]!["parts"]![0]!["text"] is null))
+            {
+                await WriteJsonAsync(http, 400, Error(400, "* BatchEmbedContentsRequest.requests: model and content are required.", "INVALID_ARGUMENT"));
+                return;
+            }
+
+            var embeddings = new JsonArray(requests.Select((r, i) => (JsonNode)new JsonObject { ["values"] = new JsonArray(0.25, -1.5, i) }).ToArray());
+            await WriteJsonAsync(http, 200, new JsonObject { ["embeddings"] = embeddings }.ToJsonString());
+            return;
+        }
+
         var stream = method == "streamGenerateContent";
         if (method is not ("generateContent" or "streamGenerateContent") || stream && http.Request.Query["alt"] != "sse" || body is not JsonObject request)
         {

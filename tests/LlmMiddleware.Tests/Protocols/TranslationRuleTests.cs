@@ -196,4 +196,32 @@ public sealed class TranslationRuleTests
     [InlineData("2606:4700::1111", true)]
     public void ImageDownloadsReachOnlyPublicAddresses(string address, bool isPublic) =>
         Assert.Equal(isPublic, LlmMiddleware.Gateway.RemoteImageInliner.IsPublic(System.Net.IPAddress.Parse(address)));
+
+    private const string EveryKnob = """
+        {"model":"m","messages":[{"role":"user","name":"ann","content":"q"}],"tools":[{"type":"function","function":{"name":"f"}}],
+         "tool_choice":"required","parallel_tool_calls":false,"presence_penalty":0.1,"frequency_penalty":0.2,"stop":["x"],"seed":3,
+         "user":"u1","n":1,"max_completion_tokens":50,"stream":true}
+        """;
+
+    [Theory]
+    [InlineData("openai", "gpt-4o", "name,parallel_tool_calls,presence_penalty,frequency_penalty,stop,seed,user,max_completion_tokens,stream_options,n", "")]
+    [InlineData("groq", "llama-3.1-8b-instant", "parallel_tool_calls,presence_penalty,stop,seed,user,max_completion_tokens,stream_options", "name,n")]
+    [InlineData("cerebras", "llama3.1-8b", "name,stop,seed,max_completion_tokens", "parallel_tool_calls,presence_penalty,frequency_penalty")]
+    [InlineData("mistral", "mistral-large-latest", "max_tokens,random_seed,parallel_tool_calls,stop", "name,max_completion_tokens,stream_options,seed,user")]
+    [InlineData("xai", "grok-4", "name,max_completion_tokens,seed", "presence_penalty,frequency_penalty,stop")]
+    [InlineData("xai", "grok-2", "presence_penalty,stop", "")]
+    public void PresetDialectsSendOnlyWhatTheProviderAccepts(string preset, string model, string present, string absent)
+    {
+        using var output = new PooledBufferWriter();
+        OpenAIRequestWriter.Write(OpenAIRequestReader.Read(Encoding.UTF8.GetBytes(EveryKnob)), model, LlmMiddleware.Providers.ProviderPresets.All[preset].Dialect, new TranslationState(), output);
+        var json = JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
+
+        bool Has(string field) => field == "name" ? json.GetProperty("messages")[0].TryGetProperty("name", out _) : json.TryGetProperty(field, out _);
+        Assert.All(present.Split(',', StringSplitOptions.RemoveEmptyEntries), f => Assert.True(Has(f), $"{preset} should send {f}"));
+        Assert.All(absent.Split(',', StringSplitOptions.RemoveEmptyEntries), f => Assert.False(Has(f), $"{preset} must not send {f}"));
+        if (preset == "cerebras")
+        {
+            Assert.Equal("auto", json.GetProperty("tool_choice").GetString());
+        }
+    }
 }
