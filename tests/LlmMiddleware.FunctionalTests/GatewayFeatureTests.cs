@@ -239,6 +239,26 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task BuiltInProvidersReadTheUsualEnvironmentVariables()
+    {
+        // Environment variables reach ASP.NET Core configuration under their own names; set them the same way here.
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?>
+        {
+            ["LlmGateway:UseEnvironmentVariables"] = "true",
+            ["LlmGateway:Providers:anthropic:BaseUrl"] = null,
+            ["LlmGateway:Providers:anthropic:ApiKey"] = null,
+            ["ANTHROPIC_BASE_URL"] = fixture.Upstream.BaseUrl + "/anthropic",
+            ["ANTHROPIC_API_KEY"] = FakeUpstream.AnthropicKey,
+        });
+        var client = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1") }).GetChatClient("anthropic/claude-opus-4-1");
+
+        ChatCompletion completion = await client.CompleteChatAsync([new UserChatMessage("from env")]);
+
+        Assert.Equal("Hello from anthropic: from env", completion.Content[0].Text);
+        Assert.Equal("claude-opus-4-1", fixture.Upstream.LastCall("anthropic").Body["model"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ProvidersAndModelsCanBeConfiguredInCode()
     {
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway()
