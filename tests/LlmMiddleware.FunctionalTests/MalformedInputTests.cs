@@ -25,6 +25,7 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { """{"model":"gpt","messages":[{"role":"user","content":"hi"}],"tools":[1]}""", "tools[0]", 400, "must be a function tool" },
         { """{"model":"gpt","messages":[{"role":"assistant","tool_calls":[7]},{"role":"user","content":"x"}]}""", "messages[0].tool_calls[0].id", 400, "is required" },
         { """{"model":"gpt","messages":[{"role":"user","content":[{"type":"image_url","image_url":"not-an-object"}]}]}""", "messages[0].content[0].image_url.url", 400, "is required" },
+        { """{"model":"claude","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAA=","format":"wav"}}]}]}""", "", 400, "Content of type 'input_audio' from an OpenAI request cannot be sent" },
     };
 
     public static TheoryData<string, int, string> AnthropicCases => new()
@@ -33,10 +34,11 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { """{"model":"claude","messages":[{"role":"user","content":"hi"}]}""", 400, "max_tokens: Field required" },
         { """{"model":"claude","max_tokens":"many","messages":[{"role":"user","content":"hi"}]}""", 400, "must be an integer" },
         { """{"model":"claude","max_tokens":10,"messages":[{"role":"robot","content":"hi"}]}""", 400, "Input should be 'user' or 'assistant'" },
-        { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[{"type":"hologram"}]}]}""", 400, "not supported" },
+        { """{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}""", 400, "Content of type 'document' from an Anthropic request cannot be sent" },
+        { """{"model":"gem","max_tokens":10,"messages":[{"role":"user","content":"q"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}""", 400, "Tool 'web_search'" },
         { """{"model":"claude","max_tokens":10,"temperature":1.5,"messages":[{"role":"user","content":"hi"}]}""", 400, "temperature" },
         { """{"model":"unknown-model","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", 404, "does not exist" },
-        { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[7]}]}""", 400, "not supported" },
+        { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":[7]}]}""", 400, "Field required" },
         { """{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[3]}""", 400, "Field required" },
         { """{"model":"claude","max_tokens":10,"system":{"nested":true},"messages":[{"role":"user","content":"hi"}]}""", 400, "system" },
     };

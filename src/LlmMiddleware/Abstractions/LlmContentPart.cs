@@ -69,3 +69,20 @@ public sealed class LlmReasoningPart(string text) : LlmContentPart
     /// <summary>Anthropic <c>redacted_thinking</c> data, replayed as is.</summary>
     public string? RedactedData { get; init; }
 }
+
+/// <summary>
+/// Content the gateway does not model (OpenAI <c>input_audio</c> or <c>file</c> parts, Anthropic <c>document</c> or
+/// server-tool blocks, ...), kept as the caller's JSON. It reaches providers that speak the caller's protocol unchanged;
+/// sending it to another protocol is a 400 naming the part type.
+/// </summary>
+public sealed class LlmNativePart(LlmProtocol protocol, string type, string json) : LlmContentPart
+{
+    /// <summary>The protocol the JSON is written in.</summary>
+    public LlmProtocol Protocol { get; } = protocol;
+
+    /// <summary>The part's <c>type</c>.</summary>
+    public string Type { get; } = type;
+
+    /// <summary>The part as the caller sent it.</summary>
+    public string Json { get; } = json;
+}

@@ -14,6 +14,13 @@ public sealed class LlmTool(string name, string? description, string parametersJ
 
     /// <summary>Whether strict schema adherence was requested.</summary>
     public bool? Strict { get; init; }
+
+    /// <summary>For a provider-native tool the gateway does not model (an Anthropic server tool such as web search): the
+    /// protocol of <see cref="NativeJson"/>. Such a tool reaches only providers of that protocol.</summary>
+    public LlmProtocol? NativeProtocol { get; init; }
+
+    /// <summary>The native tool definition as the caller sent it.</summary>
+    public string? NativeJson { get; init; }
 }
 
 /// <summary>How the model must use tools.</summary>

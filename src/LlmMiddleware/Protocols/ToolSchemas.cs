@@ -42,6 +42,31 @@ internal static class ToolSchemas
         return sanitized.Length <= maxLength ? sanitized : sanitized[..(maxLength - 17)] + "_" + Hash(id, 16);
     }
 
+    /// <summary>The 400 for content or tools that only the caller's own protocol can carry.</summary>
+    private static LlmGatewayException NotTranslatable(string what, LlmProtocol protocol) =>
+        Json.Invalid($"{what} from an {(protocol == LlmProtocol.AnthropicMessages ? "Anthropic" : "OpenAI")} request cannot be sent to a provider that speaks another protocol.");
+
+    /// <summary>Refuses content that only another protocol can carry, instead of dropping it silently.</summary>
+    public static void EnsureTranslatable(LlmRequest request, LlmProtocol target)
+    {
+        foreach (var message in request.Messages)
+        {
+            foreach (var part in message.Content)
+            {
+                var native = part as LlmNativePart ?? (part as LlmToolResultPart)?.Content.OfType<LlmNativePart>().FirstOrDefault();
+                if (native is not null && native.Protocol != target)
+                {
+                    throw NotTranslatable($"Content of type '{native.Type}'", native.Protocol);
+                }
+            }
+        }
+
+        if (request.Tools.Find(t => t.NativeProtocol is { } protocol && protocol != target) is { } tool)
+        {
+            throw NotTranslatable($"Tool '{tool.Name}'", tool.NativeProtocol!.Value);
+        }
+    }
+
     /// <summary>Mistral requires tool-call ids of exactly nine alphanumerics; derived deterministically.</summary>
     public static string NineCharacterId(string id)
     {

@@ -224,4 +224,21 @@ public sealed class TranslationRuleTests
             Assert.Equal("auto", json.GetProperty("tool_choice").GetString());
         }
     }
+
+    [Fact]
+    public void NativeContentAndServerToolsSurviveWithinTheirOwnProtocol()
+    {
+        const string body = """
+            {"model":"m","max_tokens":10,"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":2}],
+             "messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"doc"}},{"type":"text","text":"summarize"}]}]}
+            """;
+        using var output = new PooledBufferWriter();
+
+        AnthropicRequestWriter.Write(AnthropicRequestReader.Read(Encoding.UTF8.GetBytes(body)), "claude", 4096, new TranslationState(), output);
+        var json = JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
+
+        Assert.Equal("""{"type":"web_search_20250305","name":"web_search","max_uses":2}""", json.GetProperty("tools")[0].GetRawText());
+        Assert.Equal("document", json.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("type").GetString());
+        Assert.Equal("doc", json.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("source").GetProperty("data").GetString());
+    }
 }

@@ -177,8 +177,11 @@ internal static class AnthropicRequestReader
                 case "redacted_thinking":
                     parts.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data") });
                     break;
-                case var type:
-                    throw Json.Invalid($"{blockParam}.type: content block type '{type}' is not supported by this gateway", blockParam + ".type");
+                case { Length: > 0 } type:
+                    parts.Add(new LlmNativePart(LlmProtocol.AnthropicMessages, type, block.GetRawText()));
+                    break;
+                default:
+                    throw Json.Invalid($"{blockParam}.type: Field required", blockParam + ".type");
             }
         }
     }
@@ -204,7 +207,12 @@ internal static class AnthropicRequestReader
                 var param = $"tools.{i++}";
                 if (Json.String(tool, "type") is { } type && type != "custom")
                 {
-                    throw Json.Invalid($"{param}: server tool '{type}' can only be used with an Anthropic provider", param);
+                    request.Tools.Add(new LlmTool(Json.String(tool, "name") ?? type, null, ToolSchemas.EmptyObjectSchema)
+                    {
+                        NativeProtocol = LlmProtocol.AnthropicMessages,
+                        NativeJson = tool.GetRawText(),
+                    });
+                    continue;
                 }
 
                 var name = Json.OptionalString(tool, "name") ?? throw Json.Invalid($"{param}.name: Field required", param + ".name");

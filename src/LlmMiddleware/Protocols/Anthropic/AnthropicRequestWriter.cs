@@ -9,6 +9,7 @@ internal static partial class AnthropicRequestWriter
 {
     public static void Write(LlmRequest request, string model, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output)
     {
+        ToolSchemas.EnsureTranslatable(request, LlmProtocol.AnthropicMessages);
         if (request.N is > 1)
         {
             throw Json.Invalid("Anthropic returns a single choice: 'n' must be 1.", "n");
@@ -196,6 +197,12 @@ internal static partial class AnthropicRequestWriter
 
     private static void WriteBlock(Utf8JsonWriter writer, LlmContentPart part)
     {
+        if (part is LlmNativePart native)
+        {
+            Json.WriteRawJson(writer, native.Json);
+            return;
+        }
+
         writer.WriteStartObject();
         switch (part)
         {
@@ -270,7 +277,8 @@ internal static partial class AnthropicRequestWriter
 
     private static void WriteTools(Utf8JsonWriter writer, LlmRequest request, bool jsonMode, bool thinking, TranslationState state)
     {
-        var tools = request.Tools.Select(t => (t.Name, t.Description, t.ParametersJson, t.Strict)).ToList();
+        var serverTools = request.Tools.Where(t => t.NativeProtocol == LlmProtocol.AnthropicMessages).ToList();
+        var tools = request.Tools.Where(t => t.NativeProtocol is null).Select(t => (t.Name, t.Description, t.ParametersJson, t.Strict)).ToList();
         if (tools.Count == 0 && request.HasToolHistory())
         {
             // Anthropic rejects tool_use / tool_result history without tool definitions: declare the tools it names.
@@ -287,12 +295,17 @@ internal static partial class AnthropicRequestWriter
             tools.Add((TranslationState.JsonToolName, "Respond with the final answer as this tool's input.", schema, null));
         }
 
-        if (tools.Count == 0)
+        if (tools.Count == 0 && serverTools.Count == 0)
         {
             return;
         }
 
         writer.WriteStartArray("tools"u8);
+        foreach (var serverTool in serverTools)
+        {
+            Json.WriteRawJson(writer, serverTool.NativeJson!);
+        }
+
         foreach (var (name, description, parameters, strict) in tools)
         {
             writer.WriteStartObject();

@@ -9,6 +9,8 @@ internal static class GeminiRequestWriter
 {
     public static void Write(LlmRequest request, IBufferWriter<byte> output)
     {
+        // Gemini has a protocol of its own: no caller's native content can reach it.
+        ToolSchemas.EnsureTranslatable(request, LlmProtocol.Gemini);
         using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
         writer.WriteStartObject();
         WriteContents(writer, request);
@@ -38,6 +40,7 @@ internal static class GeminiRequestWriter
             writer.WriteStartArray("functionDeclarations"u8);
             foreach (var tool in request.Tools)
             {
+
                 writer.WriteStartObject();
                 writer.WriteString("name"u8, tool.Name);
                 if (tool.Description is not null)
@@ -137,6 +140,7 @@ internal static class GeminiRequestWriter
                 break;
             case LlmImagePart:
                 throw Json.Invalid("Gemini accepts inline images only: send the image as a base64 data: URL.");
+
             case LlmToolCallPart call:
                 writer.WriteStartObject("functionCall"u8);
                 writer.WriteString("name"u8, call.Name);

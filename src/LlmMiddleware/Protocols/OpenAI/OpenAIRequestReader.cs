@@ -205,8 +205,13 @@ internal static class OpenAIRequestReader
                         case "refusal":
                             parts.Add(new LlmTextPart(Json.OptionalString(part, "refusal") ?? ""));
                             break;
+                        case "image_url":
+                            throw Json.Invalid($"'{partParam}.type' 'image_url' is only allowed in user messages.", partParam + ".type");
+                        case { Length: > 0 } when type != "text":
+                            parts.Add(new LlmNativePart(LlmProtocol.OpenAIChat, type, part.GetRawText()));
+                            break;
                         default:
-                            throw Json.Invalid($"'{partParam}.type' '{type}' is not supported here.", partParam + ".type");
+                            throw Json.Invalid($"'{partParam}.type' is required.", partParam + ".type");
                     }
                 }
 

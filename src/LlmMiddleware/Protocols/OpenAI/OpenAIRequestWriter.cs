@@ -12,6 +12,7 @@ internal static class OpenAIRequestWriter
 
     public static void Write(LlmRequest request, string model, OpenAIDialect dialect, TranslationState state, IBufferWriter<byte> output)
     {
+        ToolSchemas.EnsureTranslatable(request, LlmProtocol.OpenAIChat);
         using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("model"u8, model);
@@ -22,6 +23,7 @@ internal static class OpenAIRequestWriter
             writer.WriteStartArray("tools"u8);
             foreach (var tool in request.Tools)
             {
+
                 var name = ToolName(tool.Name);
                 state.MapToolName(name, tool.Name);
                 writer.WriteStartObject();
@@ -284,6 +286,9 @@ internal static class OpenAIRequestWriter
                     break;
                 case LlmImagePart image:
                     WriteImage(writer, image);
+                    break;
+                case LlmNativePart native:
+                    Json.WriteRawJson(writer, native.Json);
                     break;
             }
         }
