@@ -136,48 +136,15 @@ internal static partial class AnthropicRequestWriter
 
     private static void WriteMessages(Utf8JsonWriter writer, LlmRequest request)
     {
-        // Consecutive turns of the same Anthropic role are merged; in a user turn tool_result blocks come first so
-        // they immediately follow the assistant's tool_use blocks.
-        var turns = new List<(bool Assistant, List<LlmContentPart> Blocks)>();
-        foreach (var message in request.Messages)
-        {
-            var assistant = message.Role == LlmRole.Assistant;
-            var blocks = message.Content.Where(IsSendable).ToList();
-            if (blocks.Count == 0)
-            {
-                continue;
-            }
-
-            if (turns.Count > 0 && turns[^1].Assistant == assistant)
-            {
-                turns[^1].Blocks.AddRange(blocks);
-            }
-            else
-            {
-                turns.Add((assistant, blocks));
-            }
-        }
-
         writer.WriteStartArray("messages"u8);
-        foreach (var (assistant, blocks) in turns)
+        foreach (var (assistant, blocks) in ConversationTurns.Merge(request.Messages, IsSendable))
         {
             writer.WriteStartObject();
             writer.WriteString("role"u8, assistant ? "assistant"u8 : "user"u8);
             writer.WriteStartArray("content"u8);
-            if (!assistant)
-            {
-                foreach (var result in blocks.OfType<LlmToolResultPart>())
-                {
-                    WriteBlock(writer, result);
-                }
-            }
-
             foreach (var block in blocks)
             {
-                if (block is not LlmToolResultPart)
-                {
-                    WriteBlock(writer, block);
-                }
+                WriteBlock(writer, block);
             }
 
             writer.WriteEndArray();

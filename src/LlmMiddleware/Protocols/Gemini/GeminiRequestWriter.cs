@@ -77,44 +77,16 @@ internal static class GeminiRequestWriter
             callNames[call.Id] = call.Name;
         }
 
-        // Strict user/model alternation: consecutive turns of the same Gemini role are merged; empty parts dropped.
-        var turns = new List<(bool Model, List<LlmContentPart> Parts)>();
-        foreach (var message in request.Messages)
-        {
-            var model = message.Role == LlmRole.Assistant;
-            var parts = message.Content.Where(p => p is not LlmReasoningPart && !(p is LlmTextPart { Text.Length: 0 })).ToList();
-            if (parts.Count == 0)
-            {
-                continue;
-            }
-
-            if (turns.Count > 0 && turns[^1].Model == model)
-            {
-                turns[^1].Parts.AddRange(parts);
-            }
-            else
-            {
-                turns.Add((model, parts));
-            }
-        }
-
+        // Thought text is not sent back (only thought signatures matter) and Gemini rejects empty parts.
         writer.WriteStartArray("contents"u8);
-        foreach (var (model, parts) in turns)
+        foreach (var (model, parts) in ConversationTurns.Merge(request.Messages, p => p is not LlmReasoningPart && p is not LlmTextPart { Text.Length: 0 }))
         {
             writer.WriteStartObject();
             writer.WriteString("role"u8, model ? "model"u8 : "user"u8);
             writer.WriteStartArray("parts"u8);
-            foreach (var part in parts.OfType<LlmToolResultPart>())
-            {
-                WritePart(writer, part, callNames);
-            }
-
             foreach (var part in parts)
             {
-                if (part is not LlmToolResultPart)
-                {
-                    WritePart(writer, part, callNames);
-                }
+                WritePart(writer, part, callNames);
             }
 
             writer.WriteEndArray();
