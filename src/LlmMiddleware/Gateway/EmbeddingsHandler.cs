@@ -44,7 +44,9 @@ internal static class EmbeddingsHandler
             }
 
             using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
-            using var response = await SendAsync(provider, request, aborted).ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            timeout.CancelAfter(executor.Options.UpstreamTimeout);
+            using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
             if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
             {
                 await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options.MaxResponseBodyBytes, aborted).ConfigureAwait(false);
@@ -69,18 +71,6 @@ internal static class EmbeddingsHandler
         finally
         {
             context.MarkEnd();
-        }
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(LlmProviderEndpoint provider, HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await provider.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException)
-        {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
         }
     }
 

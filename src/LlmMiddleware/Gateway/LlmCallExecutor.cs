@@ -138,10 +138,24 @@ internal sealed partial class LlmCallExecutor
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         timeout.CancelAfter(_options.UpstreamTimeout);
-        HttpResponseMessage response;
+        using var response = await SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
         try
         {
-            response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
+        {
+            throw TimedOut(provider);
+        }
+    }
+
+    /// <summary>Sends a provider request; an unreachable provider is a 502 and a provider that does not answer in time
+    /// (<paramref name="cancellationToken"/> fired while <paramref name="aborted"/> did not) a 504, in the caller's protocol.</summary>
+    public async Task<HttpResponseMessage> SendUpstreamAsync(LlmProviderEndpoint provider, HttpRequestMessage request, CancellationToken cancellationToken, CancellationToken aborted)
+    {
+        try
+        {
+            return await provider.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
         {
@@ -150,21 +164,12 @@ internal sealed partial class LlmCallExecutor
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Timeout, $"Provider '{provider.Name}' did not answer in time."));
-        }
-
-        using (response)
-        {
-            try
-            {
-                await ResponseRelay.RelayAsync(context, response, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
-            {
-                throw new LlmGatewayException(new LlmError(LlmErrorKind.Timeout, $"Provider '{provider.Name}' did not answer in time."));
-            }
+            throw TimedOut(provider);
         }
     }
+
+    private static LlmGatewayException TimedOut(LlmProviderEndpoint provider) =>
+        new(new LlmError(LlmErrorKind.Timeout, $"Provider '{provider.Name}' did not answer in time."));
 
     /// <summary>Writes the provider-protocol request for <paramref name="request"/>.</summary>
     public static void WriteProviderRequest(LlmRequest request, LlmProviderEndpoint provider, string model, int defaultMaxTokens, TranslationState state, PooledBufferWriter output)
