@@ -17,7 +17,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
         var http = transform.HttpContext;
-        var context = new LlmRequestContext(http, inbound, executor.TimeProvider);
+        var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, executor.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         var state = new LlmYarpCallState(context, executor);
         http.Features.Set(state);

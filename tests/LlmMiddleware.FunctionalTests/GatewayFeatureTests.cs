@@ -74,6 +74,7 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         }
 
         var context = Assert.Single(hook.Completed);
+        Assert.Equal(LlmOperationNames.Chat, context.OperationName);
         Assert.Equal(LlmProtocol.OpenAIChat, context.InboundProtocol);
         Assert.Equal("claude", context.RequestedModel);
         Assert.Equal("anthropic", context.ProviderName);
@@ -89,6 +90,13 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         Assert.NotNull(context.Duration);
         Assert.True(context.Duration >= context.TimeToFirstToken);
         Assert.Null(context.Error);
+
+        var embeddings = new OpenAIClient(new ApiKeyCredential("k"), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1") }).GetEmbeddingClient("openai/text-embedding-3-small");
+        await embeddings.GenerateEmbeddingAsync("x");
+        var embedding = hook.Completed.Last();
+        Assert.Equal(LlmOperationNames.Embeddings, embedding.OperationName);
+        Assert.Equal("text-embedding-3-small", embedding.UpstreamModel);
+        Assert.Equal(2, embedding.Usage.InputTokens);
     }
 
     [Fact]

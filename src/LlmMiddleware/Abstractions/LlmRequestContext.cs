@@ -13,10 +13,11 @@ public sealed class LlmRequestContext
     private long _firstTokenTimestamp;
     private long _endTimestamp;
 
-    internal LlmRequestContext(HttpContext httpContext, LlmProtocol inboundProtocol, TimeProvider timeProvider)
+    internal LlmRequestContext(HttpContext httpContext, LlmProtocol inboundProtocol, string operationName, TimeProvider timeProvider)
     {
         HttpContext = httpContext;
         InboundProtocol = inboundProtocol;
+        OperationName = operationName;
         _timeProvider = timeProvider;
         StartTimestamp = timeProvider.GetTimestamp();
     }
@@ -26,6 +27,10 @@ public sealed class LlmRequestContext
 
     /// <summary>The protocol the caller speaks.</summary>
     public LlmProtocol InboundProtocol { get; }
+
+    /// <summary>What the call does, as a GenAI semantic-convention operation name: <see cref="LlmOperationNames.Chat"/>
+    /// or <see cref="LlmOperationNames.Embeddings"/>.</summary>
+    public string OperationName { get; }
 
     /// <summary>The parsed request. Hooks may change it before it is sent upstream.</summary>
     public LlmRequest Request { get; internal set; } = new();

@@ -10,68 +10,55 @@ namespace LlmMiddleware.Gateway;
 /// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated).</summary>
 internal static class EmbeddingsHandler
 {
-    public static async Task HandleAsync(HttpContext http, LlmCallExecutor executor)
+    public static Task HandleAsync(HttpContext http, LlmCallExecutor executor) =>
+        executor.RunAsync(http, LlmProtocol.OpenAIChat, LlmOperationNames.Embeddings, (context, aborted) => EmbedAsync(context, executor, aborted));
+
+    private static async Task EmbedAsync(LlmRequestContext context, LlmCallExecutor executor, CancellationToken aborted)
     {
-        var context = new LlmRequestContext(http, LlmProtocol.OpenAIChat, executor.TimeProvider);
-        http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        var aborted = http.RequestAborted;
-        try
-        {
-            using var body = await RequestBody.ReadAsync(http.Request, executor.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
-            using var doc = Json.Parse(body.WrittenMemory, "request body");
-            var root = doc.RootElement;
-            var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model") is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
-            var inputs = ReadInputs(root);
-            context.RequestedModel = requested;
-            var (provider, model) = executor.Registry.Resolve(requested);
-            provider.EnsureUsable();
-            context.ProviderName = provider.Name;
-            context.ProviderProtocol = provider.Protocol;
-            context.UpstreamModel = model;
+        var http = context.HttpContext;
+        using var body = await RequestBody.ReadAsync(http.Request, executor.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
+        using var doc = Json.Parse(body.WrittenMemory, "request body");
+        var root = doc.RootElement;
+        var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model") is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
+        var inputs = ReadInputs(root);
+        context.RequestedModel = requested;
+        context.Request.Model = requested;
+        var (provider, model) = executor.Registry.Resolve(requested);
+        provider.EnsureUsable();
+        context.ProviderName = provider.Name;
+        context.ProviderProtocol = provider.Protocol;
+        context.UpstreamModel = model;
+        await executor.RunRequestHooksAsync(context, aborted).ConfigureAwait(false);
 
-            using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
-            switch (provider.Protocol)
-            {
-                case LlmProtocol.AnthropicMessages:
-                    throw Json.Invalid($"Provider '{provider.Name}' (Anthropic) has no embeddings API.", "model");
-                case LlmProtocol.Gemini:
-                    WriteGeminiRequest(model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
-                    break;
-                default:
-                    context.IsPassthrough = true;
-                    JsonModelRewriter.Rewrite(body.WrittenSpan, model, upstreamBody);
-                    break;
-            }
+        using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
+        switch (provider.Protocol)
+        {
+            case LlmProtocol.AnthropicMessages:
+                throw Json.Invalid($"Provider '{provider.Name}' (Anthropic) has no embeddings API.", "model");
+            case LlmProtocol.Gemini:
+                WriteGeminiRequest(model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
+                break;
+            default:
+                context.IsPassthrough = true;
+                JsonModelRewriter.Rewrite(body.WrittenSpan, model, upstreamBody);
+                break;
+        }
 
-            using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            timeout.CancelAfter(executor.Options.UpstreamTimeout);
-            using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
-            if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
-            {
-                await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options.MaxResponseBodyBytes, aborted).ConfigureAwait(false);
-                return;
-            }
+        using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        timeout.CancelAfter(executor.Options.UpstreamTimeout);
+        using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
+        if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
+        {
+            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options.MaxResponseBodyBytes, aborted).ConfigureAwait(false);
+            return;
+        }
 
-            var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
-            using var output = new PooledBufferWriter(geminiBody.Length);
-            WriteOpenAIResponse(geminiBody, requested, Json.String(root, "encoding_format") == "base64", output);
-            http.Response.ContentType = "application/json";
-            await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
-        }
-        catch (LlmGatewayException ex)
-        {
-            context.Error = ex.Error;
-            await ResponseRelay.WriteErrorAsync(http, LlmProtocol.OpenAIChat, ex.Error, aborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            context.ClientDisconnected = true;
-        }
-        finally
-        {
-            context.MarkEnd();
-        }
+        var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
+        using var output = new PooledBufferWriter(geminiBody.Length);
+        WriteOpenAIResponse(geminiBody, requested, Json.String(root, "encoding_format") == "base64", output);
+        http.Response.ContentType = "application/json";
+        await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
     }
 
     private static List<string> ReadInputs(JsonElement root)

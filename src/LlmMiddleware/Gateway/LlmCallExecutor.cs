@@ -43,15 +43,24 @@ internal sealed partial class LlmCallExecutor
 
     public TimeProvider TimeProvider => _timeProvider;
 
-    public async Task HandleChatAsync(HttpContext http, LlmProtocol inbound)
+    public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
-        var context = new LlmRequestContext(http, inbound, _timeProvider);
+        using var call = await PrepareCallAsync(context, _registry.Resolve, aborted).ConfigureAwait(false);
+        await SendAsync(context, call, aborted).ConfigureAwait(false);
+    });
+
+    /// <summary>
+    /// Runs one call's <paramref name="work"/> with its context set as a feature; any failure before the response has
+    /// started is answered in the caller's protocol, and the completion hooks always run.
+    /// </summary>
+    public async Task RunAsync(HttpContext http, LlmProtocol inbound, string operation, Func<LlmRequestContext, CancellationToken, Task> work)
+    {
+        var context = new LlmRequestContext(http, inbound, operation, _timeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         var aborted = http.RequestAborted;
         try
         {
-            using var call = await PrepareCallAsync(context, _registry.Resolve, aborted).ConfigureAwait(false);
-            await SendAsync(context, call, aborted).ConfigureAwait(false);
+            await work(context, aborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
         {
@@ -201,7 +210,7 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    private async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    public async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
     {
         foreach (var hook in _hooks)
         {
