@@ -22,6 +22,8 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { """{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}""", "model", 404, "does not exist" },
         { """{"model":"nope/x","messages":[{"role":"user","content":"hi"}]}""", "model", 404, "does not exist" },
         { """{"model":"gpt","messages":[1,"two"]}""", "messages[0]", 400, "must be an object" },
+        { """{"model":"claude","n":2,"messages":[{"role":"user","content":"hi"}]}""", "n", 400, "'n' greater than 1" },
+        { """{"model":"gem","n":3,"messages":[{"role":"user","content":"hi"}]}""", "n", 400, "'n' greater than 1" },
         { """{"model":"gpt","messages":[{"role":"user","content":"hi"}],"tools":[1]}""", "tools[0]", 400, "must be a function tool" },
         { """{"model":"gpt","messages":[{"role":"assistant","tool_calls":[7]},{"role":"user","content":"x"}]}""", "messages[0].tool_calls[0].id", 400, "is required" },
         { """{"model":"gpt","messages":[{"role":"user","content":[{"type":"image_url","image_url":"not-an-object"}]}]}""", "messages[0].content[0].image_url.url", 400, "is required" },

@@ -115,6 +115,12 @@ internal sealed partial class LlmCallExecutor
                 await _images.InlineAsync(context.Request, cancellationToken).ConfigureAwait(false);
             }
 
+            if (!context.IsPassthrough && context.Request.N is > 1)
+            {
+                // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
+                throw Json.Invalid("'n' greater than 1 is supported only when the provider speaks the caller's protocol.", "n");
+            }
+
             var translation = new TranslationState();
             upstreamBody = new PooledBufferWriter(callerBody.WrittenCount + 256);
             if (context.IsPassthrough)
@@ -220,6 +226,18 @@ internal sealed partial class LlmCallExecutor
 
     public async ValueTask RunCompletionHooksAsync(LlmRequestContext context)
     {
+        Log.CallCompleted(
+            _logger,
+            context.OperationName,
+            context.RequestedModel,
+            context.ProviderName,
+            context.UpstreamModel,
+            context.IsPassthrough ? "passthrough" : "translated",
+            context.UpstreamStatusCode,
+            context.Error?.Kind,
+            context.ClientDisconnected,
+            context.Duration?.TotalMilliseconds);
+
         foreach (var hook in _hooks)
         {
             try
@@ -243,5 +261,8 @@ internal sealed partial class LlmCallExecutor
 
         [LoggerMessage(3, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
         public static partial void CallFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Debug, "LLM {Operation} call for {Model} via {Provider}/{UpstreamModel} ({Mode}) ended: upstream status {Status}, error {Error}, client disconnected {Disconnected}, {DurationMs} ms.", EventName = "CallCompleted")]
+        public static partial void CallCompleted(ILogger logger, string operation, string model, string? provider, string? upstreamModel, string mode, int? status, LlmErrorKind? error, bool disconnected, double? durationMs);
     }
 }

@@ -175,15 +175,6 @@ public sealed class TranslationRuleTests
         Assert.Equal("""{"type":"object","properties":{"additionalProperties":{"type":"string"}}}""", Encoding.UTF8.GetString(output.WrittenSpan));
     }
 
-    [Fact]
-    public void MultipleChoicesCannotGoToAnthropic()
-    {
-        var ex = Assert.Throws<LlmGatewayException>(() => ToAnthropic("""{"model":"m","n":2,"messages":[{"role":"user","content":"q"}]}"""));
-
-        Assert.Equal(400, ex.Error.Status);
-        Assert.Equal("n", ex.Error.Param);
-    }
-
     [Theory]
     [InlineData("8.8.8.8", true)]
     [InlineData("127.0.0.1", false)]

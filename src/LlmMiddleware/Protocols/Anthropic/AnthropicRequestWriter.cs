@@ -10,11 +10,6 @@ internal static partial class AnthropicRequestWriter
     public static void Write(LlmRequest request, string model, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output)
     {
         ToolSchemas.EnsureTranslatable(request, LlmProtocol.AnthropicMessages);
-        if (request.N is > 1)
-        {
-            throw Json.Invalid("Anthropic returns a single choice: 'n' must be 1.", "n");
-        }
-
         using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
         var jsonMode = request.ResponseFormat is { Kind: not LlmResponseFormatKind.Text };
         var budget = jsonMode ? null : ThinkingBudget(request.Reasoning);
