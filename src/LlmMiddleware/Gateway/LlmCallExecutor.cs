@@ -226,17 +226,11 @@ internal sealed partial class LlmCallExecutor
 
     public async ValueTask RunCompletionHooksAsync(LlmRequestContext context)
     {
-        Log.CallCompleted(
-            _logger,
-            context.OperationName,
-            context.RequestedModel,
-            context.ProviderName,
-            context.UpstreamModel,
-            context.IsPassthrough ? "passthrough" : "translated",
-            context.UpstreamStatusCode,
-            context.Error?.Kind,
-            context.ClientDisconnected,
-            context.Duration?.TotalMilliseconds);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            LogCompletion(context);
+        }
+
 
         foreach (var hook in _hooks)
         {
@@ -250,6 +244,18 @@ internal sealed partial class LlmCallExecutor
             }
         }
     }
+
+    private void LogCompletion(LlmRequestContext context) => Log.CallCompleted(
+        _logger,
+        context.OperationName,
+        context.RequestedModel,
+        context.ProviderName,
+        context.UpstreamModel,
+        context.IsPassthrough ? "passthrough" : "translated",
+        context.UpstreamStatusCode,
+        context.Error?.Kind,
+        context.ClientDisconnected,
+        context.Duration?.TotalMilliseconds);
 
     private static partial class Log
     {
