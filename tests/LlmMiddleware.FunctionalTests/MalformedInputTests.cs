@@ -106,6 +106,17 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheGatewayLimitRatherThanKestrelsDefaultGovernsBodySize()
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:MaxRequestBodyBytes"] = (40 * 1024 * 1024).ToString() });
+        var body = $$"""{"model":"gpt","messages":[{"role":"user","content":"{{new string('z', 31 * 1024 * 1024)}}"}]}""";
+
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task ChunkedHugeBodyWithoutContentLengthIs413()
     {
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:MaxRequestBodyBytes"] = "1024" });

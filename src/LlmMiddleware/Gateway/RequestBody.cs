@@ -1,5 +1,6 @@
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace LlmMiddleware.Gateway;
 
@@ -11,6 +12,12 @@ internal static class RequestBody
         if (request.ContentLength > max)
         {
             throw TooLarge(max);
+        }
+
+        // The gateway's own limit governs, rather than the server's default (Kestrel: 30 MB).
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = max;
         }
 
         var buffer = new PooledBufferWriter((int)Math.Clamp(request.ContentLength ?? 4096, 256, max));

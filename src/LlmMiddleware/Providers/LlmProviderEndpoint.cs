@@ -105,6 +105,10 @@ internal sealed class LlmProviderEndpoint
         var request = new HttpRequestMessage(HttpMethod.Post, _baseUrl + pathAndQuery)
         {
             Content = new ReadOnlyMemoryContent(body),
+
+            // HTTP/2 where the provider offers it over TLS (multiplexed streams), HTTP/1.1 otherwise.
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         request.Content.Headers.ContentType = JsonContentType;
         ApplyHeaders(request.Headers, stream);

@@ -69,6 +69,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
         builder.Logging.ClearProviders();
         var app = builder.Build();
         FakeUpstream? fake = null;
