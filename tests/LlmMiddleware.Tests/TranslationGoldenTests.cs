@@ -106,7 +106,7 @@ public sealed class TranslationGoldenTests
         Golden.AssertMatches($"Streams/{Path.GetFileNameWithoutExtension(file)}.to-{(client == LlmProtocol.OpenAIChat ? "openai" : "anthropic")}.sse", translated);
     }
 
-    private static string Normalize(string sse) => System.Text.RegularExpressions.Regex.Replace(sse, "call_[0-9a-f]{16}(_ts_[A-Za-z0-9_-]+)?", "call_x");
+    private static string Normalize(string sse) => System.Text.RegularExpressions.Regex.Replace(sse, "call_[0-9a-f]{16}(__thsig__[A-Za-z0-9_-]+)?", "call_x");
 }
 
 /// <summary>Runs the gateway's stream translation over an in-memory upstream body.</summary>

@@ -22,6 +22,8 @@ internal static class ProviderPresets
         new("azure", LlmProviderKind.AzureOpenAI, null, "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", true),
         new("anthropic", LlmProviderKind.Anthropic, "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", true),
         new("gemini", LlmProviderKind.Gemini, "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "GEMINI_BASE_URL", true, AlternateKeyVariable: "GOOGLE_API_KEY"),
+        new("gemini-openai", LlmProviderKind.OpenAICompatible, "https://generativelanguage.googleapis.com/v1beta/openai", "GEMINI_API_KEY", "GEMINI_OPENAI_BASE_URL", true,
+            OpenAIDialect.GeminiThoughtSignatures, AlternateKeyVariable: "GOOGLE_API_KEY"),
         new("groq", LlmProviderKind.OpenAICompatible, "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", true,
             OpenAIDialect.NoMessageName | OpenAIDialect.SingleChoice),
         new("cerebras", LlmProviderKind.OpenAICompatible, "https://api.cerebras.ai/v1", "CEREBRAS_API_KEY", "CEREBRAS_BASE_URL", true,

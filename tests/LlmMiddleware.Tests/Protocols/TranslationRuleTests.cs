@@ -232,4 +232,35 @@ public sealed class TranslationRuleTests
         Assert.Equal("document", json.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("type").GetString());
         Assert.Equal("doc", json.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("source").GetProperty("data").GetString());
     }
+
+    [Fact]
+    public void GeminiOpenAICompatibleThoughtSignaturesRoundTrip()
+    {
+        var response = OpenAIResponseCodec.Read(Encoding.UTF8.GetBytes("""
+            {"id":"x","model":"gemini-2.5-flash","created":1,"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":null,
+             "tool_calls":[{"id":"","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"c2lnbmF0dXJl+/="}}}]}}]}
+            """), new TranslationState());
+        var call = Assert.IsType<LlmToolCallPart>(Assert.Single(response.Content));
+        var next = new LlmRequest { Model = "m" };
+        next.Messages.Add(new LlmMessage(LlmRole.User) { Content = { new LlmTextPart("q") } });
+        next.Messages.Add(new LlmMessage(LlmRole.Assistant) { Content = { call } });
+        next.Messages.Add(new LlmMessage(LlmRole.Tool) { Content = { new LlmToolResultPart(call.Id) { Content = { new LlmTextPart("r") } } } });
+
+        JsonElement Write(OpenAIDialect dialect)
+        {
+            using var output = new PooledBufferWriter();
+            OpenAIRequestWriter.Write(next, "m", dialect, new TranslationState(), output);
+            return JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement.GetProperty("messages");
+        }
+
+        var gemini = Write(LlmMiddleware.Providers.ProviderPresets.All["gemini-openai"].Dialect);
+        var sent = gemini[1].GetProperty("tool_calls")[0];
+        Assert.Equal(LlmFinishReason.ToolCalls, response.FinishReason);
+        Assert.Equal("c2lnbmF0dXJl+/=", sent.GetProperty("extra_content").GetProperty("google").GetProperty("thought_signature").GetString());
+        Assert.Equal(sent.GetProperty("id").GetString(), gemini[2].GetProperty("tool_call_id").GetString());
+
+        var openai = Write(OpenAIDialect.None)[1].GetProperty("tool_calls")[0];
+        Assert.False(openai.TryGetProperty("extra_content", out _));
+        Assert.True(openai.GetProperty("id").GetString()!.Length <= 40);
+    }
 }

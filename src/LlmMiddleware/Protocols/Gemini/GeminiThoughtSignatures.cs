@@ -9,13 +9,17 @@ namespace LlmMiddleware.Protocols.Gemini;
 /// </summary>
 internal static class GeminiThoughtSignatures
 {
-    private const string Marker = "_ts_";
+    private const string Marker = "__thsig__";
 
-    public static string CreateCallId(string? signature)
-    {
-        var id = "call_" + Guid.NewGuid().ToString("N")[..16];
-        return string.IsNullOrEmpty(signature) ? id : id + Marker + ToBase64Url(signature);
-    }
+    public static string CreateCallId(string? signature) => Attach("call_" + Guid.NewGuid().ToString("N")[..16], signature);
+
+    /// <summary>Carries <paramref name="signature"/> inside <paramref name="callId"/>; the id is unchanged when there is none.</summary>
+    public static string Attach(string callId, string? signature) =>
+        string.IsNullOrEmpty(signature) ? callId : ToolSchemas.SanitizeId(callId) + Marker + ToBase64Url(signature);
+
+    /// <summary>The signature Gemini's OpenAI-compatible endpoint puts on a tool call (<c>extra_content.google.thought_signature</c>).</summary>
+    public static string? FromOpenAIToolCall(System.Text.Json.JsonElement toolCall) =>
+        Json.String(Json.Property(Json.Property(toolCall, "extra_content"), "google"), "thought_signature");
 
     public static string? Extract(string callId)
     {

@@ -42,4 +42,8 @@ public enum OpenAIDialect
 
     /// <summary>Do not send <c>reasoning_effort</c>.</summary>
     NoReasoningEffort = 1 << 11,
+
+    /// <summary>Echo Gemini thought signatures as <c>extra_content.google.thought_signature</c> on tool calls, and keep
+    /// tool-call ids whole (Gemini's OpenAI-compatible endpoint).</summary>
+    GeminiThoughtSignatures = 1 << 12,
 }

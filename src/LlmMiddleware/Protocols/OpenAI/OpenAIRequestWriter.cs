@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using LlmMiddleware.Protocols.Gemini;
 
 namespace LlmMiddleware.Protocols.OpenAI;
 
@@ -247,6 +248,15 @@ internal static class OpenAIRequestWriter
                     writer.WriteString("name"u8, ToolName(call.Name));
                     writer.WriteString("arguments"u8, call.ArgumentsJson);
                     writer.WriteEndObject();
+                    if (dialect.HasFlag(OpenAIDialect.GeminiThoughtSignatures) && GeminiThoughtSignatures.Extract(call.Id) is { } signature)
+                    {
+                        writer.WriteStartObject("extra_content"u8);
+                        writer.WriteStartObject("google"u8);
+                        writer.WriteString("thought_signature"u8, signature);
+                        writer.WriteEndObject();
+                        writer.WriteEndObject();
+                    }
+
                     writer.WriteEndObject();
                 }
             }
@@ -388,7 +398,9 @@ internal static class OpenAIRequestWriter
     }
 
     private static string ToolCallId(string id, OpenAIDialect dialect) =>
-        dialect.HasFlag(OpenAIDialect.NineCharacterToolIds) ? ToolSchemas.NineCharacterId(id) : ToolSchemas.SanitizeId(id, MaxToolCallIdLength);
+        dialect.HasFlag(OpenAIDialect.NineCharacterToolIds) ? ToolSchemas.NineCharacterId(id)
+        : dialect.HasFlag(OpenAIDialect.GeminiThoughtSignatures) ? ToolSchemas.SanitizeId(id)
+        : ToolSchemas.SanitizeId(id, MaxToolCallIdLength);
 
     /// <summary>OpenAI tool names are <c>^[a-zA-Z0-9_-]{1,64}$</c>; longer Anthropic names are shortened deterministically.</summary>
     internal static string ToolName(string name) => ToolSchemas.SanitizeId(name, 64);

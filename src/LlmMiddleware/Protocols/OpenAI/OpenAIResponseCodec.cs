@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using LlmMiddleware.Protocols.Gemini;
 
 namespace LlmMiddleware.Protocols.OpenAI;
 
@@ -47,7 +48,7 @@ internal static class OpenAIResponseCodec
                     var arguments = Json.Property(function, "arguments");
                     var argumentsJson = arguments.ValueKind == JsonValueKind.Object ? arguments.GetRawText() : Json.NormalizeObjectJson(Json.String(function, "arguments"));
                     response.Content.Add(new LlmToolCallPart(
-                        Json.String(call, "id") is { Length: > 0 } id ? id : ToolSchemas.SanitizeId(""),
+                        GeminiThoughtSignatures.Attach(Json.String(call, "id") is { Length: > 0 } id ? id : ToolSchemas.SanitizeId(""), GeminiThoughtSignatures.FromOpenAIToolCall(call)),
                         state.RestoreToolName(Json.String(function, "name") ?? ""),
                         argumentsJson));
                 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMiddleware.Protocols.Gemini;
 
 namespace LlmMiddleware.Protocols.OpenAI;
 
@@ -148,7 +149,8 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
             _tools[key] = (tool, id);
             _lastTool = tool;
             _sawToolCall = true;
-            sink.ToolCallStart(tool, id is { Length: > 0 } ? id : ToolSchemas.SanitizeId(""), state.RestoreToolName(Json.String(function, "name") ?? ""));
+            var callId = GeminiThoughtSignatures.Attach(id is { Length: > 0 } ? id : ToolSchemas.SanitizeId(""), GeminiThoughtSignatures.FromOpenAIToolCall(call));
+            sink.ToolCallStart(tool, callId, state.RestoreToolName(Json.String(function, "name") ?? ""));
         }
 
         var arguments = Json.Property(function, "arguments");
