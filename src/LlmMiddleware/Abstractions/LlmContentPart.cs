@@ -6,6 +6,12 @@ public abstract class LlmContentPart
     private protected LlmContentPart()
     {
     }
+
+    /// <summary>
+    /// A prompt-caching breakpoint as the caller gave it (Anthropic <c>cache_control</c>, also accepted on OpenAI content
+    /// parts), as raw JSON such as <c>{"type":"ephemeral"}</c>. Sent to providers with explicit caching (Anthropic).
+    /// </summary>
+    public string? CacheControl { get; set; }
 }
 
 /// <summary>Plain text.</summary>

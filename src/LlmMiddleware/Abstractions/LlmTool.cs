@@ -21,6 +21,9 @@ public sealed class LlmTool(string name, string? description, string parametersJ
 
     /// <summary>The native tool definition as the caller sent it.</summary>
     public string? NativeJson { get; init; }
+
+    /// <summary>A prompt-caching breakpoint on the tool definitions, as raw JSON (see <see cref="LlmContentPart.CacheControl"/>).</summary>
+    public string? CacheControl { get; init; }
 }
 
 /// <summary>How the model must use tools.</summary>

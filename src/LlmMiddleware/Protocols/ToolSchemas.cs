@@ -42,6 +42,30 @@ internal static class ToolSchemas
         return sanitized.Length <= maxLength ? sanitized : sanitized[..(maxLength - 17)] + "_" + Hash(id, 16);
     }
 
+    /// <summary>Anthropic requires <c>input_schema</c> to declare <c>"type":"object"</c>; schemas that leave it implicit get it.</summary>
+    public static string EnsureObjectType(string schemaJson)
+    {
+        var trimmed = schemaJson.AsSpan().TrimStart();
+        if (trimmed.StartsWith("{\"type\":", StringComparison.Ordinal))
+        {
+            return schemaJson;
+        }
+
+        using var schema = JsonDocument.Parse(schemaJson);
+        if (schema.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            return EmptyObjectSchema;
+        }
+
+        if (schema.RootElement.TryGetProperty("type", out _))
+        {
+            return schemaJson;
+        }
+
+        var rest = schemaJson.Trim()[1..].TrimStart();
+        return rest.StartsWith('}') ? """{"type":"object"}""" : """{"type":"object",""" + rest;
+    }
+
     /// <summary>The 400 for content or tools that only the caller's own protocol can carry.</summary>
     private static LlmGatewayException NotTranslatable(string what, LlmProtocol protocol) =>
         Json.Invalid($"{what} from an {(protocol == LlmProtocol.AnthropicMessages ? "Anthropic" : "OpenAI")} request cannot be sent to a provider that speaks another protocol.");

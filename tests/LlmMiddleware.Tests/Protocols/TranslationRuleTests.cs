@@ -263,4 +263,25 @@ public sealed class TranslationRuleTests
         Assert.False(openai.TryGetProperty("extra_content", out _));
         Assert.True(openai.GetProperty("id").GetString()!.Length <= 40);
     }
+
+    [Theory]
+    [InlineData("""{"properties":{"a":{"type":"string"}}}""", """{"type":"object","properties":{"a":{"type":"string"}}}""")]
+    [InlineData("""{}""", """{"type":"object"}""")]
+    [InlineData("""{"type":"object","properties":{}}""", """{"type":"object","properties":{}}""")]
+    [InlineData("""{"$schema":"x","type":"object"}""", """{"$schema":"x","type":"object"}""")]
+    public void AnthropicToolSchemasAlwaysDeclareAnObject(string schema, string expected) => Assert.Equal(expected, ToolSchemas.EnsureObjectType(schema));
+
+    [Fact]
+    public void FinalAssistantThinkingIsDroppedWhenThinkingIsOff()
+    {
+        using var output = new PooledBufferWriter();
+        AnthropicRequestWriter.Write(AnthropicRequestReader.Read(Encoding.UTF8.GetBytes("""
+            {"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"},
+             {"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"Prefill"}]}]}
+            """)), "claude", 4096, new TranslationState(), output);
+        var last = JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement.GetProperty("messages")[1].GetProperty("content");
+
+        Assert.Equal(1, last.GetArrayLength());
+        Assert.Equal("text", last[0].GetProperty("type").GetString());
+    }
 }

@@ -77,7 +77,10 @@ internal static class AnthropicRequestReader
 
         foreach (var block in system.EnumerateArray())
         {
-            request.System.Add(new LlmTextPart(Json.String(block, "text") ?? throw Json.Invalid("system: text blocks require 'text'", "system")));
+            request.System.Add(new LlmTextPart(Json.String(block, "text") ?? throw Json.Invalid("system: text blocks require 'text'", "system"))
+            {
+                CacheControl = Json.RawObject(block, "cache_control"),
+            });
         }
     }
 
@@ -145,6 +148,8 @@ internal static class AnthropicRequestReader
         foreach (var block in content.EnumerateArray())
         {
             var blockParam = $"{param}.content.{j++}";
+            var target = Json.String(block, "type") == "tool_result" && toolResults is not null ? toolResults : parts;
+            var count = target.Count;
             switch (block.ValueKind == JsonValueKind.Object ? Json.String(block, "type") : null)
             {
                 case "text":
@@ -183,6 +188,11 @@ internal static class AnthropicRequestReader
                 default:
                     throw Json.Invalid($"{blockParam}.type: Field required", blockParam + ".type");
             }
+
+            if (target.Count > count && Json.RawObject(block, "cache_control") is { } cacheControl)
+            {
+                target[^1].CacheControl = cacheControl;
+            }
         }
     }
 
@@ -220,6 +230,7 @@ internal static class AnthropicRequestReader
                 request.Tools.Add(new LlmTool(name, Json.OptionalString(tool, "description"), schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema)
                 {
                     Strict = Json.OptionalBool(tool, "strict"),
+                    CacheControl = Json.RawObject(tool, "cache_control"),
                 });
             }
         }

@@ -23,7 +23,7 @@ internal static partial class AnthropicRequestWriter
         writer.WriteString("model"u8, model);
         writer.WriteNumber("max_tokens"u8, maxTokens);
         WriteSystem(writer, request);
-        WriteMessages(writer, request);
+        WriteMessages(writer, request, thinking: budget is not null);
         WriteTools(writer, request, jsonMode, budget is not null, state);
 
         if (budget is { } thinkingBudget)
@@ -122,6 +122,7 @@ internal static partial class AnthropicRequestWriter
                 writer.WriteStartObject();
                 writer.WriteString("type"u8, "text"u8);
                 writer.WriteString("text"u8, part.Text);
+                WriteCacheControl(writer, part.CacheControl);
                 writer.WriteEndObject();
             }
         }
@@ -129,10 +130,21 @@ internal static partial class AnthropicRequestWriter
         writer.WriteEndArray();
     }
 
-    private static void WriteMessages(Utf8JsonWriter writer, LlmRequest request)
+    private static void WriteMessages(Utf8JsonWriter writer, LlmRequest request, bool thinking)
     {
+        var turns = ConversationTurns.Merge(request.Messages, IsSendable);
+        if (!thinking && turns.Count > 0 && turns[^1].Assistant)
+        {
+            // "When thinking is disabled, an assistant message in the final position cannot contain thinking."
+            turns[^1].Parts.RemoveAll(p => p is LlmReasoningPart);
+            if (turns[^1].Parts.Count == 0)
+            {
+                turns.RemoveAt(turns.Count - 1);
+            }
+        }
+
         writer.WriteStartArray("messages"u8);
-        foreach (var (assistant, blocks) in ConversationTurns.Merge(request.Messages, IsSendable))
+        foreach (var (assistant, blocks) in turns)
         {
             writer.WriteStartObject();
             writer.WriteString("role"u8, assistant ? "assistant"u8 : "user"u8);
@@ -234,19 +246,33 @@ internal static partial class AnthropicRequestWriter
                 break;
         }
 
+        if (part is not LlmReasoningPart)
+        {
+            WriteCacheControl(writer, part.CacheControl);
+        }
+
         writer.WriteEndObject();
+    }
+
+    private static void WriteCacheControl(Utf8JsonWriter writer, string? cacheControl)
+    {
+        if (cacheControl is not null)
+        {
+            writer.WritePropertyName("cache_control"u8);
+            Json.WriteRawJson(writer, cacheControl);
+        }
     }
 
     private static void WriteTools(Utf8JsonWriter writer, LlmRequest request, bool jsonMode, bool thinking, TranslationState state)
     {
         var serverTools = request.Tools.Where(t => t.NativeProtocol == LlmProtocol.AnthropicMessages).ToList();
-        var tools = request.Tools.Where(t => t.NativeProtocol is null).Select(t => (t.Name, t.Description, t.ParametersJson, t.Strict)).ToList();
+        var tools = request.Tools.Where(t => t.NativeProtocol is null).Select(t => (t.Name, t.Description, t.ParametersJson, t.Strict, t.CacheControl)).ToList();
         if (tools.Count == 0 && request.HasToolHistory())
         {
             // Anthropic rejects tool_use / tool_result history without tool definitions: declare the tools it names.
             foreach (var name in request.Messages.SelectMany(m => m.Content).OfType<LlmToolCallPart>().Select(c => c.Name).Distinct())
             {
-                tools.Add((name, null, ToolSchemas.EmptyObjectSchema, null));
+                tools.Add((name, null, ToolSchemas.EmptyObjectSchema, null, null));
             }
         }
 
@@ -254,7 +280,7 @@ internal static partial class AnthropicRequestWriter
         {
             state.JsonToolMode = true;
             var schema = request.ResponseFormat!.Kind == LlmResponseFormatKind.JsonSchema ? request.ResponseFormat.SchemaJson ?? ToolSchemas.EmptyObjectSchema : """{"type":"object"}""";
-            tools.Add((TranslationState.JsonToolName, "Respond with the final answer as this tool's input.", schema, null));
+            tools.Add((TranslationState.JsonToolName, "Respond with the final answer as this tool's input.", schema, null, null));
         }
 
         if (tools.Count == 0 && serverTools.Count == 0)
@@ -268,7 +294,7 @@ internal static partial class AnthropicRequestWriter
             Json.WriteRawJson(writer, serverTool.NativeJson!);
         }
 
-        foreach (var (name, description, parameters, strict) in tools)
+        foreach (var (name, description, parameters, strict, cacheControl) in tools)
         {
             writer.WriteStartObject();
             writer.WriteString("name"u8, name);
@@ -278,12 +304,13 @@ internal static partial class AnthropicRequestWriter
             }
 
             writer.WritePropertyName("input_schema"u8);
-            Json.WriteRawJson(writer, parameters);
+            Json.WriteRawJson(writer, ToolSchemas.EnsureObjectType(parameters));
             if (strict == true)
             {
                 writer.WriteBoolean("strict"u8, true);
             }
 
+            WriteCacheControl(writer, cacheControl);
             writer.WriteEndObject();
         }
 

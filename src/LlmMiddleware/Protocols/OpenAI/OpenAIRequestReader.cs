@@ -194,6 +194,7 @@ internal static class OpenAIRequestReader
                 {
                     var partParam = $"{param}.content[{k++}]";
                     var type = part.ValueKind == JsonValueKind.Object ? Json.OptionalString(part, "type") : null;
+                    var count = parts.Count;
                     switch (type)
                     {
                         case "text":
@@ -212,6 +213,12 @@ internal static class OpenAIRequestReader
                             break;
                         default:
                             throw Json.Invalid($"'{partParam}.type' is required.", partParam + ".type");
+                    }
+
+                    // Prompt-caching breakpoints on OpenAI content parts (a common extension) reach providers that use them.
+                    if (parts.Count > count && Json.RawObject(part, "cache_control") is { } cacheControl)
+                    {
+                        parts[^1].CacheControl = cacheControl;
                     }
                 }
 
@@ -265,7 +272,11 @@ internal static class OpenAIRequestReader
                 }
 
                 var parameters = function.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : ToolSchemas.EmptyObjectSchema;
-                request.Tools.Add(new LlmTool(name, Json.OptionalString(function, "description"), parameters) { Strict = Json.OptionalBool(function, "strict") });
+                request.Tools.Add(new LlmTool(name, Json.OptionalString(function, "description"), parameters)
+                {
+                    Strict = Json.OptionalBool(function, "strict"),
+                    CacheControl = Json.RawObject(tool, "cache_control"),
+                });
             }
         }
 
