@@ -2,7 +2,7 @@ namespace LlmMiddleware.Protocols.OpenAI;
 
 /// <summary>Known deviations of OpenAI-compatible providers from the OpenAI API (protocols reference §6).</summary>
 [Flags]
-public enum OpenAIDialect
+internal enum OpenAIDialect
 {
     /// <summary>The OpenAI API itself.</summary>
     None = 0,
