@@ -7,6 +7,7 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
@@ -147,6 +148,55 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         }
 
         Assert.All(fixture.Upstream.Calls, c => Assert.DoesNotContain("caller-secret", string.Join(";", c.Headers.Select(h => h.Value.ToString()))));
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                provider.Lines.Enqueue($"{category} {formatter(state, exception)} {exception}");
+        }
+    }
+
+    [Fact]
+    public async Task ProviderKeysNeverReachTheLogs()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await GatewayHost.StartAsync(
+            fixture.Upstream,
+            b =>
+            {
+                b.Logging.AddProvider(logs);
+                b.Logging.SetMinimumLevel(LogLevel.Trace);
+            },
+            settings: new Dictionary<string, string?> { ["LlmGateway:Providers:gemini:BaseUrl"] = "http://127.0.0.1:1" });
+
+        foreach (var model in new[] { "gpt", "claude", "gem", "azure-gpt" })
+        {
+            using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(
+                $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        }
+
+        Assert.Contains(logs.Lines, l => l.Contains("Could not reach LLM provider gemini"));
+        Assert.True(logs.Lines.Any(l => l.Contains("ended: upstream status 200")), string.Join("\n", logs.Lines));
+        foreach (var key in new[] { FakeUpstream.OpenAIKey, FakeUpstream.AnthropicKey, FakeUpstream.GeminiKey, FakeUpstream.AzureKey })
+        {
+            Assert.DoesNotContain(logs.Lines, l => l.Contains(key));
+        }
     }
 
     [Fact]

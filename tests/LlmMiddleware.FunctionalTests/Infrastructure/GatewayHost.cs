@@ -54,7 +54,7 @@ public sealed class GatewayHost : IAsyncDisposable
         Action<WebApplication>? configureApp = null,
         IDictionary<string, string?>? settings = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(TestHosts.Options);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var configuration = ProviderSettings(upstream);
