@@ -95,19 +95,20 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
 
     /// <summary>The route's provider serves the call; an alias configured for that provider maps to its model, and
     /// <see cref="LlmMetadataKeys.Model"/> overrides both.</summary>
-    private (LlmProviderEndpoint Provider, string Model) ResolveForRoute(string requested)
+    private ValueTask<LlmRoute> ResolveForRoute(LlmRequestContext context, CancellationToken cancellationToken)
     {
         if (model is not null)
         {
-            return (provider, model);
+            return ValueTask.FromResult(new LlmRoute(provider, model));
         }
 
+        var requested = context.Request.Model;
         try
         {
             var (resolved, resolvedModel) = executor.Registry.Resolve(requested);
             if (string.Equals(resolved.Name, provider.Name, StringComparison.OrdinalIgnoreCase))
             {
-                return (provider, resolvedModel);
+                return ValueTask.FromResult(new LlmRoute(provider, resolvedModel));
             }
         }
         catch (LlmGatewayException)
@@ -115,6 +116,6 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             // Not an alias: the route's provider serves the name as given.
         }
 
-        return (provider, requested);
+        return ValueTask.FromResult(new LlmRoute(provider, requested));
     }
 }

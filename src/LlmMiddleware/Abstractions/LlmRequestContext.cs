@@ -44,6 +44,9 @@ public sealed class LlmRequestContext
     /// <summary>The protocol spoken to the provider, once resolved.</summary>
     public LlmProtocol? ProviderProtocol { get; internal set; }
 
+    /// <summary>The model-group deployment serving the call, when the model is a group.</summary>
+    public LlmDeployment? Deployment { get; internal set; }
+
     /// <summary>The model name sent upstream, once resolved.</summary>
     public string? UpstreamModel { get; internal set; }
 

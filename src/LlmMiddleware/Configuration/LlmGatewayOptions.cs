@@ -16,6 +16,12 @@ public sealed class LlmGatewayOptions
     /// <summary>Model aliases: the name a caller uses → the provider and upstream model that serve it.</summary>
     public Dictionary<string, LlmModelRoute> Models { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Model groups: the name a caller uses → several deployments and the strategy that orders them.</summary>
+    public Dictionary<string, LlmModelGroupOptions> Groups { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Catalog entries by <c>provider/model</c>, replacing or adding to the built-in catalog.</summary>
+    public Dictionary<string, LlmModelInfo> Catalog { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Whether the built-in providers read their keys and base URLs from the usual environment variables
     /// (<c>OPENAI_API_KEY</c>, <c>ANTHROPIC_BASE_URL</c>, ...). Default <see langword="true"/>.</summary>
     public bool UseEnvironmentVariables { get; set; } = true;
@@ -53,6 +59,13 @@ public sealed class LlmGatewayOptions
     public LlmGatewayOptions AddProvider(string name, LlmProviderOptions provider)
     {
         Providers[name] = provider;
+        return this;
+    }
+
+    /// <summary>Adds or replaces a model group.</summary>
+    public LlmGatewayOptions AddGroup(string name, LlmModelGroupOptions group)
+    {
+        Groups[name] = group;
         return this;
     }
 

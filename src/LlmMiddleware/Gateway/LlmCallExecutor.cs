@@ -3,6 +3,7 @@ using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
 using LlmMiddleware.Protocols.OpenAI;
 using LlmMiddleware.Providers;
+using LlmMiddleware.Routing;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,7 @@ namespace LlmMiddleware.Gateway;
 internal sealed partial class LlmCallExecutor
 {
     private readonly LlmProviderRegistry _registry;
+    private readonly LlmRouter _router;
     private readonly LlmGatewayHook[] _hooks;
     private readonly bool _hooksMayEditRequests;
     private readonly LlmGatewayOptions _options;
@@ -24,9 +26,10 @@ internal sealed partial class LlmCallExecutor
     private readonly ILogger<LlmCallExecutor> _logger;
     private readonly RemoteImageInliner _images;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, ILogger<LlmCallExecutor> logger)
     {
         _registry = registry;
+        _router = router;
         _images = images;
         _hooks = [.. hooks];
 
@@ -45,9 +48,37 @@ internal sealed partial class LlmCallExecutor
 
     public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
-        using var call = await PrepareCallAsync(context, _registry.Resolve, aborted).ConfigureAwait(false);
-        await SendAsync(context, call, aborted).ConfigureAwait(false);
+        using var call = await PrepareCallAsync(context, ResolveAsync, aborted).ConfigureAwait(false);
+        var deployment = context.Deployment;
+        deployment?.Enter();
+        try
+        {
+            await SendAsync(context, call, aborted).ConfigureAwait(false);
+            if (context.Error is null)
+            {
+                deployment?.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(context.StartTimestamp));
+            }
+        }
+        finally
+        {
+            deployment?.Leave();
+        }
     });
+
+    /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
+    private async ValueTask<LlmRoute> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    {
+        var model = context.Request.Model;
+        if (!_router.IsGroup(model))
+        {
+            var (provider, upstreamModel) = _registry.Resolve(model);
+            return new LlmRoute(provider, upstreamModel);
+        }
+
+        var candidates = await _router.RouteAsync(model, context, cancellationToken).ConfigureAwait(false);
+        var first = candidates[0];
+        return new LlmRoute(first.Endpoint, first.Model, first);
+    }
 
     /// <summary>
     /// Runs one call's <paramref name="work"/> with its context set as a feature; any failure before the response has
@@ -93,7 +124,7 @@ internal sealed partial class LlmCallExecutor
     /// the caller's bytes with the model rewritten in passthrough, a translated request otherwise. Shared by the
     /// gateway endpoints and the YARP transforms.
     /// </summary>
-    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<string, (LlmProviderEndpoint Provider, string Model)> resolve, CancellationToken cancellationToken)
+    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<LlmRoute>> resolve, CancellationToken cancellationToken)
     {
         var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         PooledBufferWriter? upstreamBody = null;
@@ -101,8 +132,9 @@ internal sealed partial class LlmCallExecutor
         {
             context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
             context.RequestedModel = context.Request.Model;
-            var (provider, model) = resolve(context.Request.Model);
+            var (provider, model, deployment) = await resolve(context, cancellationToken).ConfigureAwait(false);
             provider.EnsureUsable();
+            context.Deployment = deployment;
             context.ProviderName = provider.Name;
             context.ProviderProtocol = provider.Protocol;
             context.UpstreamModel = model;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
+using LlmMiddleware.Routing;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 
@@ -10,10 +11,13 @@ namespace LlmMiddleware.Gateway;
 /// sends <c>anthropic-version</c> (as the Anthropic SDKs do).</summary>
 internal static class ModelsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, LlmProviderRegistry registry)
+    public static async Task HandleAsync(HttpContext http, LlmProviderRegistry registry, LlmRouter router)
     {
         var anthropic = http.Request.Headers.ContainsKey("anthropic-version");
-        var models = registry.Models.OrderBy(m => m.Key, StringComparer.Ordinal).ToList();
+        var models = registry.Models.Select(m => (Id: m.Key, Owner: m.Value.Provider))
+            .Concat(router.Groups.Select(g => (Id: g, Owner: "group")))
+            .OrderBy(m => m.Id, StringComparer.Ordinal)
+            .ToList();
         using var buffer = new PooledBufferWriter();
         using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
         {
@@ -24,7 +28,7 @@ internal static class ModelsEndpoint
             }
 
             writer.WriteStartArray("data"u8);
-            foreach (var (alias, route) in models)
+            foreach (var (alias, owner) in models)
             {
                 writer.WriteStartObject();
                 writer.WriteString("id"u8, alias);
@@ -38,7 +42,7 @@ internal static class ModelsEndpoint
                 {
                     writer.WriteString("object"u8, "model"u8);
                     writer.WriteNumber("created"u8, 0);
-                    writer.WriteString("owned_by"u8, route.Provider);
+                    writer.WriteString("owned_by"u8, owner);
                 }
 
                 writer.WriteEndObject();
@@ -50,8 +54,8 @@ internal static class ModelsEndpoint
                 writer.WriteBoolean("has_more"u8, false);
                 if (models.Count > 0)
                 {
-                    writer.WriteString("first_id"u8, models[0].Key);
-                    writer.WriteString("last_id"u8, models[^1].Key);
+                    writer.WriteString("first_id"u8, models[0].Id);
+                    writer.WriteString("last_id"u8, models[^1].Id);
                 }
                 else
                 {

@@ -1,6 +1,7 @@
 using LlmMiddleware;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Providers;
+using LlmMiddleware.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,12 +22,13 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         var executor = endpoints.ServiceProvider.GetService<LlmCallExecutor>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmGateway().");
         var registry = endpoints.ServiceProvider.GetRequiredService<LlmProviderRegistry>();
+        var router = endpoints.ServiceProvider.GetRequiredService<LlmRouter>();
 
         // Plain request delegates: no model binding on the hot path.
         var group = endpoints.MapGroup(prefix);
         group.MapPost("/v1/chat/completions", http => executor.HandleChatAsync(http, LlmProtocol.OpenAIChat));
         group.MapPost("/v1/messages", http => executor.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
-        group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry));
+        group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router));
         group.MapPost("/v1/embeddings", http => EmbeddingsHandler.HandleAsync(http, executor));
         return group;
     }

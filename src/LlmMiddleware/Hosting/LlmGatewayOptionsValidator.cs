@@ -42,6 +42,44 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
             }
         }
 
+        foreach (var (groupName, group) in options.Groups)
+        {
+            if (options.Models.ContainsKey(groupName))
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: the name is also a model alias; a caller's model name must mean one thing.");
+            }
+
+            if (group.Deployments.Count == 0)
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: at least one deployment is required.");
+            }
+
+            for (var i = 0; i < group.Deployments.Count; i++)
+            {
+                var deployment = group.Deployments[i];
+                var where = $"LlmGateway:Groups:{groupName}:Deployments:{i}";
+                if (string.IsNullOrWhiteSpace(deployment.Provider) || !(options.Providers.ContainsKey(deployment.Provider) || ProviderPresets.All.ContainsKey(deployment.Provider)))
+                {
+                    errors.Add($"{where}: unknown Provider '{deployment.Provider}'.");
+                }
+
+                if (string.IsNullOrWhiteSpace(deployment.Model))
+                {
+                    errors.Add($"{where}: Model is required.");
+                }
+
+                if (deployment.Weight < 0 || double.IsNaN(deployment.Weight))
+                {
+                    errors.Add($"{where}: Weight must be zero or more.");
+                }
+
+                if (deployment.BaseUrl is { } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+                {
+                    errors.Add($"{where}: BaseUrl '{baseUrl}' is not an absolute http(s) URL.");
+                }
+            }
+        }
+
         if (options.MaxRequestBodyBytes <= 0)
         {
             errors.Add("LlmGateway:MaxRequestBodyBytes must be positive.");

@@ -1,5 +1,7 @@
 using LlmMiddleware;
+using LlmMiddleware.Catalog;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Routing;
 using LlmMiddleware.Providers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -31,6 +33,8 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LlmProviderRegistry>();
         services.TryAddSingleton<RemoteImageInliner>();
+        services.TryAddSingleton<LlmModelCatalog>();
+        services.TryAddSingleton<LlmRouter>();
         services.TryAddSingleton<LlmCallExecutor>();
         return new LlmGatewayBuilder(services);
     }
@@ -49,6 +53,23 @@ public static class LlmGatewayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton(hook);
+        return builder;
+    }
+
+    /// <summary>Adds a routing hook that vetoes or re-ranks model-group deployments per request, in registration order.</summary>
+    public static ILlmGatewayBuilder AddRoutingHook<THook>(this ILlmGatewayBuilder builder)
+        where THook : class, ILlmRoutingHook
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILlmRoutingHook, THook>());
+        return builder;
+    }
+
+    /// <summary>Adds or replaces a model group in code.</summary>
+    public static ILlmGatewayBuilder AddGroup(this ILlmGatewayBuilder builder, string name, LlmRoutingStrategy strategy, params LlmDeploymentOptions[] deployments)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure<LlmGatewayOptions>(o => o.AddGroup(name, new LlmModelGroupOptions { Strategy = strategy, Deployments = [.. deployments] }));
         return builder;
     }
 

@@ -14,6 +14,7 @@ internal sealed class LlmProviderEndpoint
     public LlmProviderEndpoint(string name, ProviderPreset preset, string? baseUrl, string? apiKey, string? apiVersion, IReadOnlyDictionary<string, string> headers, HttpMessageInvoker invoker)
     {
         Name = name;
+        Preset = preset;
         Kind = preset.Kind;
         Dialect = preset.Dialect;
         KeyVariable = preset.KeyVariable;
@@ -32,6 +33,11 @@ internal sealed class LlmProviderEndpoint
     }
 
     public string Name { get; }
+
+    /// <summary>The built-in kind this provider was configured from (<c>openai</c>, <c>azure</c>, <c>groq</c>, ...).</summary>
+    public ProviderPreset Preset { get; }
+
+    public string PresetName => Preset.Name;
 
     public LlmProviderKind Kind { get; }
 
@@ -162,6 +168,11 @@ internal sealed class LlmProviderEndpoint
             headers.TryAddWithoutValidation(name, value);
         }
     }
+
+    /// <summary>The same provider with another base URL or key (a deployment in another region or resource).</summary>
+    public LlmProviderEndpoint With(string? baseUrl, string? apiKey) => baseUrl is null && apiKey is null
+        ? this
+        : new LlmProviderEndpoint(Name, Preset, baseUrl ?? _baseUrl, apiKey ?? _apiKey, ApiVersion, Headers, Invoker);
 
     /// <summary>Never prints the key.</summary>
     public override string ToString() => $"{Name} ({Kind}, {_baseUrl})";

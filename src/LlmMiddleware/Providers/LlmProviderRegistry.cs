@@ -73,6 +73,12 @@ internal sealed class LlmProviderRegistry : IDisposable
 
     public bool TryGetProvider(string name, out LlmProviderEndpoint provider) => _providers.TryGetValue(name, out provider!);
 
+    /// <summary>The endpoint of a group deployment: its provider, with the deployment's own base URL or key if it has them.</summary>
+    public LlmProviderEndpoint ForDeployment(string provider, string? baseUrl, string? apiKey) =>
+        _providers.TryGetValue(provider, out var endpoint)
+            ? endpoint.With(baseUrl, apiKey)
+            : throw new InvalidOperationException($"Unknown provider '{provider}'.");
+
     /// <summary>Resolves an alias or a <c>provider/model</c> name; unknown names are a 404 in the caller's protocol.</summary>
     public (LlmProviderEndpoint Provider, string Model) Resolve(string requested)
     {

@@ -1,0 +1,90 @@
+using LlmMiddleware.Providers;
+
+namespace LlmMiddleware;
+
+/// <summary>A deployment of a model group as the router sees it: its route, catalog facts and live statistics.</summary>
+public sealed class LlmDeployment
+{
+    /// <summary>Smoothing factor of the latency moving averages: the weight of the newest sample.</summary>
+    private const double Smoothing = 0.2;
+
+    private int _inFlight;
+    private double _ttftMs = double.NaN;
+    private double _durationMs = double.NaN;
+
+    internal LlmDeployment(string name, string group, LlmProviderEndpoint endpoint, string model, double weight, IReadOnlyList<string> tags, LlmModelInfo? info)
+    {
+        Name = name;
+        Group = group;
+        Endpoint = endpoint;
+        Model = model;
+        Weight = weight;
+        Tags = tags;
+        Info = info;
+        Capabilities = info is null || info.Capabilities.Count == 0 ? (LlmModelCapabilities)~0 : info.CapabilityFlags;
+    }
+
+    /// <summary>The deployment's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The group it belongs to.</summary>
+    public string Group { get; }
+
+    /// <summary>The provider name.</summary>
+    public string Provider => Endpoint.Name;
+
+    /// <summary>The upstream model.</summary>
+    public string Model { get; }
+
+    /// <summary>Its weight for weighted-random routing.</summary>
+    public double Weight { get; }
+
+    /// <summary>Its tags.</summary>
+    public IReadOnlyList<string> Tags { get; }
+
+    /// <summary>Catalog facts, or <see langword="null"/> when the catalog does not know the model (it then fits everything).</summary>
+    public LlmModelInfo? Info { get; }
+
+    /// <summary>Requests currently in flight.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Moving average of the time to first token, or <see langword="null"/> before the first sample.</summary>
+    public TimeSpan? AverageTimeToFirstToken => double.IsNaN(_ttftMs) ? null : TimeSpan.FromMilliseconds(_ttftMs);
+
+    /// <summary>Moving average of the total response time, or <see langword="null"/> before the first sample.</summary>
+    public TimeSpan? AverageDuration => double.IsNaN(_durationMs) ? null : TimeSpan.FromMilliseconds(_durationMs);
+
+    internal LlmProviderEndpoint Endpoint { get; }
+
+    internal LlmModelCapabilities Capabilities { get; }
+
+    internal double LatencyKeyMs(bool stream)
+    {
+        var value = stream ? _ttftMs : _durationMs;
+
+        // No sample yet: try it, so every deployment gets measured.
+        return double.IsNaN(value) ? 0 : value;
+    }
+
+    internal void Enter() => Interlocked.Increment(ref _inFlight);
+
+    internal void Leave() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Folds a successful call's timings into the moving averages. Races between concurrent updates only
+    /// lose a sample, which a moving average tolerates.</summary>
+    internal void Record(TimeSpan? timeToFirstToken, TimeSpan? duration)
+    {
+        if (timeToFirstToken is { } ttft)
+        {
+            _ttftMs = double.IsNaN(_ttftMs) ? ttft.TotalMilliseconds : _ttftMs + (Smoothing * (ttft.TotalMilliseconds - _ttftMs));
+        }
+
+        if (duration is { } total)
+        {
+            _durationMs = double.IsNaN(_durationMs) ? total.TotalMilliseconds : _durationMs + (Smoothing * (total.TotalMilliseconds - _durationMs));
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
