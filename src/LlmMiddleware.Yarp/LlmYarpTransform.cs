@@ -95,11 +95,11 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
 
     /// <summary>The route's provider serves the call; an alias configured for that provider maps to its model, and
     /// <see cref="LlmMetadataKeys.Model"/> overrides both.</summary>
-    private ValueTask<LlmRoute> ResolveForRoute(LlmRequestContext context, CancellationToken cancellationToken)
+    private ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveForRoute(LlmRequestContext context, CancellationToken cancellationToken)
     {
         if (model is not null)
         {
-            return ValueTask.FromResult(new LlmRoute(provider, model));
+            return ValueTask.FromResult<(LlmRoute, List<LlmDeployment>?)>((new LlmRoute(provider, model), null));
         }
 
         var requested = context.Request.Model;
@@ -108,7 +108,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             var (resolved, resolvedModel) = executor.Registry.Resolve(requested);
             if (string.Equals(resolved.Name, provider.Name, StringComparison.OrdinalIgnoreCase))
             {
-                return ValueTask.FromResult(new LlmRoute(provider, resolvedModel));
+                return ValueTask.FromResult<(LlmRoute, List<LlmDeployment>?)>((new LlmRoute(provider, resolvedModel), null));
             }
         }
         catch (LlmGatewayException)
@@ -116,6 +116,6 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             // Not an alias: the route's provider serves the name as given.
         }
 
-        return ValueTask.FromResult(new LlmRoute(provider, requested));
+        return ValueTask.FromResult<(LlmRoute, List<LlmDeployment>?)>((new LlmRoute(provider, requested), null));
     }
 }

@@ -77,6 +77,13 @@ public sealed class LlmRequestContext
     /// <summary>Time from receipt to the end of the response.</summary>
     public TimeSpan? Duration => _endTimestamp == 0 ? null : _timeProvider.GetElapsedTime(StartTimestamp, _endTimestamp);
 
+    /// <summary>The upstream attempts made, in order: one for a plain call; for a model group, one per deployment tried.</summary>
+    public IReadOnlyList<LlmAttempt> Attempts => (IReadOnlyList<LlmAttempt>?)_attempts ?? [];
+
+    private List<LlmAttempt>? _attempts;
+
+    internal void RecordAttempt(LlmAttempt attempt) => (_attempts ??= []).Add(attempt);
+
     /// <summary>A bag for hooks and extensions to share per-request state.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 

@@ -49,35 +49,22 @@ internal sealed partial class LlmCallExecutor
     public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
         using var call = await PrepareCallAsync(context, ResolveAsync, aborted).ConfigureAwait(false);
-        var deployment = context.Deployment;
-        deployment?.Enter();
-        try
-        {
-            await SendAsync(context, call, aborted).ConfigureAwait(false);
-            if (context.Error is null)
-            {
-                deployment?.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(context.StartTimestamp));
-            }
-        }
-        finally
-        {
-            deployment?.Leave();
-        }
+        await SendAsync(context, call, aborted).ConfigureAwait(false);
     });
 
     /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
-    private async ValueTask<LlmRoute> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    private async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
     {
         var model = context.Request.Model;
         if (!_router.IsGroup(model))
         {
             var (provider, upstreamModel) = _registry.Resolve(model);
-            return new LlmRoute(provider, upstreamModel);
+            return (new LlmRoute(provider, upstreamModel), null);
         }
 
         var candidates = await _router.RouteAsync(model, context, cancellationToken).ConfigureAwait(false);
         var first = candidates[0];
-        return new LlmRoute(first.Endpoint, first.Model, first);
+        return (new LlmRoute(first.Endpoint, first.Model, first), candidates);
     }
 
     /// <summary>
@@ -124,76 +111,217 @@ internal sealed partial class LlmCallExecutor
     /// the caller's bytes with the model rewritten in passthrough, a translated request otherwise. Shared by the
     /// gateway endpoints and the YARP transforms.
     /// </summary>
-    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<LlmRoute>> resolve, CancellationToken cancellationToken)
+    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, CancellationToken cancellationToken)
     {
         var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
-        PooledBufferWriter? upstreamBody = null;
+        PreparedCall? call = null;
         try
         {
             context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
             context.RequestedModel = context.Request.Model;
-            var (provider, model, deployment) = await resolve(context, cancellationToken).ConfigureAwait(false);
-            provider.EnsureUsable();
-            context.Deployment = deployment;
-            context.ProviderName = provider.Name;
-            context.ProviderProtocol = provider.Protocol;
-            context.UpstreamModel = model;
-
+            var (route, candidates) = await resolve(context, cancellationToken).ConfigureAwait(false);
+            call = new PreparedCall(callerBody, candidates);
+            SetRoute(context, route);
             await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
-            context.IsPassthrough = !_hooksMayEditRequests && provider.CanPassThrough(context.InboundProtocol);
-            if (provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request))
-            {
-                // Gemini takes inline images only.
-                await _images.InlineAsync(context.Request, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (!context.IsPassthrough && context.Request.N is > 1)
-            {
-                // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
-                throw Json.Invalid("'n' greater than 1 is supported only when the provider speaks the caller's protocol.", "n");
-            }
-
-            var translation = new TranslationState();
-            upstreamBody = new PooledBufferWriter(callerBody.WrittenCount + 256);
-            if (context.IsPassthrough)
-            {
-                JsonModelRewriter.Rewrite(callerBody.WrittenSpan, model, upstreamBody);
-            }
-            else
-            {
-                WriteProviderRequest(context.Request, provider, model, _options.DefaultMaxTokens, translation, upstreamBody);
-            }
-
-            return new PreparedCall(provider, model, callerBody, upstreamBody, translation);
+            await RetargetAsync(context, call, route, cancellationToken).ConfigureAwait(false);
+            return call;
         }
         catch
         {
-            upstreamBody?.Dispose();
-            callerBody.Dispose();
+            if (call is null)
+            {
+                callerBody.Dispose();
+            }
+            else
+            {
+                call.Dispose();
+            }
+
             throw;
         }
     }
 
-    private async Task SendAsync(LlmRequestContext context, PreparedCall call, CancellationToken aborted)
+    private static void SetRoute(LlmRequestContext context, LlmRoute route)
     {
-        var provider = call.Provider;
-        using var request = provider.CreateRequest(provider.ChatPath(call.Model, context.Request.Stream), call.UpstreamBody, context.Request.Stream);
-        if (context.IsPassthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
+        route.Provider.EnsureUsable();
+        context.Deployment = route.Deployment;
+        context.ProviderName = route.Provider.Name;
+        context.ProviderProtocol = route.Provider.Protocol;
+        context.UpstreamModel = route.Model;
+    }
+
+    /// <summary>Writes the upstream body for <paramref name="route"/>: the caller's bytes with the model rewritten in
+    /// passthrough, a translated request otherwise.</summary>
+    private async ValueTask RetargetAsync(LlmRequestContext context, PreparedCall call, LlmRoute route, CancellationToken cancellationToken)
+    {
+        SetRoute(context, route);
+        var provider = route.Provider;
+        context.IsPassthrough = !_hooksMayEditRequests && provider.CanPassThrough(context.InboundProtocol);
+        if (provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request))
         {
-            ForwardAnthropicHeaders(context.HttpContext.Request, request);
+            // Gemini takes inline images only.
+            await _images.InlineAsync(context.Request, cancellationToken).ConfigureAwait(false);
         }
 
+        if (!context.IsPassthrough && context.Request.N is > 1)
+        {
+            // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
+            throw Json.Invalid("'n' greater than 1 is supported only when the provider speaks the caller's protocol.", "n");
+        }
+
+        var body = call.Retarget(route);
+        if (context.IsPassthrough)
+        {
+            JsonModelRewriter.Rewrite(call.CallerBody.Span, route.Model, body);
+        }
+        else
+        {
+            WriteProviderRequest(context.Request, provider, route.Model, _options.DefaultMaxTokens, call.Translation, body);
+        }
+    }
+
+    /// <summary>
+    /// Sends the call and relays the response. For a model group, a deployment that fails before the response has
+    /// begun (after its own retries, or skipped while cooling down) hands over to the next candidate; every attempt is
+    /// recorded on the context.
+    /// </summary>
+    private async Task SendAsync(LlmRequestContext context, PreparedCall call, CancellationToken aborted)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         timeout.CancelAfter(_options.UpstreamTimeout);
-        using var response = await SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
-        try
+        var candidates = call.Candidates;
+        for (var index = 0; ; index++)
         {
-            await ResponseRelay.RelayAsync(context, response, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
+            var provider = call.Provider;
+            var deployment = call.Route.Deployment;
+            var last = candidates is null || index >= candidates.Count - 1;
+            var started = _timeProvider.GetTimestamp();
+            HttpResponseMessage? response = null;
+            LlmGatewayException? failure = null;
+            deployment?.Enter();
+            try
+            {
+                response = await SendOnceAsync(context, call, timeout.Token, aborted).ConfigureAwait(false);
+            }
+            catch (LlmGatewayException ex)
+            {
+                failure = ex;
+            }
+            catch (HttpRequestException ex)
+            {
+                Log.UpstreamUnreachable(_logger, provider.Name, ex);
+                failure = new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+            }
+            catch (Polly.CircuitBreaker.BrokenCircuitException)
+            {
+                failure = new LlmGatewayException(new LlmError(LlmErrorKind.Overloaded, $"Deployment '{deployment?.Name}' is cooling down after repeated failures.", 503) { Code = "deployment_cooling_down" });
+            }
+            finally
+            {
+                deployment?.Leave();
+            }
+
+            var handOver = !last && (failure is not null || await ShouldFallBackAsync(response!, aborted).ConfigureAwait(false));
+            context.RecordAttempt(new LlmAttempt(
+                deployment?.Name ?? provider.Name,
+                provider.Name,
+                call.Model,
+                (int?)response?.StatusCode ?? failure?.Error.Status,
+                handOver || failure is not null || (int)response!.StatusCode >= 400 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
+                _timeProvider.GetElapsedTime(started)));
+            if (handOver)
+            {
+                response?.Dispose();
+                await RetargetAsync(context, call, new LlmRoute(candidates![index + 1].Endpoint, candidates[index + 1].Model, candidates[index + 1]), aborted).ConfigureAwait(false);
+                continue;
+            }
+
+            if (failure is not null)
+            {
+                throw failure;
+            }
+
+            using (response)
+            {
+                try
+                {
+                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
+                {
+                    throw TimedOut(provider);
+                }
+            }
+
+            if (context.Error is null)
+            {
+                deployment?.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(started));
+            }
+
+            return;
         }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
+    {
+        var provider = call.Provider;
+        HttpRequestMessage CreateRequest()
         {
-            throw TimedOut(provider);
+            var request = provider.CreateRequest(provider.ChatPath(call.Model, context.Request.Stream), call.UpstreamBody, context.Request.Stream);
+            if (context.IsPassthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
+            {
+                ForwardAnthropicHeaders(context.HttpContext.Request, request);
+            }
+
+            return request;
         }
+
+        if (call.Route.Deployment is not { } deployment)
+        {
+            using var request = CreateRequest();
+            return await SendUpstreamAsync(provider, request, timeout, aborted).ConfigureAwait(false);
+        }
+
+        // Each retry sends a fresh request message; connection failures count for the cooldown before becoming a 502.
+        return await deployment.Pipeline.ExecuteAsync(
+            async token =>
+            {
+                using var request = CreateRequest();
+                try
+                {
+                    return await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                {
+                    throw TimedOut(provider);
+                }
+            },
+            timeout).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether a group call should move on to the next deployment: overload, rate limits and server errors, and the
+    /// two 400s a larger or more permissive model can fix (context window exceeded, content policy).
+    /// </summary>
+    private static async ValueTask<bool> ShouldFallBackAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (DeploymentResilience.IsTransient(response.StatusCode))
+        {
+            return true;
+        }
+
+        if (response.StatusCode != System.Net.HttpStatusCode.BadRequest)
+        {
+            return false;
+        }
+
+        // Buffered, so the body can still be relayed to the caller if it is not a reason to fall back.
+        await response.Content.LoadIntoBufferAsync(64 * 1024, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        return body.Contains("context length", StringComparison.OrdinalIgnoreCase) || body.Contains("context window", StringComparison.OrdinalIgnoreCase) ||
+               body.Contains("prompt is too long", StringComparison.OrdinalIgnoreCase) || body.Contains("too many tokens", StringComparison.OrdinalIgnoreCase) ||
+               body.Contains("content_filter", StringComparison.OrdinalIgnoreCase) || body.Contains("content management policy", StringComparison.OrdinalIgnoreCase) ||
+               body.Contains("content policy", StringComparison.OrdinalIgnoreCase) || body.Contains("SAFETY", StringComparison.Ordinal);
     }
 
     /// <summary>Sends a provider request; an unreachable provider is a 502 and a provider that does not answer in time

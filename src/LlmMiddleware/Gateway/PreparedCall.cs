@@ -7,21 +7,42 @@ namespace LlmMiddleware.Gateway;
 /// <summary>Where a call goes: a provider and upstream model, and the group deployment when the model is a group.</summary>
 internal readonly record struct LlmRoute(LlmProviderEndpoint Provider, string Model, LlmDeployment? Deployment = null);
 
-/// <summary>A call ready to send: its provider, upstream model, upstream body and what the response translation must undo.</summary>
-internal sealed class PreparedCall(LlmProviderEndpoint provider, string model, PooledBufferWriter callerBody, PooledBufferWriter upstreamBody, TranslationState translation) : IDisposable
+/// <summary>
+/// A call ready to send: the caller's body, the current target (provider, upstream model, upstream body, what the
+/// response translation must undo) and, for model groups, the other deployments to fall back to.
+/// </summary>
+internal sealed class PreparedCall(PooledBufferWriter callerBody, List<LlmDeployment>? candidates) : IDisposable
 {
-    public LlmProviderEndpoint Provider { get; } = provider;
+    private readonly PooledBufferWriter _upstreamBody = new(callerBody.WrittenCount + 256);
 
-    public string Model { get; } = model;
+    public LlmRoute Route { get; private set; }
+
+    public LlmProviderEndpoint Provider => Route.Provider;
+
+    public string Model => Route.Model;
+
+    public ReadOnlyMemory<byte> CallerBody => callerBody.WrittenMemory;
 
     /// <summary>The provider-protocol body (or the caller's bytes with the model rewritten, in passthrough).</summary>
-    public ReadOnlyMemory<byte> UpstreamBody => upstreamBody.WrittenMemory;
+    public ReadOnlyMemory<byte> UpstreamBody => _upstreamBody.WrittenMemory;
 
-    public TranslationState Translation { get; } = translation;
+    public TranslationState Translation { get; private set; } = new();
+
+    /// <summary>A model group's deployments in the order they are tried; <see langword="null"/> for a single route.</summary>
+    public List<LlmDeployment>? Candidates { get; } = candidates;
+
+    /// <summary>Points the call at <paramref name="route"/> and returns the buffer to write its body into.</summary>
+    public PooledBufferWriter Retarget(LlmRoute route)
+    {
+        Route = route;
+        Translation = new TranslationState();
+        _upstreamBody.Clear();
+        return _upstreamBody;
+    }
 
     public void Dispose()
     {
-        upstreamBody.Dispose();
+        _upstreamBody.Dispose();
         callerBody.Dispose();
     }
 }

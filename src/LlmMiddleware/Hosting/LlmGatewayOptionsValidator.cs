@@ -54,6 +54,22 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
                 errors.Add($"LlmGateway:Groups:{groupName}: at least one deployment is required.");
             }
 
+            foreach (var fallback in group.Fallbacks.Where(f => !options.Groups.ContainsKey(f)))
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: fallback '{fallback}' is not a model group.");
+            }
+
+            if (group.MaxRetries is < 0 or > 10)
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: MaxRetries must be between 0 and 10.");
+            }
+
+            if (group.Cooldown is { FailureRatio: <= 0 or > 1 } || group.Cooldown.MinimumThroughput < 2 ||
+                group.Cooldown.SamplingDuration < TimeSpan.FromMilliseconds(500) || group.Cooldown.Duration < TimeSpan.FromMilliseconds(500))
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: Cooldown needs FailureRatio in (0, 1], MinimumThroughput ≥ 2, and SamplingDuration and Duration of at least 500 ms.");
+            }
+
             for (var i = 0; i < group.Deployments.Count; i++)
             {
                 var deployment = group.Deployments[i];

@@ -1,4 +1,6 @@
 using LlmMiddleware.Providers;
+using Polly;
+using Polly.CircuitBreaker;
 
 namespace LlmMiddleware;
 
@@ -54,7 +56,19 @@ public sealed class LlmDeployment
     /// <summary>Moving average of the total response time, or <see langword="null"/> before the first sample.</summary>
     public TimeSpan? AverageDuration => double.IsNaN(_durationMs) ? null : TimeSpan.FromMilliseconds(_durationMs);
 
+    /// <summary>Until when the deployment is cooling down after repeated failures, or <see langword="null"/>. Once the time
+    /// has passed, the next call to it is a probe: success ends the cooldown, failure starts another.</summary>
+    public DateTimeOffset? CoolingUntil { get; internal set; }
+
+    /// <summary>Whether the deployment is cooling down at <paramref name="now"/> (tried only after every other candidate).</summary>
+    public bool IsCoolingDown(DateTimeOffset now) => Circuit.CircuitState == CircuitState.Isolated || CoolingUntil > now;
+
     internal LlmProviderEndpoint Endpoint { get; }
+
+    internal CircuitBreakerStateProvider Circuit { get; } = new();
+
+    /// <summary>Retries and cooldown for calls to this deployment; set by the router.</summary>
+    internal ResiliencePipeline<HttpResponseMessage> Pipeline { get; set; } = ResiliencePipeline<HttpResponseMessage>.Empty;
 
     internal LlmModelCapabilities Capabilities { get; }
 

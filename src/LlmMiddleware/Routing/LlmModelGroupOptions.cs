@@ -8,6 +8,37 @@ public sealed class LlmModelGroupOptions
 
     /// <summary>The deployments, in priority order.</summary>
     public List<LlmDeploymentOptions> Deployments { get; set; } = [];
+
+    /// <summary>Other groups tried, in order, when every deployment of this one failed before the response began.</summary>
+    public List<string> Fallbacks { get; set; } = [];
+
+    /// <summary>Retries on the same deployment after a 429, 408, 5xx or 529, before moving to the next. Default 1.</summary>
+    public int MaxRetries { get; set; } = 1;
+
+    /// <summary>First retry delay, doubled per retry, with jitter; a provider's <c>Retry-After</c> wins. Default 500 ms.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A <c>Retry-After</c> longer than this moves on to the next deployment instead of waiting. Default 10 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>When a deployment is put in cooldown (skipped, then probed) after repeated failures.</summary>
+    public LlmCooldownOptions Cooldown { get; set; } = new();
+}
+
+/// <summary>Cooldown of a failing deployment: a circuit breaker per deployment.</summary>
+public sealed class LlmCooldownOptions
+{
+    /// <summary>Share of failed calls within <see cref="SamplingDuration"/> that starts a cooldown. Default 0.5.</summary>
+    public double FailureRatio { get; set; } = 0.5;
+
+    /// <summary>Calls needed within <see cref="SamplingDuration"/> before the ratio counts. Default 4.</summary>
+    public int MinimumThroughput { get; set; } = 4;
+
+    /// <summary>The window failures are counted in. Default 30 s.</summary>
+    public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a deployment is skipped before one probe call may try it again. Default 30 s.</summary>
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>One deployment of a model group: a provider and upstream model, optionally with its own endpoint and key.</summary>

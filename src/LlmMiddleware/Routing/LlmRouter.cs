@@ -8,27 +8,31 @@ namespace LlmMiddleware.Routing;
 /// <summary>Model groups and their deployments; orders a group's deployments for each request.</summary>
 internal sealed class LlmRouter
 {
-    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments)> _groups;
+    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks)> _groups;
     private readonly ILlmRoutingHook[] _hooks;
     private readonly Random _random;
+    private readonly TimeProvider _timeProvider;
 
-    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks)
-        : this(options, registry, catalog, hooks, Random.Shared)
+    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks, TimeProvider timeProvider)
+        : this(options, registry, catalog, hooks, timeProvider, Random.Shared)
     {
     }
 
-    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks, Random random)
+    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks, TimeProvider timeProvider, Random random)
     {
         _hooks = [.. hooks];
         _random = random;
-        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[])>(StringComparer.OrdinalIgnoreCase);
+        _timeProvider = timeProvider;
+        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[])>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, group) in options.Value.Groups)
         {
             groups[name] = (group.Strategy, group.Deployments.Select(d =>
             {
                 var endpoint = registry.ForDeployment(d.Provider, d.BaseUrl, d.ApiKey);
-                return new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model));
-            }).ToArray());
+                var deployment = new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model));
+                deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider);
+                return deployment;
+            }).ToArray(), [.. group.Fallbacks]);
         }
 
         _groups = groups.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -40,11 +44,34 @@ internal sealed class LlmRouter
 
     public IEnumerable<LlmDeployment> Deployments => _groups.Values.SelectMany(g => g.Deployments);
 
-    /// <summary>The group's deployments for this request, best first, after the routing hooks.</summary>
+    /// <summary>
+    /// The deployments to try for this request, best first: the group's own in its strategy's order (cooling-down ones
+    /// last), then those of its fallback groups, after the routing hooks.
+    /// </summary>
     public async ValueTask<List<LlmDeployment>> RouteAsync(string group, LlmRequestContext context, CancellationToken cancellationToken)
     {
-        var (strategy, deployments) = _groups[group];
-        var candidates = Order(strategy, deployments, RequestNeeds.From(context.Request));
+        var needs = RequestNeeds.From(context.Request);
+        var candidates = new List<LlmDeployment>();
+        var visited = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var pending = new Queue<string>();
+        pending.Enqueue(group);
+        while (pending.TryDequeue(out var name))
+        {
+            if (!visited.Add(name) || !_groups.TryGetValue(name, out var entry))
+            {
+                continue;
+            }
+
+            var ordered = Order(entry.Strategy, entry.Deployments, needs);
+            var now = _timeProvider.GetUtcNow();
+            candidates.AddRange(ordered.Where(d => !d.IsCoolingDown(now)));
+            candidates.AddRange(ordered.Where(d => d.IsCoolingDown(now)));
+            foreach (var fallback in entry.Fallbacks)
+            {
+                pending.Enqueue(fallback);
+            }
+        }
+
         if (_hooks.Length > 0)
         {
             var routing = new LlmRoutingContext(context, group, candidates);
@@ -68,7 +95,7 @@ internal sealed class LlmRouter
         return candidates;
     }
 
-    internal List<LlmDeployment> Order(LlmRoutingStrategy strategy, LlmDeployment[] deployments, in RequestNeeds needs)
+    internal List<LlmDeployment> Order(LlmRoutingStrategy strategy, LlmDeployment[] deployments, RequestNeeds needs)
     {
         Span<int> order = deployments.Length <= DeploymentSelector.StackLimit ? stackalloc int[deployments.Length] : new int[deployments.Length];
         var count = DeploymentSelector.Order(strategy, deployments, needs, order, _random);

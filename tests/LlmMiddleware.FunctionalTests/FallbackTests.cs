@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>Fallbacks, retries and cooldowns of model groups against fault-injecting fake upstreams.</summary>
+public sealed class FallbackTests : IAsyncLifetime
+{
+    private readonly HttpClient _http = new();
+    private readonly ManualTimeProvider _time = new();
+    private readonly ConcurrentQueue<LlmRequestContext> _completed = new();
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    private sealed class RecordingHook(ConcurrentQueue<LlmRequestContext> completed) : LlmGatewayHook
+    {
+        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
+        {
+            completed.Enqueue(context);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b =>
+            {
+                b.Services.AddSingleton<TimeProvider>(_time);
+                b.Services.AddLlmGateway().AddHook(new RecordingHook(_completed));
+            },
+            settings: new Dictionary<string, string?>
+            {
+                ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
+                ["LlmGateway:Groups:chain:MaxRetries"] = "0",
+                ["LlmGateway:Groups:chain:Cooldown:MinimumThroughput"] = "2",
+                ["LlmGateway:Groups:chain:Cooldown:Duration"] = "00:01:00",
+                ["LlmGateway:Groups:retrying:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:retrying:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:retrying:Deployments:1:Provider"] = "gemini",
+                ["LlmGateway:Groups:retrying:Deployments:1:Model"] = "gemini-2.5-flash",
+                ["LlmGateway:Groups:retrying:MaxRetries"] = "2",
+                ["LlmGateway:Groups:primary:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:primary:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:primary:MaxRetries"] = "0",
+                ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
+                ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
+                ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
+                ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
+                ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
+            });
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
+    {
+        var count = _completed.Count;
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + "/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var body = "";
+        try
+        {
+            body = await response.Content.ReadAsStringAsync();
+        }
+        catch (HttpRequestException)
+        {
+            // A broken stream ends abortively.
+        }
+
+        for (var i = 0; i < 100 && _completed.Count == count; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return (response.StatusCode, body, _completed.Last());
+    }
+
+    public static TheoryData<int, string> Triggers => new()
+    {
+        { 429, """{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}""" },
+        { 500, """{"error":{"message":"The server had an error","type":"server_error"}}""" },
+        { 503, """{"error":{"message":"The engine is currently overloaded","type":"server_error"}}""" },
+        { 529, """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""" },
+        { 400, """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}""" },
+        { 400, """{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"code":"content_filter"}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Triggers))]
+    public async Task FallsBackToTheNextDeploymentOnEachTrigger(int status, string body)
+    {
+        _upstream.Enqueue(new FakeFault { Status = status, Body = body });
+
+        var (code, text, context) = await ChatAsync("chain");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from anthropic", text);
+        Assert.Equal(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"], context.Attempts.Select(a => a.Deployment));
+        Assert.Equal(status, context.Attempts[0].StatusCode);
+        Assert.Equal(LlmAttemptOutcome.Failed, context.Attempts[0].Outcome);
+        Assert.Equal(LlmAttemptOutcome.Succeeded, context.Attempts[1].Outcome);
+        Assert.Equal("anthropic", context.ProviderName);
+    }
+
+    [Fact]
+    public async Task OtherClientErrorsAreRelayedWithoutFallback()
+    {
+        _upstream.Enqueue(new FakeFault { Status = 400, Body = """{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature"}}""" });
+
+        var (code, text, context) = await ChatAsync("chain");
+
+        Assert.Equal(HttpStatusCode.BadRequest, code);
+        Assert.Contains("Invalid value for 'temperature'", text);
+        Assert.Single(context.Attempts);
+    }
+
+    [Fact]
+    public async Task ConnectionFailuresFallBack()
+    {
+        var (code, text, context) = await ChatAsync("unreachable");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from anthropic", text);
+        Assert.Equal(502, context.Attempts[0].StatusCode);
+    }
+
+    [Fact]
+    public async Task FallbackChainsContinueIntoOtherGroups()
+    {
+        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+
+        var (code, text, context) = await ChatAsync("primary");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from gemini", text);
+        Assert.Equal("secondary", context.Deployment!.Group);
+    }
+
+    [Fact]
+    public async Task RetryAfterIsHonouredOnTheSameDeployment()
+    {
+        _upstream.ResetObservations();
+        _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "0" } });
+
+        var (code, text, context) = await ChatAsync("retrying");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from openai", text);
+        Assert.Single(context.Attempts);
+        Assert.Equal(2, _upstream.Calls.Count(c => c.Provider == "openai"));
+    }
+
+    [Fact]
+    public async Task ARetryAfterLongerThanAllowedMovesOnInsteadOfWaiting()
+    {
+        _upstream.ResetObservations();
+        _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "120" } });
+
+        var (code, text, _) = await ChatAsync("retrying");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from gemini", text);
+        Assert.Single(_upstream.Calls, c => c.Provider == "openai");
+    }
+
+    [Fact]
+    public async Task NoFallbackOnceTheResponseHasBegun()
+    {
+        _upstream.ResetObservations();
+        _upstream.Enqueue(new FakeFault { BreakAfterEvents = 2 });
+
+        var (code, text, context) = await ChatAsync("chain", stream: true);
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.DoesNotContain("[DONE]", text);
+        Assert.Single(context.Attempts);
+        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "anthropic");
+    }
+
+    [Fact]
+    public async Task CooldownIsEnteredAndLeft()
+    {
+        // Two failures out of two calls start the cooldown (each call then falls back and succeeds).
+        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        await ChatAsync("chain");
+        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        var (_, _, second) = await ChatAsync("chain");
+        var openai = second.Attempts[0];
+        Assert.Equal("openai/gpt-4o-mini", openai.Deployment);
+        Assert.Equal(2, second.Attempts.Count);
+
+        // Cooling down: the next call goes straight to the other deployment.
+        _upstream.ResetObservations();
+        var (_, cooled, third) = await ChatAsync("chain");
+        Assert.Contains("Hello from anthropic", cooled);
+        Assert.Single(third.Attempts);
+        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "openai");
+
+        // After the cooldown, a probe reaches the deployment again; its success ends the cooldown.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var (_, probed, fourth) = await ChatAsync("chain");
+        Assert.Contains("Hello from openai", probed);
+        Assert.Null(fourth.Deployment!.CoolingUntil);
+    }
+}
