@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
@@ -34,6 +36,11 @@ public sealed class FallbackTests : IAsyncLifetime
             {
                 b.Services.AddSingleton<TimeProvider>(_time);
                 b.Services.AddLlmGateway().AddHook(new RecordingHook(_completed));
+            },
+            app =>
+            {
+                app.MapLlmGateway();
+                app.MapLlmDeploymentHealth();
             },
             settings: new Dictionary<string, string?>
             {
@@ -70,7 +77,7 @@ public sealed class FallbackTests : IAsyncLifetime
         await _upstream.DisposeAsync();
     }
 
-    private async Task<(HttpStatusCode Status, string Body, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
+    private async Task<(HttpStatusCode Status, string Body, LlmRequestContext Context, HttpResponseHeaders Headers)> ChatAsync(string model, bool stream = false)
     {
         var count = _completed.Count;
         using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + "/v1/chat/completions")
@@ -93,7 +100,7 @@ public sealed class FallbackTests : IAsyncLifetime
             await Task.Delay(10);
         }
 
-        return (response.StatusCode, body, _completed.Last());
+        return (response.StatusCode, body, _completed.Last(), response.Headers);
     }
 
     public static TheoryData<int, string> Triggers => new()
@@ -112,7 +119,7 @@ public sealed class FallbackTests : IAsyncLifetime
     {
         _upstream.Enqueue(new FakeFault { Status = status, Body = body });
 
-        var (code, text, context) = await ChatAsync("chain");
+        var (code, text, context, headers) = await ChatAsync("chain");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -121,6 +128,10 @@ public sealed class FallbackTests : IAsyncLifetime
         Assert.Equal(LlmAttemptOutcome.Failed, context.Attempts[0].Outcome);
         Assert.Equal(LlmAttemptOutcome.Succeeded, context.Attempts[1].Outcome);
         Assert.Equal("anthropic", context.ProviderName);
+        Assert.Equal("anthropic", headers.GetValues("x-llm-provider").Single());
+        Assert.Equal("claude-sonnet-4-5", headers.GetValues("x-llm-model").Single());
+        Assert.Equal("anthropic/claude-sonnet-4-5", headers.GetValues("x-llm-deployment").Single());
+        Assert.Equal("2", headers.GetValues("x-llm-attempts").Single());
     }
 
     [Fact]
@@ -128,7 +139,7 @@ public sealed class FallbackTests : IAsyncLifetime
     {
         _upstream.Enqueue(new FakeFault { Status = 400, Body = """{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature"}}""" });
 
-        var (code, text, context) = await ChatAsync("chain");
+        var (code, text, context, headers) = await ChatAsync("chain");
 
         Assert.Equal(HttpStatusCode.BadRequest, code);
         Assert.Contains("Invalid value for 'temperature'", text);
@@ -138,7 +149,7 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task ConnectionFailuresFallBack()
     {
-        var (code, text, context) = await ChatAsync("unreachable");
+        var (code, text, context, headers) = await ChatAsync("unreachable");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -150,7 +161,7 @@ public sealed class FallbackTests : IAsyncLifetime
     {
         _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
 
-        var (code, text, context) = await ChatAsync("primary");
+        var (code, text, context, headers) = await ChatAsync("primary");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from gemini", text);
@@ -163,7 +174,7 @@ public sealed class FallbackTests : IAsyncLifetime
         _upstream.ResetObservations();
         _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "0" } });
 
-        var (code, text, context) = await ChatAsync("retrying");
+        var (code, text, context, headers) = await ChatAsync("retrying");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from openai", text);
@@ -177,7 +188,7 @@ public sealed class FallbackTests : IAsyncLifetime
         _upstream.ResetObservations();
         _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "120" } });
 
-        var (code, text, _) = await ChatAsync("retrying");
+        var (code, text, _, _) = await ChatAsync("retrying");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from gemini", text);
@@ -190,7 +201,7 @@ public sealed class FallbackTests : IAsyncLifetime
         _upstream.ResetObservations();
         _upstream.Enqueue(new FakeFault { BreakAfterEvents = 2 });
 
-        var (code, text, context) = await ChatAsync("chain", stream: true);
+        var (code, text, context, headers) = await ChatAsync("chain", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.DoesNotContain("[DONE]", text);
@@ -205,21 +216,27 @@ public sealed class FallbackTests : IAsyncLifetime
         _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
         await ChatAsync("chain");
         _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
-        var (_, _, second) = await ChatAsync("chain");
+        var (_, _, second, _) = await ChatAsync("chain");
         var openai = second.Attempts[0];
         Assert.Equal("openai/gpt-4o-mini", openai.Deployment);
         Assert.Equal(2, second.Attempts.Count);
 
         // Cooling down: the next call goes straight to the other deployment.
         _upstream.ResetObservations();
-        var (_, cooled, third) = await ChatAsync("chain");
+        var (_, cooled, third, _) = await ChatAsync("chain");
         Assert.Contains("Hello from anthropic", cooled);
         Assert.Single(third.Attempts);
         Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "openai");
+        using (var health = JsonDocument.Parse(await _http.GetStringAsync(_gateway.BaseUrl + "/llm/deployments")))
+        {
+            var openaiState = health.RootElement.GetProperty("deployments").EnumerateArray().First(d => d.GetProperty("group").GetString() == "chain" && d.GetProperty("provider").GetString() == "openai");
+            Assert.Equal("cooling_down", openaiState.GetProperty("state").GetString());
+            Assert.Equal(0, openaiState.GetProperty("in_flight").GetInt32());
+        }
 
         // After the cooldown, a probe reaches the deployment again; its success ends the cooldown.
         _time.Advance(TimeSpan.FromMinutes(2));
-        var (_, probed, fourth) = await ChatAsync("chain");
+        var (_, probed, fourth, _) = await ChatAsync("chain");
         Assert.Contains("Hello from openai", probed);
         Assert.Null(fourth.Deployment!.CoolingUntil);
     }

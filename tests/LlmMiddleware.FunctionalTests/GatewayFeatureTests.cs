@@ -343,6 +343,22 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(body.Replace("\"gpt\"", "\"gpt-4o-mini\""), fixture.Upstream.LastCall("openai").Body.ToJsonString());
+        Assert.Equal("openai", response.Headers.GetValues("x-llm-provider").Single());
+        Assert.Equal("gpt-4o-mini", response.Headers.GetValues("x-llm-model").Single());
+        Assert.Equal("1", response.Headers.GetValues("x-llm-attempts").Single());
+        Assert.False(response.Headers.Contains("x-llm-deployment"));
+    }
+
+    [Fact]
+    public async Task RouteHeadersCanBeTurnedOff()
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:EmitRouteHeaders"] = "false" });
+
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(
+            """{"model":"claude","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(response.Headers, h => h.Key.StartsWith("x-llm-", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

@@ -35,6 +35,10 @@ public sealed class LlmGatewayOptions
     /// <summary><c>max_tokens</c> sent to Anthropic when the caller gave none (Anthropic requires it). Default 4096.</summary>
     public int DefaultMaxTokens { get; set; } = 4096;
 
+    /// <summary>Whether responses carry the route headers <c>x-llm-provider</c>, <c>x-llm-model</c>, <c>x-llm-deployment</c>
+    /// and <c>x-llm-attempts</c>. Default <see langword="true"/>; turn off to keep routing details from callers.</summary>
+    public bool EmitRouteHeaders { get; set; } = true;
+
     /// <summary>Time limit for one upstream call, headers and body. Default 10 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -85,6 +85,11 @@ internal sealed partial class LlmCallExecutor
             context.Error = ex.Error;
             if (!http.Response.HasStarted)
             {
+                if (_options.EmitRouteHeaders)
+                {
+                    ResponseRelay.WriteRouteHeaders(context);
+                }
+
                 await ResponseRelay.WriteErrorAsync(http, inbound, ex.Error, aborted).ConfigureAwait(false);
             }
         }
@@ -245,7 +250,7 @@ internal sealed partial class LlmCallExecutor
             {
                 try
                 {
-                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token).ConfigureAwait(false);
+                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token, _options.EmitRouteHeaders).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
                 {

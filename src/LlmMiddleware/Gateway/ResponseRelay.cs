@@ -21,9 +21,14 @@ internal static class ResponseRelay
 {
     private static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
 
-    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, long maxBodyBytes, CancellationToken cancellationToken)
+    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, long maxBodyBytes, CancellationToken cancellationToken, bool routeHeaders = false)
     {
         var http = context.HttpContext;
+        if (routeHeaders)
+        {
+            WriteRouteHeaders(context);
+        }
+
         var client = context.InboundProtocol;
         var status = (int)upstream.StatusCode;
         context.UpstreamStatusCode = status;
@@ -94,6 +99,31 @@ internal static class ResponseRelay
         }
 
         await http.Response.Body.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Which provider, model and deployment answered, and after how many attempts.</summary>
+    public static void WriteRouteHeaders(LlmRequestContext context)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        if (context.ProviderName is { } provider)
+        {
+            headers["x-llm-provider"] = provider;
+        }
+
+        if (context.UpstreamModel is { } model)
+        {
+            headers["x-llm-model"] = model;
+        }
+
+        if (context.Deployment is { } deployment)
+        {
+            headers["x-llm-deployment"] = deployment.Name;
+        }
+
+        if (context.Attempts.Count > 0)
+        {
+            headers["x-llm-attempts"] = context.Attempts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     public static LlmResponse ReadResponse(ReadOnlyMemory<byte> body, LlmProtocol upstreamProtocol, TranslationState state)

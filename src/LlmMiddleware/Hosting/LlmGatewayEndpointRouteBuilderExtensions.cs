@@ -32,4 +32,17 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         group.MapPost("/v1/embeddings", http => EmbeddingsHandler.HandleAsync(http, executor));
         return group;
     }
+
+    /// <summary>
+    /// Maps a read-only JSON view of the model groups' deployments and their state (available or cooling down, in
+    /// flight, latency averages) at <paramref name="pattern"/>. Map it where operators, not callers, can reach it.
+    /// </summary>
+    public static IEndpointConventionBuilder MapLlmDeploymentHealth(this IEndpointRouteBuilder endpoints, string pattern = "/llm/deployments")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var router = endpoints.ServiceProvider.GetService<LlmRouter>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmDeploymentHealth().");
+        var timeProvider = endpoints.ServiceProvider.GetRequiredService<TimeProvider>();
+        return endpoints.MapGet(pattern, http => LlmDeploymentHealthEndpoint.HandleAsync(http, router, timeProvider));
+    }
 }
