@@ -76,7 +76,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         var context = state.Context;
         try
         {
-            await ResponseRelay.RelayAsync(context, response, provider.Protocol, state.Translation, executor.Options.MaxResponseBodyBytes, http.RequestAborted, executor.Options.EmitRouteHeaders).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, provider.Protocol, state.Translation, executor.Options, http.RequestAborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
         {

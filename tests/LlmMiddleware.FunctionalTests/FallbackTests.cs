@@ -62,6 +62,8 @@ public sealed class FallbackTests : IAsyncLifetime
                 ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
                 ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
                 ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
+                ["LlmGateway:FirstTokenTimeout"] = "00:00:00.500",
+                ["LlmGateway:StreamIdleTimeout"] = "00:00:00.300",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
@@ -85,15 +87,17 @@ public sealed class FallbackTests : IAsyncLifetime
             Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
         };
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var body = "";
+        var received = new MemoryStream();
         try
         {
-            body = await response.Content.ReadAsStringAsync();
+            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received);
         }
-        catch (HttpRequestException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            // A broken stream ends abortively.
+            // A broken stream ends abortively; what arrived before still counts.
         }
+
+        var body = Encoding.UTF8.GetString(received.ToArray());
 
         for (var i = 0; i < 100 && _completed.Count == count; i++)
         {
@@ -239,5 +243,30 @@ public sealed class FallbackTests : IAsyncLifetime
         var (_, probed, fourth, _) = await ChatAsync("chain");
         Assert.Contains("Hello from openai", probed);
         Assert.Null(fourth.Deployment!.CoolingUntil);
+    }
+
+    [Fact]
+    public async Task AFirstTokenTimeoutFallsBack()
+    {
+        _upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(5) });
+
+        var (code, text, context, _) = await ChatAsync("chain");
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("Hello from anthropic", text);
+        Assert.Equal(504, context.Attempts[0].StatusCode);
+    }
+
+    [Fact]
+    public async Task AnIdleStreamEndsWithATimeoutErrorNotACleanFinish()
+    {
+        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(1) });
+
+        var (code, text, context, _) = await ChatAsync("chain", stream: true);
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Contains("sent nothing for 0.3 s", text);
+        Assert.DoesNotContain("[DONE]", text);
+        Assert.Equal(LlmErrorKind.Timeout, context.Error!.Kind);
     }
 }

@@ -42,6 +42,14 @@ public sealed class LlmGatewayOptions
     /// <summary>Time limit for one upstream call, headers and body. Default 10 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Time limit for a provider's response headers to arrive; <see langword="null"/> (default) for none beyond
+    /// <see cref="UpstreamTimeout"/>. When it runs out, a model group falls back to its next deployment.</summary>
+    public TimeSpan? FirstTokenTimeout { get; set; }
+
+    /// <summary>Longest silence allowed between two reads of a streamed response; the stream then ends with an error
+    /// event in the caller's protocol. Default 2 minutes.</summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Time limit for connecting to a provider. Default 10 seconds.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

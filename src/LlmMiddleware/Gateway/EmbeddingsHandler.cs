@@ -50,7 +50,7 @@ internal static class EmbeddingsHandler
         using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
         if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
         {
-            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options.MaxResponseBodyBytes, aborted).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options, aborted).ConfigureAwait(false);
             return;
         }
 

@@ -204,9 +204,15 @@ internal sealed partial class LlmCallExecutor
             HttpResponseMessage? response = null;
             LlmGatewayException? failure = null;
             deployment?.Enter();
+            using var firstToken = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+            if (_options.FirstTokenTimeout is { } limit)
+            {
+                firstToken.CancelAfter(limit);
+            }
+
             try
             {
-                response = await SendOnceAsync(context, call, timeout.Token, aborted).ConfigureAwait(false);
+                response = await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false);
             }
             catch (LlmGatewayException ex)
             {
@@ -216,6 +222,11 @@ internal sealed partial class LlmCallExecutor
             {
                 Log.UpstreamUnreachable(_logger, provider.Name, ex);
                 failure = new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                // A time limit ran out while Polly waited to retry.
+                failure = TimedOut(provider);
             }
             catch (Polly.CircuitBreaker.BrokenCircuitException)
             {
@@ -250,7 +261,7 @@ internal sealed partial class LlmCallExecutor
             {
                 try
                 {
-                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options.MaxResponseBodyBytes, timeout.Token, _options.EmitRouteHeaders).ConfigureAwait(false);
+                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options, timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
                 {

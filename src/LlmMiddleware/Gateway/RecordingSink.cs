@@ -84,7 +84,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     {
         Failed = true;
         context.Error = error;
-        if (!passthrough || error.Code == "upstream_stream_broken")
+        if (!passthrough || error.Code is LlmStreamReader.BrokenCode or LlmStreamReader.TimeoutCode)
         {
             client.Error(error);
         }

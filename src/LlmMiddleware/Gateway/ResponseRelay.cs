@@ -21,10 +21,11 @@ internal static class ResponseRelay
 {
     private static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
 
-    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, long maxBodyBytes, CancellationToken cancellationToken, bool routeHeaders = false)
+    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, LlmGatewayOptions options, CancellationToken cancellationToken)
     {
         var http = context.HttpContext;
-        if (routeHeaders)
+        var maxBodyBytes = options.MaxResponseBodyBytes;
+        if (options.EmitRouteHeaders)
         {
             WriteRouteHeaders(context);
         }
@@ -61,7 +62,7 @@ internal static class ResponseRelay
 
         if (context.Request.Stream)
         {
-            await RelayStreamAsync(context, upstream, upstreamProtocol, state, cancellationToken).ConfigureAwait(false);
+            await RelayStreamAsync(context, upstream, upstreamProtocol, state, options.StreamIdleTimeout, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -183,7 +184,7 @@ internal static class ResponseRelay
         return protocol == LlmProtocol.AnthropicMessages ? AnthropicResponseCodec.ReadUsage(usage) : OpenAIResponseCodec.ReadUsage(usage);
     }
 
-    private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, CancellationToken cancellationToken)
+    private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         var http = context.HttpContext;
         var response = http.Response;
@@ -199,11 +200,19 @@ internal static class ResponseRelay
         var sink = new RecordingSink(context, writer, context.IsPassthrough);
 
         using var sse = new SseReader();
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var body = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (await sse.FillAsync(body, cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                // Rescheduled before every read: the limit is on silence, not on the whole stream.
+                idle.CancelAfter(idleTimeout);
+                if (!await sse.FillAsync(body, idle.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
                 if (context.IsPassthrough)
                 {
                     Json.Write(output, sse.LastRead.Span);
@@ -236,8 +245,9 @@ internal static class ResponseRelay
         }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         {
-            // The upstream time limit ran out mid-stream: the caller still gets an error, not a silent cut.
-            sink.Error(new LlmError(LlmErrorKind.Timeout, "The provider did not finish the response in time."));
+            // A time limit ran out mid-stream: the caller still gets an error, not a silent cut.
+            sink.Error(LlmStreamReader.StreamTimedOut(
+                cancellationToken.IsCancellationRequested ? "The provider did not finish the response in time." : $"The provider sent nothing for {idleTimeout.TotalSeconds:0.###} s."));
         }
 
         await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);

@@ -106,6 +106,11 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
             errors.Add("LlmGateway:DefaultMaxTokens must be positive.");
         }
 
+        if (options.FirstTokenTimeout <= TimeSpan.Zero || options.StreamIdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("LlmGateway:FirstTokenTimeout and StreamIdleTimeout must be positive.");
+        }
+
         if (options.UpstreamTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero)
         {
             errors.Add("LlmGateway:UpstreamTimeout and ConnectTimeout must be positive.");

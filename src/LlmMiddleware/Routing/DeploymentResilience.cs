@@ -55,6 +55,7 @@ internal static class DeploymentResilience
     public static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome.Exception switch
     {
         HttpRequestException => true,
+        LlmGatewayException { Error.Kind: LlmErrorKind.Timeout } => true,
         OperationCanceledException => false,
         null => outcome.Result is { } response && IsTransient(response.StatusCode),
         _ => false,

@@ -26,6 +26,9 @@ public sealed record FakeFault
     /// <summary>For streams: wait this long between events.</summary>
     public TimeSpan EventDelay { get; init; }
 
+    /// <summary>Wait this long before answering at all (no headers).</summary>
+    public TimeSpan HeaderDelay { get; init; }
+
     /// <summary>Replace the reply text.</summary>
     public string? Text { get; init; }
 }
@@ -152,6 +155,18 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private static async Task<bool> ApplyFaultAsync(HttpContext http, FakeFault? fault)
     {
+        if (fault is { HeaderDelay.Ticks: > 0 })
+        {
+            try
+            {
+                await Task.Delay(fault.HeaderDelay, http.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
         if (fault is null || fault.Status == 0)
         {
             return false;
