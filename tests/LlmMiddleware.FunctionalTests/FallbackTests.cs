@@ -269,4 +269,57 @@ public sealed class FallbackTests : IAsyncLifetime
         Assert.DoesNotContain("[DONE]", text);
         Assert.Equal(LlmErrorKind.Timeout, context.Error!.Kind);
     }
+
+    [Fact]
+    public async Task AttemptsFallbacksDurationsAndTokensAreMeteredAndTraced()
+    {
+        var factory = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var measurements = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == factory)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, ToDictionary(tags))));
+        meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, ToDictionary(tags))));
+        meters.Start();
+        var spans = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var tracing = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "LlmMiddleware",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(tracing);
+        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+
+        await ChatAsync("chain");
+
+        var attempts = measurements.Where(m => m.Instrument == "llm_gateway.attempts").ToList();
+        Assert.Equal(["failed", "succeeded"], attempts.Select(a => a.Tags["llm_gateway.attempt.outcome"]));
+        Assert.Equal("openai/gpt-4o-mini", Assert.Single(measurements, m => m.Instrument == "llm_gateway.fallbacks").Tags["llm_gateway.deployment"]);
+        var duration = Assert.Single(measurements, m => m.Instrument == "gen_ai.client.operation.duration");
+        Assert.Equal("anthropic", duration.Tags["gen_ai.provider.name"]);
+        Assert.Equal("chat", duration.Tags["gen_ai.operation.name"]);
+        var tokens = measurements.Where(m => m.Instrument == "gen_ai.client.token.usage").ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
+        Assert.Equal(11, tokens["input"]);
+        Assert.Equal(7, tokens["output"]);
+        var span = Assert.Single(spans, s => s.DisplayName == "chat chain");
+        Assert.Equal(2, span.Events.Count(e => e.Name == "llm_gateway.attempt"));
+        Assert.Equal("anthropic/claude-sonnet-4-5", span.GetTagItem("llm_gateway.deployment"));
+    }
+
+    private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var result = new Dictionary<string, object?>();
+        foreach (var (key, value) in tags)
+        {
+            result[key] = value;
+        }
+
+        return result;
+    }
 }

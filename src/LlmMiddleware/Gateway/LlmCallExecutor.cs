@@ -4,6 +4,7 @@ using LlmMiddleware.Protocols.Gemini;
 using LlmMiddleware.Protocols.OpenAI;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
+using LlmMiddleware.Telemetry;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -25,9 +26,11 @@ internal sealed partial class LlmCallExecutor
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LlmCallExecutor> _logger;
     private readonly RemoteImageInliner _images;
+    private readonly LlmGatewayTelemetry _telemetry;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, ILogger<LlmCallExecutor> logger)
     {
+        _telemetry = telemetry;
         _registry = registry;
         _router = router;
         _images = images;
@@ -76,6 +79,7 @@ internal sealed partial class LlmCallExecutor
         var context = new LlmRequestContext(http, inbound, operation, _timeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         var aborted = http.RequestAborted;
+        var activity = LlmGatewayTelemetry.StartCall(context);
         try
         {
             await work(context, aborted).ConfigureAwait(false);
@@ -107,7 +111,7 @@ internal sealed partial class LlmCallExecutor
         finally
         {
             context.MarkEnd();
-            await RunCompletionHooksAsync(context).ConfigureAwait(false);
+            await RunCompletionHooksAsync(context, activity).ConfigureAwait(false);
         }
     }
 
@@ -238,13 +242,15 @@ internal sealed partial class LlmCallExecutor
             }
 
             var handOver = !last && (failure is not null || await ShouldFallBackAsync(response!, aborted).ConfigureAwait(false));
-            context.RecordAttempt(new LlmAttempt(
+            var attempt = new LlmAttempt(
                 deployment?.Name ?? provider.Name,
                 provider.Name,
                 call.Model,
                 (int?)response?.StatusCode ?? failure?.Error.Status,
                 handOver || failure is not null || (int)response!.StatusCode >= 400 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
-                _timeProvider.GetElapsedTime(started)));
+                _timeProvider.GetElapsedTime(started));
+            context.RecordAttempt(attempt);
+            _telemetry.RecordAttempt(attempt, handOver);
             if (handOver)
             {
                 response?.Dispose();
@@ -400,8 +406,10 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    public async ValueTask RunCompletionHooksAsync(LlmRequestContext context)
+    /// <summary>Records the finished call (metrics, span, debug log) and runs the completion hooks.</summary>
+    public async ValueTask RunCompletionHooksAsync(LlmRequestContext context, System.Diagnostics.Activity? activity = null)
     {
+        _telemetry.RecordCall(context, activity);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             LogCompletion(context);

@@ -2,6 +2,7 @@ using LlmMiddleware;
 using LlmMiddleware.Catalog;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Routing;
+using LlmMiddleware.Telemetry;
 using LlmMiddleware.Providers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -32,6 +33,8 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmGatewayOptions>, LlmGatewayOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<LlmProviderRegistry>();
+        services.AddMetrics();
+        services.TryAddSingleton<LlmGatewayTelemetry>();
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace LlmMiddleware.Telemetry;
+
+/// <summary>
+/// Metrics and traces of LLM calls, named after the OpenTelemetry GenAI semantic conventions where they exist
+/// (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>, <c>gen_ai.*</c> attributes), with
+/// gateway-specific instruments for routing (<c>llm_gateway.*</c>). Meter and activity source: <c>LlmMiddleware</c>.
+/// </summary>
+internal sealed class LlmGatewayTelemetry : IDisposable
+{
+    public const string Name = "LlmMiddleware";
+
+    private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
+
+    private readonly Meter _meter;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<long> _tokens;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _fallbacks;
+
+    public LlmGatewayTelemetry(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(Name);
+        _duration = _meter.CreateHistogram("gen_ai.client.operation.duration", "s", "Duration of LLM calls through the gateway.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens used by LLM calls through the gateway.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
+        _attempts = _meter.CreateCounter<long>("llm_gateway.attempts", "{attempt}", "Upstream attempts, by deployment and outcome.");
+        _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{fallback}", "Hand-overs from a failed deployment to the next candidate.");
+    }
+
+    public static ActivitySource ActivitySource { get; } = new(Name);
+
+    /// <summary>Starts the span of a call; it ends named as the GenAI conventions name client spans: "{operation} {model}".</summary>
+    public static Activity? StartCall(LlmRequestContext context)
+    {
+        if (!ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        // Named once the request is parsed and its model known (see RecordCall).
+        var activity = ActivitySource.StartActivity(context.OperationName, ActivityKind.Client);
+        activity?.SetTag("gen_ai.operation.name", context.OperationName);
+        return activity;
+    }
+
+    public void RecordAttempt(LlmAttempt attempt, bool handedOver)
+    {
+        if (_attempts.Enabled)
+        {
+            _attempts.Add(1, new TagList
+            {
+                { "llm_gateway.deployment", attempt.Deployment },
+                { "gen_ai.provider.name", attempt.Provider },
+                { "llm_gateway.attempt.outcome", attempt.Outcome == LlmAttemptOutcome.Succeeded ? "succeeded" : "failed" },
+            });
+        }
+
+        if (handedOver && _fallbacks.Enabled)
+        {
+            _fallbacks.Add(1, new TagList { { "llm_gateway.deployment", attempt.Deployment }, { "gen_ai.provider.name", attempt.Provider } });
+        }
+
+        Activity.Current?.AddEvent(new ActivityEvent("llm_gateway.attempt", tags: new ActivityTagsCollection
+        {
+            ["llm_gateway.deployment"] = attempt.Deployment,
+            ["http.response.status_code"] = attempt.StatusCode,
+            ["llm_gateway.attempt.outcome"] = attempt.Outcome.ToString(),
+        }));
+    }
+
+    /// <summary>Records a finished call on the metrics and on its span.</summary>
+    public void RecordCall(LlmRequestContext context, Activity? activity)
+    {
+        var errorType = context.Error is { } error ? error.Code ?? error.Kind.ToString() : context.ClientDisconnected ? "client_disconnected" : null;
+        if (activity is not null)
+        {
+            activity.DisplayName = $"{context.OperationName} {context.RequestedModel}";
+            activity.SetTag("gen_ai.request.model", context.RequestedModel);
+            activity.SetTag("gen_ai.provider.name", context.ProviderName);
+            activity.SetTag("gen_ai.response.model", context.UpstreamModel);
+            activity.SetTag("llm_gateway.deployment", context.Deployment?.Name);
+            activity.SetTag("gen_ai.usage.input_tokens", context.Usage.InputTokens);
+            activity.SetTag("gen_ai.usage.output_tokens", context.Usage.OutputTokens);
+            if (errorType is not null)
+            {
+                activity.SetTag("error.type", errorType);
+                activity.SetStatus(ActivityStatusCode.Error, context.Error?.Message);
+            }
+
+            activity.Dispose();
+        }
+
+        if (!_duration.Enabled && !_tokens.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", context.OperationName },
+            { "gen_ai.provider.name", context.ProviderName },
+            { "gen_ai.request.model", context.RequestedModel },
+            { "gen_ai.response.model", context.UpstreamModel },
+        };
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        if (context.Duration is { } duration)
+        {
+            _duration.Record(duration.TotalSeconds, tags);
+        }
+
+        if (_tokens.Enabled && context.Usage.TotalTokens > 0)
+        {
+            var input = tags;
+            input.Add("gen_ai.token.type", "input");
+            _tokens.Record(context.Usage.InputTokens, input);
+            var output = tags;
+            output.Add("gen_ai.token.type", "output");
+            _tokens.Record(context.Usage.OutputTokens, output);
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
