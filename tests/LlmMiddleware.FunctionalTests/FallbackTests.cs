@@ -14,18 +14,9 @@ public sealed class FallbackTests : IAsyncLifetime
 {
     private readonly HttpClient _http = new();
     private readonly ManualTimeProvider _time = new();
-    private readonly ConcurrentQueue<LlmRequestContext> _completed = new();
+    private readonly RecordingHook _hook = new();
     private FakeUpstream _upstream = null!;
     private GatewayHost _gateway = null!;
-
-    private sealed class RecordingHook(ConcurrentQueue<LlmRequestContext> completed) : LlmGatewayHook
-    {
-        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
-        {
-            completed.Enqueue(context);
-            return ValueTask.CompletedTask;
-        }
-    }
 
     public async Task InitializeAsync()
     {
@@ -35,7 +26,7 @@ public sealed class FallbackTests : IAsyncLifetime
             b =>
             {
                 b.Services.AddSingleton<TimeProvider>(_time);
-                b.Services.AddLlmGateway().AddHook(new RecordingHook(_completed));
+                b.Services.AddLlmGateway().AddHook(_hook);
             },
             app =>
             {
@@ -62,11 +53,12 @@ public sealed class FallbackTests : IAsyncLifetime
                 ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
                 ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
                 ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
-                ["LlmGateway:FirstTokenTimeout"] = "00:00:00.500",
-                ["LlmGateway:StreamIdleTimeout"] = "00:00:00.300",
+                ["LlmGateway:FirstTokenTimeout"] = "00:00:02",
+                ["LlmGateway:StreamIdleTimeout"] = "00:00:01",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
+                ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
                 ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
                 ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
             });
@@ -81,7 +73,7 @@ public sealed class FallbackTests : IAsyncLifetime
 
     private async Task<(HttpStatusCode Status, string Body, LlmRequestContext Context, HttpResponseHeaders Headers)> ChatAsync(string model, bool stream = false)
     {
-        var count = _completed.Count;
+        var count = _hook.Completed.Count;
         using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + "/v1/chat/completions")
         {
             Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
@@ -99,12 +91,12 @@ public sealed class FallbackTests : IAsyncLifetime
 
         var body = Encoding.UTF8.GetString(received.ToArray());
 
-        for (var i = 0; i < 100 && _completed.Count == count; i++)
+        for (var i = 0; i < 100 && _hook.Completed.Count == count; i++)
         {
             await Task.Delay(10);
         }
 
-        return (response.StatusCode, body, _completed.Last(), response.Headers);
+        return (response.StatusCode, body, _hook.Completed.Last(), response.Headers);
     }
 
     public static TheoryData<int, string> Triggers => new()
@@ -248,7 +240,7 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task AFirstTokenTimeoutFallsBack()
     {
-        _upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(5) });
+        _upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(10) });
 
         var (code, text, context, _) = await ChatAsync("chain");
 
@@ -260,12 +252,12 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task AnIdleStreamEndsWithATimeoutErrorNotACleanFinish()
     {
-        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(1) });
+        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3) });
 
         var (code, text, context, _) = await ChatAsync("chain", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
-        Assert.Contains("sent nothing for 0.3 s", text);
+        Assert.Contains("sent nothing for 1 s", text);
         Assert.DoesNotContain("[DONE]", text);
         Assert.Equal(LlmErrorKind.Timeout, context.Error!.Kind);
     }

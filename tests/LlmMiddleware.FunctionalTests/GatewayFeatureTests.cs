@@ -18,17 +18,6 @@ namespace LlmMiddleware.FunctionalTests;
 /// <summary>Hooks, the per-request context, models, embeddings, credentials, prefixes and configuration.</summary>
 public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
-    private sealed class RecordingHook : LlmGatewayHook
-    {
-        public ConcurrentQueue<LlmRequestContext> Completed { get; } = new();
-
-        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
-        {
-            Completed.Enqueue(context);
-            return ValueTask.CompletedTask;
-        }
-    }
-
     /// <summary>An enterprise policy: EU tenants may not use the Gemini deployment, and every system prompt gets a suffix.</summary>
     private sealed class PolicyHook : LlmGatewayHook
     {

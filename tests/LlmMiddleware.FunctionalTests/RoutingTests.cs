@@ -28,17 +28,6 @@ public sealed class RoutingTests(GatewayFixture fixture) : IClassFixture<Gateway
         }
     }
 
-    private sealed class RecordingHook : LlmGatewayHook
-    {
-        public ConcurrentQueue<LlmRequestContext> Completed { get; } = new();
-
-        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
-        {
-            Completed.Enqueue(context);
-            return ValueTask.CompletedTask;
-        }
-    }
-
     private static Dictionary<string, string?> Groups => new()
     {
         ["LlmGateway:Groups:smart:Strategy"] = "Priority",

@@ -1,0 +1,15 @@
+using System.Collections.Concurrent;
+
+namespace LlmMiddleware.FunctionalTests.Infrastructure;
+
+/// <summary>Keeps the context of every completed call, for assertions on routing, usage and timings.</summary>
+public sealed class RecordingHook : LlmGatewayHook
+{
+    public ConcurrentQueue<LlmRequestContext> Completed { get; } = new();
+
+    public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    {
+        Completed.Enqueue(context);
+        return ValueTask.CompletedTask;
+    }
+}
