@@ -184,8 +184,10 @@ public sealed class FailureTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Fact]
     public async Task UpstreamTimeLimitMidStreamEndsWithAnErrorEvent()
     {
-        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:UpstreamTimeout"] = "00:00:01" });
-        fixture.Upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromMilliseconds(400) });
+        // A dedicated upstream: a call cut by the short time limit must not leave its fault behind for another test.
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(upstream, settings: new Dictionary<string, string?> { ["LlmGateway:UpstreamTimeout"] = "00:00:01" });
+        upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromMilliseconds(400) });
 
         using var response = await PostToAsync(gateway, "/v1/messages", """{"model":"gpt","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         var body = await response.Content.ReadAsStringAsync();
