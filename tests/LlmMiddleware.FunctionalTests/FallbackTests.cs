@@ -230,6 +230,25 @@ public sealed class FallbackTests : IAsyncLifetime
             Assert.Equal(0, openaiState.GetProperty("in_flight").GetInt32());
         }
 
+        var factory = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var gauges = new ConcurrentQueue<(string Deployment, int Value)>();
+        using (var meters = new System.Diagnostics.Metrics.MeterListener())
+        {
+            meters.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Name == "llm_gateway.deployment.cooling_down")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            meters.SetMeasurementEventCallback<int>((_, value, tags, _) => gauges.Enqueue((ToDictionary(tags)["llm_gateway.deployment"]!.ToString()!, value)));
+            meters.Start();
+            meters.RecordObservableInstruments();
+        }
+
+        Assert.Contains(("openai/gpt-4o-mini", 1), gauges);
+        Assert.Contains(("anthropic/claude-sonnet-4-5", 0), gauges);
+
         // After the cooldown, a probe reaches the deployment again; its success ends the cooldown.
         _time.Advance(TimeSpan.FromMinutes(2));
         var (_, probed, fourth, _) = await ChatAsync("chain");

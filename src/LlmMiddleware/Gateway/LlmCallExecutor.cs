@@ -31,6 +31,7 @@ internal sealed partial class LlmCallExecutor
     public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, ILogger<LlmCallExecutor> logger)
     {
         _telemetry = telemetry;
+        telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
         _registry = registry;
         _router = router;
         _images = images;

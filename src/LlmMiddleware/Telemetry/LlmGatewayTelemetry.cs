@@ -32,6 +32,28 @@ internal sealed class LlmGatewayTelemetry : IDisposable
 
     public static ActivitySource ActivitySource { get; } = new(Name);
 
+    /// <summary>Publishes the state of model-group deployments as gauges (cooling down, requests in flight).</summary>
+    public void ObserveDeployments(Func<IEnumerable<LlmDeployment>> deployments, TimeProvider timeProvider)
+    {
+        _meter.CreateObservableGauge(
+            "llm_gateway.deployment.cooling_down",
+            () => deployments().Select(d => new Measurement<int>(d.IsCoolingDown(timeProvider.GetUtcNow()) ? 1 : 0, Tags(d))),
+            "{deployment}",
+            "1 while a model-group deployment is cooling down after repeated failures.");
+        _meter.CreateObservableGauge(
+            "llm_gateway.deployment.in_flight",
+            () => deployments().Select(d => new Measurement<int>(d.InFlight, Tags(d))),
+            "{request}",
+            "Requests in flight to a model-group deployment.");
+
+        static TagList Tags(LlmDeployment deployment) => new()
+        {
+            { "llm_gateway.group", deployment.Group },
+            { "llm_gateway.deployment", deployment.Name },
+            { "gen_ai.provider.name", deployment.Provider },
+        };
+    }
+
     /// <summary>Starts the span of a call; it ends named as the GenAI conventions name client spans: "{operation} {model}".</summary>
     public static Activity? StartCall(LlmRequestContext context)
     {
