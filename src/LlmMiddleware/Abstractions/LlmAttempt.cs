@@ -8,6 +8,9 @@ public enum LlmAttemptOutcome
 
     /// <summary>The attempt failed (after its own retries); the next deployment was tried, or the failure was relayed.</summary>
     Failed,
+
+    /// <summary>The attempt lost a race and was cancelled upstream; what it consumed is in <see cref="LlmAttempt.EstimatedUsage"/>.</summary>
+    Cancelled,
 }
 
 /// <summary>One upstream attempt of a call: a deployment (or provider) tried, with its outcome and duration.</summary>
@@ -17,4 +20,6 @@ public enum LlmAttemptOutcome
 /// <param name="StatusCode">The HTTP status, when one was received (or the status of the gateway's error).</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Duration">From sending to the decision.</param>
-public sealed record LlmAttempt(string Deployment, string Provider, string Model, int? StatusCode, LlmAttemptOutcome Outcome, TimeSpan Duration);
+/// <param name="EstimatedUsage">For a cancelled race loser: an estimate of the tokens it was billed for (the whole prompt,
+/// and what it had generated when cancelled), so the race's extra cost is visible.</param>
+public sealed record LlmAttempt(string Deployment, string Provider, string Model, int? StatusCode, LlmAttemptOutcome Outcome, TimeSpan Duration, LlmUsage? EstimatedUsage = null);

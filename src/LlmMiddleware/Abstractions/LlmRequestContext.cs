@@ -82,7 +82,14 @@ public sealed class LlmRequestContext
 
     private List<LlmAttempt>? _attempts;
 
-    internal void RecordAttempt(LlmAttempt attempt) => (_attempts ??= []).Add(attempt);
+    internal void RecordAttempt(LlmAttempt attempt)
+    {
+        // Race legs finish on their own threads.
+        lock (this)
+        {
+            (_attempts ??= []).Add(attempt);
+        }
+    }
 
     /// <summary>A bag for hooks and extensions to share per-request state.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);

@@ -160,34 +160,41 @@ internal sealed partial class LlmCallExecutor
         context.UpstreamModel = route.Model;
     }
 
-    /// <summary>Writes the upstream body for <paramref name="route"/>: the caller's bytes with the model rewritten in
-    /// passthrough, a translated request otherwise.</summary>
+    /// <summary>Points the call at <paramref name="route"/> and writes its upstream body.</summary>
     private async ValueTask RetargetAsync(LlmRequestContext context, PreparedCall call, LlmRoute route, CancellationToken cancellationToken)
     {
         SetRoute(context, route);
-        var provider = route.Provider;
-        context.IsPassthrough = !_hooksMayEditRequests && provider.CanPassThrough(context.InboundProtocol);
-        if (provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request))
-        {
-            // Gemini takes inline images only.
-            await _images.InlineAsync(context.Request, cancellationToken).ConfigureAwait(false);
-        }
+        await InlineImagesIfNeededAsync(context, route, cancellationToken).ConfigureAwait(false);
+        var body = call.Retarget(route);
+        context.IsPassthrough = WriteBody(context, route, call.CallerBody, body, call.Translation);
+    }
 
-        if (!context.IsPassthrough && context.Request.N is > 1)
+    private ValueTask InlineImagesIfNeededAsync(LlmRequestContext context, LlmRoute route, CancellationToken cancellationToken) =>
+        route.Provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request)
+            ? _images.InlineAsync(context.Request, cancellationToken) // Gemini takes inline images only.
+            : ValueTask.CompletedTask;
+
+    /// <summary>Writes the upstream body for <paramref name="route"/>: the caller's bytes with the model rewritten in
+    /// passthrough, a translated request otherwise. Returns whether it was passed through.</summary>
+    private bool WriteBody(LlmRequestContext context, LlmRoute route, ReadOnlyMemory<byte> callerBody, PooledBufferWriter body, TranslationState translation)
+    {
+        var passthrough = !_hooksMayEditRequests && route.Provider.CanPassThrough(context.InboundProtocol);
+        if (!passthrough && context.Request.N is > 1)
         {
             // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
             throw Json.Invalid("'n' greater than 1 is supported only when the provider speaks the caller's protocol.", "n");
         }
 
-        var body = call.Retarget(route);
-        if (context.IsPassthrough)
+        if (passthrough)
         {
-            JsonModelRewriter.Rewrite(call.CallerBody.Span, route.Model, body);
+            JsonModelRewriter.Rewrite(callerBody.Span, route.Model, body);
         }
         else
         {
-            WriteProviderRequest(context.Request, provider, route.Model, _options.DefaultMaxTokens, call.Translation, body);
+            WriteProviderRequest(context.Request, route.Provider, route.Model, _options.DefaultMaxTokens, translation, body);
         }
+
+        return passthrough;
     }
 
     /// <summary>
@@ -200,7 +207,21 @@ internal sealed partial class LlmCallExecutor
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         timeout.CancelAfter(_options.UpstreamTimeout);
         var candidates = call.Candidates;
-        for (var index = 0; ; index++)
+        var start = 0;
+        if (candidates is { Count: > 1 } && _router.RaceFor(candidates[0].Group) is { Attempts: > 1, Pipeline: not null } race)
+        {
+            // Racing: the first deployments run at once (or staggered); the winner is relayed, and if every leg fails the
+            // remaining candidates are tried one by one as usual.
+            start = Math.Min(race.Attempts, candidates.Count);
+            if (await RaceAsync(context, call, candidates, race, start, timeout.Token, aborted).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await RetargetAsync(context, call, new LlmRoute(candidates[start].Endpoint, candidates[start].Model, candidates[start]), aborted).ConfigureAwait(false);
+        }
+
+        for (var index = start; ; index++)
         {
             var provider = call.Provider;
             var deployment = call.Route.Deployment;
@@ -283,6 +304,156 @@ internal sealed partial class LlmCallExecutor
 
             return;
         }
+    }
+
+    /// <summary>
+    /// Races the first <paramref name="legCount"/> candidates through the group's Polly hedging pipeline. Returns
+    /// <see langword="true"/> when the response has been produced (a winner relayed, or the last failure when no candidate
+    /// is left), <see langword="false"/> when every leg failed and later candidates remain.
+    /// </summary>
+    private async Task<bool> RaceAsync(LlmRequestContext context, PreparedCall call, List<LlmDeployment> candidates, RacePlan plan, int legCount, CancellationToken timeout, CancellationToken aborted)
+    {
+        var needs = Routing.RequestNeeds.From(context.Request);
+        var legs = new List<RaceLeg>(legCount);
+        try
+        {
+            for (var i = 0; i < legCount; i++)
+            {
+                var route = new LlmRoute(candidates[i].Endpoint, candidates[i].Model, candidates[i]);
+                route.Provider.EnsureUsable();
+                await InlineImagesIfNeededAsync(context, route, aborted).ConfigureAwait(false);
+                var leg = new RaceLeg(route, lost => RecordLoser(context, lost, needs));
+                legs.Add(leg);
+                leg.Passthrough = WriteBody(context, route, call.CallerBody, leg.Body, leg.Translation);
+            }
+
+            var primary = candidates[0];
+            var run = new RaceRun(legs, plan.Delay ?? primary.TimeToFirstTokenP95 ?? TimeSpan.Zero, (leg, token) => RunLegAsync(context, leg, token, aborted));
+            var resilience = Polly.ResilienceContextPool.Shared.Get(timeout);
+            resilience.Properties.Set(RacePlan.RunKey, run);
+            Polly.Outcome<RaceLeg> outcome;
+            try
+            {
+                outcome = await plan.Pipeline!.ExecuteOutcomeAsync(static (context, run) => run.RunLeg(run.Legs[0], context.CancellationToken), resilience, run).ConfigureAwait(false);
+            }
+            finally
+            {
+                Polly.ResilienceContextPool.Shared.Return(resilience);
+            }
+
+            var result = outcome.Result;
+            if (result is null)
+            {
+                return false;
+            }
+
+            result.MarkWon();
+            SetRoute(context, result.Route);
+            context.IsPassthrough = result.Passthrough;
+            var attempt = new LlmAttempt(result.Route.Deployment!.Name, result.Route.Provider.Name, result.Route.Model, (int?)result.Response?.StatusCode ?? result.Failure?.Error.Status,
+                result.Failed ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded, _timeProvider.GetElapsedTime(result.Started));
+            context.RecordAttempt(attempt);
+            _telemetry.RecordAttempt(attempt, handedOver: result.Failed && legCount < candidates.Count);
+            if (result.Failed && legCount < candidates.Count)
+            {
+                return false;
+            }
+
+            if (result.Response is not { } response)
+            {
+                throw result.Failure!;
+            }
+
+            try
+            {
+                await ResponseRelay.RelayAsync(context, response, result.Route.Provider.Protocol, result.Translation, _options, timeout).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
+            {
+                throw TimedOut(result.Route.Provider);
+            }
+
+            if (context.Error is null)
+            {
+                result.Route.Deployment.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(result.Started));
+            }
+
+            return true;
+        }
+        finally
+        {
+            foreach (var leg in legs)
+            {
+                // Launched losers were disposed by the hedging strategy; disposing again only frees what is left.
+                if (leg.Started == 0)
+                {
+                    leg.MarkWon();
+                }
+
+                leg.Dispose();
+            }
+        }
+    }
+
+    private async ValueTask<Polly.Outcome<RaceLeg>> RunLegAsync(LlmRequestContext context, RaceLeg leg, CancellationToken token, CancellationToken aborted)
+    {
+        var provider = leg.Route.Provider;
+        var deployment = leg.Route.Deployment!;
+        leg.Started = _timeProvider.GetTimestamp();
+        deployment.Enter();
+        try
+        {
+            using var request = provider.CreateRequest(provider.ChatPath(leg.Route.Model, context.Request.Stream), leg.Body.WrittenMemory, context.Request.Stream);
+            if (leg.Passthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
+            {
+                ForwardAnthropicHeaders(context.HttpContext.Request, request);
+            }
+
+            leg.Response = await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
+            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstEventAsync(token).ConfigureAwait(false))
+            {
+                leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' ended its stream before the first event."));
+            }
+        }
+        catch (HttpRequestException)
+        {
+            leg.Failure = new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            leg.Cancelled = token.IsCancellationRequested;
+            leg.Failure = TimedOut(provider);
+        }
+        catch (IOException)
+        {
+            leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' broke its stream before the first event."));
+        }
+        finally
+        {
+            deployment.Leave();
+        }
+
+        return Polly.Outcome.FromResult(leg);
+    }
+
+    /// <summary>A race loser: recorded with what it was billed for (the prompt, and the output it had streamed).</summary>
+    private void RecordLoser(LlmRequestContext context, RaceLeg leg, Routing.RequestNeeds needs)
+    {
+        if (leg.Started == 0)
+        {
+            return;
+        }
+
+        var attempt = new LlmAttempt(
+            leg.Route.Deployment!.Name,
+            leg.Route.Provider.Name,
+            leg.Route.Model,
+            (int?)leg.Response?.StatusCode ?? leg.Failure?.Error.Status,
+            leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
+            _timeProvider.GetElapsedTime(leg.Started),
+            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = leg.PrefetchedBytes / 4 });
+        context.RecordAttempt(attempt);
+        _telemetry.RecordAttempt(attempt, handedOver: false);
     }
 
     private async Task<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)

@@ -59,6 +59,11 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
                 errors.Add($"LlmGateway:Groups:{groupName}: fallback '{fallback}' is not a model group.");
             }
 
+            if (group.Race.Attempts is < 1 or > 10 || group.Race.Delay < TimeSpan.Zero)
+            {
+                errors.Add($"LlmGateway:Groups:{groupName}: Race.Attempts must be between 1 and 10 and Race.Delay not negative.");
+            }
+
             if (group.MaxRetries is < 0 or > 10)
             {
                 errors.Add($"LlmGateway:Groups:{groupName}: MaxRetries must be between 0 and 10.");

@@ -80,6 +80,28 @@ public sealed class LlmDeployment
         return double.IsNaN(value) ? 0 : value;
     }
 
+    /// <summary>The 95th percentile of the recent times to first token, or <see langword="null"/> before the first sample.</summary>
+    public TimeSpan? TimeToFirstTokenP95
+    {
+        get
+        {
+            var count = Math.Min(Volatile.Read(ref _samples), _ttftWindow.Length);
+            if (count == 0)
+            {
+                return null;
+            }
+
+            Span<double> sorted = stackalloc double[count];
+            _ttftWindow.AsSpan(0, count).CopyTo(sorted);
+            sorted.Sort();
+            return TimeSpan.FromMilliseconds(sorted[(int)Math.Ceiling(0.95 * count) - 1]);
+        }
+    }
+
+    /// <summary>The latest 64 times to first token (ms), as a ring.</summary>
+    private readonly double[] _ttftWindow = new double[64];
+    private int _samples;
+
     internal void Enter() => Interlocked.Increment(ref _inFlight);
 
     internal void Leave() => Interlocked.Decrement(ref _inFlight);
@@ -91,6 +113,7 @@ public sealed class LlmDeployment
         if (timeToFirstToken is { } ttft)
         {
             _ttftMs = double.IsNaN(_ttftMs) ? ttft.TotalMilliseconds : _ttftMs + (Smoothing * (ttft.TotalMilliseconds - _ttftMs));
+            _ttftWindow[(Interlocked.Increment(ref _samples) - 1) % _ttftWindow.Length] = ttft.TotalMilliseconds;
         }
 
         if (duration is { } total)

@@ -23,6 +23,23 @@ public sealed class LlmModelGroupOptions
 
     /// <summary>When a deployment is put in cooldown (skipped, then probed) after repeated failures.</summary>
     public LlmCooldownOptions Cooldown { get; set; } = new();
+
+    /// <summary>Racing (hedged requests) across the group's first deployments.</summary>
+    public LlmRaceOptions Race { get; set; } = new();
+}
+
+/// <summary>
+/// Racing: the same request goes to several deployments, at once or after a delay; the first successful response (for
+/// streams, the first event) wins and is the only one the caller sees; the others are cancelled upstream and recorded.
+/// </summary>
+public sealed class LlmRaceOptions
+{
+    /// <summary>How many deployments may run the request; 1 (default) turns racing off. At most 10.</summary>
+    public int Attempts { get; set; } = 1;
+
+    /// <summary>Wait before launching the next deployment; 0 races all at once. <see langword="null"/> (default) waits
+    /// for the first deployment's observed 95th-percentile time to first token (no wait before it has samples).</summary>
+    public TimeSpan? Delay { get; set; }
 }
 
 /// <summary>Cooldown of a failing deployment: a circuit breaker per deployment.</summary>

@@ -8,7 +8,7 @@ namespace LlmMiddleware.Routing;
 /// <summary>Model groups and their deployments; orders a group's deployments for each request.</summary>
 internal sealed class LlmRouter
 {
-    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks)> _groups;
+    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks, RacePlan Race)> _groups;
     private readonly ILlmRoutingHook[] _hooks;
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
@@ -23,7 +23,7 @@ internal sealed class LlmRouter
         _hooks = [.. hooks];
         _random = random;
         _timeProvider = timeProvider;
-        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[])>(StringComparer.OrdinalIgnoreCase);
+        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[], RacePlan)>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, group) in options.Value.Groups)
         {
             groups[name] = (group.Strategy, group.Deployments.Select(d =>
@@ -32,7 +32,7 @@ internal sealed class LlmRouter
                 var deployment = new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model));
                 deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider);
                 return deployment;
-            }).ToArray(), [.. group.Fallbacks]);
+            }).ToArray(), [.. group.Fallbacks], new RacePlan(group.Race.Attempts, group.Race.Delay, group.Race.Attempts > 1 ? RacePlan.Build(group.Race.Attempts, timeProvider) : null));
         }
 
         _groups = groups.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -41,6 +41,9 @@ internal sealed class LlmRouter
     public bool IsGroup(string name) => _groups.ContainsKey(name);
 
     public IEnumerable<string> Groups => _groups.Keys;
+
+    /// <summary>The racing plan of a group (one attempt when racing is off).</summary>
+    public RacePlan RaceFor(string group) => _groups[group].Race;
 
     public IEnumerable<LlmDeployment> Deployments => _groups.Values.SelectMany(g => g.Deployments);
 

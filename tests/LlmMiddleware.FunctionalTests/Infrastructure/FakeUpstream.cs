@@ -29,6 +29,9 @@ public sealed record FakeFault
     /// <summary>Wait this long before answering at all (no headers).</summary>
     public TimeSpan HeaderDelay { get; init; }
 
+    /// <summary>Only a call to this provider (<c>openai</c>, <c>anthropic</c>, ...) takes the fault; any call when null.</summary>
+    public string? Provider { get; init; }
+
     /// <summary>Replace the reply text.</summary>
     public string? Text { get; init; }
 }
@@ -52,7 +55,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     public const string MistralKey = "mistral-upstream-key";
 
     private readonly WebApplication _app;
-    private readonly ConcurrentQueue<FakeFault> _faults = new();
+    private readonly List<FakeFault> _faults = [];
     private readonly ConcurrentDictionary<string, bool> _issuedSignatures = new();
 
     public ConcurrentQueue<FakeCall> Calls { get; } = new();
@@ -94,7 +97,13 @@ public sealed class FakeUpstream : IAsyncDisposable
         return fake;
     }
 
-    public void Enqueue(FakeFault fault) => _faults.Enqueue(fault);
+    public void Enqueue(FakeFault fault)
+    {
+        lock (_faults)
+        {
+            _faults.Add(fault);
+        }
+    }
 
     public void ResetObservations()
     {
@@ -132,7 +141,20 @@ public sealed class FakeUpstream : IAsyncDisposable
         return new Plan($"Hello from {provider}: {lastUserText}", []);
     }
 
-    private bool TryTakeFault(out FakeFault? fault) => _faults.TryDequeue(out fault);
+    private bool TryTakeFault(string provider, out FakeFault? fault)
+    {
+        lock (_faults)
+        {
+            var index = _faults.FindIndex(f => f.Provider is null || f.Provider == provider);
+            fault = index >= 0 ? _faults[index] : null;
+            if (index >= 0)
+            {
+                _faults.RemoveAt(index);
+            }
+
+            return fault is not null;
+        }
+    }
 
     private static async Task<JsonNode?> ReadJsonAsync(HttpContext http)
     {
@@ -153,7 +175,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         return http.Response.WriteAsync(json);
     }
 
-    private static async Task<bool> ApplyFaultAsync(HttpContext http, FakeFault? fault)
+    private async Task<bool> ApplyFaultAsync(HttpContext http, FakeFault? fault)
     {
         if (fault is { HeaderDelay.Ticks: > 0 })
         {
@@ -163,6 +185,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
+                // The gateway gave up on this call (a time limit, or a race lost): observable by tests.
+                StreamCancelled.TrySetResult();
                 return true;
             }
         }
@@ -297,7 +321,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
         }
 
-        TryTakeFault(out var fault);
+        TryTakeFault(provider, out var fault);
         if (await ApplyFaultAsync(http, fault))
         {
             return;
@@ -428,7 +452,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             return;
         }
 
-        TryTakeFault(out var fault);
+        TryTakeFault("anthropic", out var fault);
         if (await ApplyFaultAsync(http, fault))
         {
             return;
@@ -697,7 +721,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             return;
         }
 
-        TryTakeFault(out var fault);
+        TryTakeFault("gemini", out var fault);
         if (await ApplyFaultAsync(http, fault))
         {
             return;

@@ -1,0 +1,141 @@
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Utilities;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary>
+/// One deployment's run in a race: its own upstream body and translation, and once it has answered, its response with
+/// the first stream event already read (so the winner is the first to produce content, not just headers). Losers are
+/// disposed by the hedging strategy, which cancels their upstream calls; disposal records them.
+/// </summary>
+internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposable
+{
+    private bool _won;
+    private int _disposed;
+
+    public LlmRoute Route { get; } = route;
+
+    public PooledBufferWriter Body { get; } = new();
+
+    public TranslationState Translation { get; } = new();
+
+    public bool Passthrough { get; set; }
+
+    public long Started { get; set; }
+
+    public HttpResponseMessage? Response { get; set; }
+
+    /// <summary>Bytes of the stream read while waiting for its first event (what a cancelled loser had delivered).</summary>
+    public int PrefetchedBytes { get; set; }
+
+    public LlmGatewayException? Failure { get; set; }
+
+    /// <summary>Whether the leg was cancelled because another won.</summary>
+    public bool Cancelled { get; set; }
+
+    public bool Failed => Failure is not null || Response is null || (int)Response.StatusCode >= 400;
+
+    /// <summary>Marks the leg as the race's result (or as never launched): its disposal records nothing.</summary>
+    public void MarkWon() => _won = true;
+
+    /// <summary>Frees the leg once (the hedging strategy and the race both dispose); a leg that did not win is recorded.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (!_won)
+        {
+            onLost(this);
+        }
+
+        Response?.Dispose();
+        Body.Dispose();
+    }
+
+    /// <summary>Reads the stream up to the end of its first event and puts the bytes back in front of the rest.</summary>
+    public async ValueTask<bool> PrefetchFirstEventAsync(CancellationToken cancellationToken)
+    {
+        var response = Response!;
+        var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var read = await upstream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            buffer.Write(chunk, 0, read);
+            var seen = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (seen.IndexOf("\n\n"u8) >= 0 || seen.IndexOf("\r\n\r\n"u8) >= 0)
+            {
+                break;
+            }
+        }
+
+        PrefetchedBytes = (int)buffer.Length;
+        var replay = new StreamContent(new PrefixedStream(buffer.ToArray(), upstream));
+        foreach (var header in response.Content.Headers)
+        {
+            replay.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        response.Content = replay;
+        return true;
+    }
+
+    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position < prefix.Length)
+            {
+                var count = Math.Min(buffer.Length, prefix.Length - _position);
+                prefix.AsMemory(_position, count).CopyTo(buffer);
+                _position += count;
+                return count;
+            }
+
+            return await rest.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                rest.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using LlmMiddleware.Gateway;
+using Polly;
+using Polly.Hedging;
+
+namespace LlmMiddleware.Routing;
+
+/// <summary>A group's racing settings and the Polly hedging pipeline that runs its races.</summary>
+internal sealed record RacePlan(int Attempts, TimeSpan? Delay, ResiliencePipeline<RaceLeg>? Pipeline)
+{
+    /// <summary>The per-request race (its legs, delay and how to run a leg), handed to the shared pipeline.</summary>
+    public static readonly ResiliencePropertyKey<RaceRun> RunKey = new("llm.race");
+
+    public static ResiliencePipeline<RaceLeg> Build(int attempts, TimeProvider timeProvider) =>
+        new ResiliencePipelineBuilder<RaceLeg> { TimeProvider = timeProvider }
+            .AddHedging(new HedgingStrategyOptions<RaceLeg>
+            {
+                MaxHedgedAttempts = attempts - 1,
+
+                // A failed leg launches the next one at once; a slow one after the delay.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is not null || args.Outcome.Result is { Failed: true }),
+                DelayGenerator = args => ValueTask.FromResult(args.Context.Properties.TryGetValue(RunKey, out var run) ? run.Delay : TimeSpan.Zero),
+                ActionGenerator = args =>
+                {
+                    if (!args.PrimaryContext.Properties.TryGetValue(RunKey, out var run) || args.AttemptNumber >= run.Legs.Count)
+                    {
+                        return null;
+                    }
+
+                    var leg = run.Legs[args.AttemptNumber];
+                    return () => run.RunLeg(leg, args.ActionContext.CancellationToken);
+                },
+            })
+            .Build();
+}
+
+/// <summary>One request's race.</summary>
+internal sealed record RaceRun(List<RaceLeg> Legs, TimeSpan Delay, Func<RaceLeg, CancellationToken, ValueTask<Outcome<RaceLeg>>> RunLeg);

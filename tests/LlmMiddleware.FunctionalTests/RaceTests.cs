@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>Racing (hedged requests) across a group's deployments, with Polly hedging.</summary>
+public sealed class RaceTests : IAsyncLifetime
+{
+    private readonly HttpClient _http = new();
+    private readonly RecordingHook _hook = new();
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway().AddHook(_hook),
+            settings: new Dictionary<string, string?>
+            {
+                ["LlmGateway:Groups:race:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:race:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:race:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:race:Deployments:1:Model"] = "claude-sonnet-4-5",
+                ["LlmGateway:Groups:race:MaxRetries"] = "0",
+                ["LlmGateway:Groups:race:Race:Attempts"] = "2",
+                ["LlmGateway:Groups:race:Race:Delay"] = "00:00:00",
+                ["LlmGateway:Groups:hedge:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:hedge:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:hedge:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:hedge:Deployments:1:Model"] = "claude-sonnet-4-5",
+                ["LlmGateway:Groups:hedge:MaxRetries"] = "0",
+                ["LlmGateway:Groups:hedge:Race:Attempts"] = "2",
+                ["LlmGateway:Groups:hedge:Race:Delay"] = "00:00:30",
+            });
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
+    {
+        var count = _hook.Completed.Count;
+        using var response = await _http.PostAsync(_gateway.BaseUrl + "/v1/chat/completions", new StringContent(
+            $$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+        for (var i = 0; i < 200 && _hook.Completed.Count == count; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return (response.StatusCode, body, response.Headers, _hook.Completed.Last());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheFastLegWinsAndTheSlowLegIsCancelledUpstreamButCounted(bool stream)
+    {
+        _upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(30) });
+
+        var (status, body, headers, context) = await ChatAsync("race", stream);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Hello from anthropic: hi", Join(body, stream));
+        Assert.Equal("anthropic/claude-sonnet-4-5", headers.GetValues("x-llm-deployment").Single());
+        var cancelled = await Task.WhenAny(_upstream.StreamCancelled.Task, Task.Delay(TimeSpan.FromSeconds(15)));
+        Assert.Same(_upstream.StreamCancelled.Task, cancelled);
+        var winner = Assert.Single(context.Attempts, a => a.Outcome == LlmAttemptOutcome.Succeeded);
+        Assert.Equal("anthropic", winner.Provider);
+        for (var i = 0; i < 200 && context.Attempts.Count < 2; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        var loser = Assert.Single(context.Attempts, a => a.Outcome == LlmAttemptOutcome.Cancelled);
+        Assert.Equal("openai/gpt-4o-mini", loser.Deployment);
+        Assert.True(loser.EstimatedUsage!.Value.InputTokens > 0);
+        Assert.Equal("anthropic", context.ProviderName);
+    }
+
+    [Fact]
+    public async Task AHedgeWaitsForItsDelayAndIsNotNeededWhenThePrimaryAnswers()
+    {
+        var (status, body, _, context) = await ChatAsync("hedge");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Hello from openai", body);
+        Assert.Single(context.Attempts);
+        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "anthropic");
+    }
+
+    [Fact]
+    public async Task AFailedPrimaryLaunchesTheHedgeWithoutWaiting()
+    {
+        _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
+
+        var (status, body, _, context) = await ChatAsync("hedge");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Hello from anthropic", body);
+        for (var i = 0; i < 200 && context.Attempts.Count < 2; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(LlmAttemptOutcome.Failed, Assert.Single(context.Attempts, a => a.Provider == "openai").Outcome);
+        Assert.Equal(LlmAttemptOutcome.Succeeded, Assert.Single(context.Attempts, a => a.Provider == "anthropic").Outcome);
+    }
+
+    private static string Join(string body, bool stream)
+    {
+        if (!stream)
+        {
+            return body;
+        }
+
+        // Concatenate the streamed content deltas.
+        var text = new StringBuilder();
+        foreach (var line in body.Split('\n'))
+        {
+            if (line.StartsWith("data: {", StringComparison.Ordinal) && System.Text.Json.JsonDocument.Parse(line[6..]).RootElement is var chunk &&
+                chunk.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0 &&
+                choices[0].GetProperty("delta").TryGetProperty("content", out var content))
+            {
+                text.Append(content.GetString());
+            }
+        }
+
+        return text.ToString();
+    }
+}
