@@ -344,7 +344,10 @@ internal sealed partial class LlmCallExecutor
             var result = outcome.Result;
             if (result is null)
             {
-                return false;
+                // Every leg ended in an unexpected fault.
+                return legCount < candidates.Count
+                    ? false
+                    : throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "Every deployment in the race failed.", 502) { Code = "race_failed" });
             }
 
             result.MarkWon();
