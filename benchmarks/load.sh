@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load comparison in one run: plain YARP vs the LLM gateway, both in front of the same local fake upstream.
-# Prints requests/s, p50 and p99 per scenario and each gateway scenario's throughput as a ratio of YARP's.
+# Prints requests/s, p50, p99 and the proxy process's CPU time per request for each scenario, and each gateway
+# scenario's throughput as a ratio of YARP's.
 # Usage: benchmarks/load.sh [seconds-per-scenario=10] [connections=32] [rounds=3]
 # p50/p99 are per-scenario medians over the rounds (wrk --latency); medians of p99 are indicative, not exact.
 set -euo pipefail
@@ -34,16 +35,23 @@ wrk.body = '{"model":"$1","messages":[{"role":"system","content":"You are a help
 LUA
 }
 
-measure() { # url model -> "rps p50 p99 errors"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+measure() { # url model pid -> "rps p50 p99 cpu-us-per-request errors"
   lua_for "$2"
+  local before; before=$(cpu_ticks "$3")
   local out; out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$body_openai" "$1")
-  printf '%s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $4} /Socket errors/ {print "socket-errors"}' <<<"$out" | tr '\n' ' ')"
+  local after; after=$(cpu_ticks "$3")
+  local requests; requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf '%s %s %s %s %s\n' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')" \
+    "$(awk '/Non-2xx/ {print $4} /Socket errors/ {print "socket-errors"}' <<<"$out" | tr '\n' ' ')"
 }
 
 names=("plain YARP (baseline)" "gateway OpenAI -> OpenAI (passthrough)" "gateway OpenAI -> Anthropic")
 urls=(http://127.0.0.1:9002/v1/chat/completions http://127.0.0.1:9003/v1/chat/completions http://127.0.0.1:9003/v1/chat/completions)
 models=(gpt-4o-mini gpt claude)
+proxy_pids=("${pids[1]}" "${pids[2]}" "${pids[2]}")
 
 echo "${rounds} rounds in rotating order, ${duration}s per scenario, ${connections} connections, $(nproc) cores; all processes on this machine"
 for i in 0 1 2; do lua_for "${models[$i]}"; wrk -t2 -c"$connections" -d3s -s "$body_openai" "${urls[$i]}" >/dev/null; done  # warm-up
@@ -51,7 +59,7 @@ results=$(mktemp)
 for round in $(seq 0 $((rounds - 1))); do
   for k in 0 1 2; do
     i=$(( (k + round) % 3 ))
-    echo "$i $(measure "${urls[$i]}" "${models[$i]}")" >> "$results"
+    echo "$i $(measure "${urls[$i]}" "${models[$i]}" "${proxy_pids[$i]}")" >> "$results"
   done
 done
 
@@ -63,8 +71,9 @@ for i in 0 1 2; do
   med[$i]=$(awk -v i="$i" '$1 == i { print $2 }' "$results" | median)
   p50=$(awk -v i="$i" '$1 == i { print $3 }' "$results" | to_ms | median)
   p99=$(awk -v i="$i" '$1 == i { print $4 }' "$results" | to_ms | median)
-  errors=$(awk -v i="$i" '$1 == i && $5 != "" { print $5 }' "$results" | tr '\n' ' ')
-  printf '%-40s %10.0f req/s   p50 %6sms   p99 %6sms   %s\n' "${names[$i]}" "${med[$i]}" "$p50" "$p99" "${errors:+errors: $errors}"
+  cpu=$(awk -v i="$i" '$1 == i { print $5 }' "$results" | median)
+  errors=$(awk -v i="$i" '$1 == i && $6 != "" { print $6 }' "$results" | tr '\n' ' ')
+  printf '%-40s %10.0f req/s   p50 %6sms   p99 %6sms   proxy CPU %6s us/request   %s\n' "${names[$i]}" "${med[$i]}" "$p50" "$p99" "$cpu" "${errors:+errors: $errors}"
 done
 awk -v b="${med[0]}" -v p="${med[1]}" -v t="${med[2]}" 'BEGIN {
   printf "throughput ratio vs YARP: passthrough %.3f (target >= 0.90), OpenAI->Anthropic %.3f (target >= 0.75)\n", p / b, t / b }'

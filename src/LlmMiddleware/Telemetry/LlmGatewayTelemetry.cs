@@ -76,7 +76,7 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             {
                 { "llm_gateway.deployment", attempt.Deployment },
                 { "gen_ai.provider.name", attempt.Provider },
-                { "llm_gateway.attempt.outcome", attempt.Outcome == LlmAttemptOutcome.Succeeded ? "succeeded" : "failed" },
+                { "llm_gateway.attempt.outcome", attempt.Outcome switch { LlmAttemptOutcome.Succeeded => "succeeded", LlmAttemptOutcome.Cancelled => "cancelled", _ => "failed" } },
             });
         }
 
