@@ -59,6 +59,16 @@ public sealed class FallbackTests : IAsyncLifetime
                 ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
                 ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
+                ["LlmGateway:Groups:concurrency:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:concurrency:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:concurrency:Deployments:0:MaxConcurrency"] = "1",
+                ["LlmGateway:Groups:concurrency:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:concurrency:Deployments:1:Model"] = "claude-sonnet-4-5",
+                ["LlmGateway:Groups:rate:Deployments:0:Provider"] = "openai",
+                ["LlmGateway:Groups:rate:Deployments:0:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:rate:Deployments:0:RequestsPerMinute"] = "1",
+                ["LlmGateway:Groups:rate:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:rate:Deployments:1:Model"] = "claude-sonnet-4-5",
                 ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
                 ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
             });
@@ -332,5 +342,38 @@ public sealed class FallbackTests : IAsyncLifetime
         }
 
         return result;
+    }
+
+    [Fact]
+    public async Task ADeploymentAtItsConcurrencyLimitIsPassedOver()
+    {
+        _upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(1) });
+        var held = ChatAsync("concurrency");
+        for (var i = 0; i < 500; i++)
+        {
+            using var health = JsonDocument.Parse(await _http.GetStringAsync(_gateway.BaseUrl + "/llm/deployments"));
+            if (health.RootElement.GetProperty("deployments").EnumerateArray().Any(d => d.GetProperty("group").GetString() == "concurrency" && d.GetProperty("in_flight").GetInt32() == 1))
+            {
+                break;
+            }
+
+            await Task.Delay(10);
+        }
+
+        var (_, second, _, _) = await ChatAsync("concurrency");
+        var (_, first, _, _) = await held;
+
+        Assert.Contains("Hello from anthropic", second);
+        Assert.Contains("Hello from openai", first);
+    }
+
+    [Fact]
+    public async Task ADeploymentAtItsRequestsPerMinuteLimitIsPassedOver()
+    {
+        var (_, first, _, _) = await ChatAsync("rate");
+        var (_, second, _, _) = await ChatAsync("rate");
+
+        Assert.Contains("Hello from openai", first);
+        Assert.Contains("Hello from anthropic", second);
     }
 }

@@ -229,7 +229,7 @@ internal sealed partial class LlmCallExecutor
             var started = _timeProvider.GetTimestamp();
             HttpResponseMessage? response = null;
             LlmGatewayException? failure = null;
-            deployment?.Enter();
+            var entered = deployment?.TryEnter() ?? true;
             using var firstToken = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
             if (_options.FirstTokenTimeout is { } limit)
             {
@@ -238,7 +238,9 @@ internal sealed partial class LlmCallExecutor
 
             try
             {
-                response = await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false);
+                response = entered
+                    ? await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false)
+                    : throw new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment!.Name}' is at its request limit.") { Code = "deployment_limit" });
             }
             catch (LlmGatewayException ex)
             {
@@ -260,7 +262,10 @@ internal sealed partial class LlmCallExecutor
             }
             finally
             {
-                deployment?.Leave();
+                if (entered)
+                {
+                    deployment?.Leave();
+                }
             }
 
             var handOver = !last && (failure is not null || await ShouldFallBackAsync(response!, aborted).ConfigureAwait(false));
@@ -403,7 +408,12 @@ internal sealed partial class LlmCallExecutor
         var provider = leg.Route.Provider;
         var deployment = leg.Route.Deployment!;
         leg.Started = _timeProvider.GetTimestamp();
-        deployment.Enter();
+        if (!deployment.TryEnter())
+        {
+            leg.Failure = new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = "deployment_limit" });
+            return Polly.Outcome.FromResult(leg);
+        }
+
         try
         {
             using var request = provider.CreateRequest(provider.ChatPath(leg.Route.Model, context.Request.Stream), leg.Body.WrittenMemory, context.Request.Stream);

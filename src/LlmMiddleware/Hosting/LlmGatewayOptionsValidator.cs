@@ -89,6 +89,11 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
                     errors.Add($"{where}: Model is required.");
                 }
 
+                if (deployment.MaxConcurrency < 1 || deployment.RequestsPerMinute < 1)
+                {
+                    errors.Add($"{where}: MaxConcurrency and RequestsPerMinute must be at least 1 when set.");
+                }
+
                 if (deployment.Weight < 0 || double.IsNaN(deployment.Weight))
                 {
                     errors.Add($"{where}: Weight must be zero or more.");

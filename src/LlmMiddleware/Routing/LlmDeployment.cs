@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using LlmMiddleware.Providers;
 using Polly;
 using Polly.CircuitBreaker;
@@ -101,6 +102,36 @@ public sealed class LlmDeployment
     /// <summary>The latest 64 times to first token (ms), as a ring.</summary>
     private readonly double[] _ttftWindow = new double[64];
     private int _samples;
+
+    /// <summary>Most requests at once from this instance, if limited.</summary>
+    public int? MaxConcurrency { get; internal init; }
+
+    internal RateLimiter? RequestsPerMinute { get; init; }
+
+    /// <summary>Whether the deployment has reached one of its limits right now (it is then tried after the others).</summary>
+    public bool IsAtLimit => InFlight >= (MaxConcurrency ?? int.MaxValue) || RequestsPerMinute?.GetStatistics()?.CurrentAvailablePermits == 0;
+
+    /// <summary>Takes a slot under the deployment's limits; <see langword="false"/> when a limit is reached.</summary>
+    internal bool TryEnter()
+    {
+        if (Interlocked.Increment(ref _inFlight) > (MaxConcurrency ?? int.MaxValue))
+        {
+            Interlocked.Decrement(ref _inFlight);
+            return false;
+        }
+
+        if (RequestsPerMinute is { } limiter)
+        {
+            using var lease = limiter.AttemptAcquire();
+            if (!lease.IsAcquired)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     internal void Enter() => Interlocked.Increment(ref _inFlight);
 

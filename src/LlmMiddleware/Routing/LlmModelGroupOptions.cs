@@ -81,4 +81,11 @@ public sealed class LlmDeploymentOptions
 
     /// <summary>Free-form tags for routing hooks (<c>eu</c>, <c>us</c>, <c>batch</c>, ...).</summary>
     public List<string> Tags { get; set; } = [];
+
+    /// <summary>Most requests this gateway instance sends to the deployment at once; <see langword="null"/> for no limit.
+    /// A deployment at its limit is tried after the others, and skipped when reached.</summary>
+    public int? MaxConcurrency { get; set; }
+
+    /// <summary>Most requests per minute this gateway instance sends to the deployment; <see langword="null"/> for no limit.</summary>
+    public int? RequestsPerMinute { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Threading.RateLimiting;
 using LlmMiddleware.Catalog;
 using LlmMiddleware.Providers;
 using Microsoft.Extensions.Options;
@@ -29,7 +30,13 @@ internal sealed class LlmRouter
             groups[name] = (group.Strategy, group.Deployments.Select(d =>
             {
                 var endpoint = registry.ForDeployment(d.Provider, d.BaseUrl, d.ApiKey);
-                var deployment = new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model));
+                var deployment = new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model))
+                {
+                    MaxConcurrency = d.MaxConcurrency,
+                    RequestsPerMinute = d.RequestsPerMinute is { } rpm
+                        ? new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = rpm, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true })
+                        : null,
+                };
                 deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider);
                 return deployment;
             }).ToArray(), [.. group.Fallbacks], new RacePlan(group.Race.Attempts, group.Race.Delay, group.Race.Attempts > 1 ? RacePlan.Build(group.Race.Attempts, timeProvider) : null));
@@ -66,9 +73,10 @@ internal sealed class LlmRouter
             }
 
             var ordered = Order(entry.Strategy, entry.Deployments, needs);
+            // Deployments cooling down or at their limits go last: tried only if every other one fails.
             var now = _timeProvider.GetUtcNow();
-            candidates.AddRange(ordered.Where(d => !d.IsCoolingDown(now)));
-            candidates.AddRange(ordered.Where(d => d.IsCoolingDown(now)));
+            candidates.AddRange(ordered.Where(d => !d.IsCoolingDown(now) && !d.IsAtLimit));
+            candidates.AddRange(ordered.Where(d => d.IsCoolingDown(now) || d.IsAtLimit));
             foreach (var fallback in entry.Fallbacks)
             {
                 pending.Enqueue(fallback);
