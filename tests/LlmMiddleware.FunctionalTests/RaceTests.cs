@@ -29,6 +29,12 @@ public sealed class RaceTests : IAsyncLifetime
                 ["LlmGateway:Groups:race:MaxRetries"] = "0",
                 ["LlmGateway:Groups:race:Race:Attempts"] = "2",
                 ["LlmGateway:Groups:race:Race:Delay"] = "00:00:00",
+                ["LlmGateway:Groups:content:Deployments:0:Provider"] = "anthropic",
+                ["LlmGateway:Groups:content:Deployments:0:Model"] = "claude-sonnet-4-5",
+                ["LlmGateway:Groups:content:Deployments:1:Provider"] = "openai",
+                ["LlmGateway:Groups:content:Deployments:1:Model"] = "gpt-4o-mini",
+                ["LlmGateway:Groups:content:Race:Attempts"] = "2",
+                ["LlmGateway:Groups:content:Race:Delay"] = "00:00:00",
                 ["LlmGateway:Groups:hedge:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:hedge:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:hedge:Deployments:1:Provider"] = "anthropic",
@@ -85,6 +91,19 @@ public sealed class RaceTests : IAsyncLifetime
         Assert.Equal("openai/gpt-4o-mini", loser.Deployment);
         Assert.True(loser.EstimatedUsage!.Value.InputTokens > 0);
         Assert.Equal("anthropic", context.ProviderName);
+    }
+
+    [Fact]
+    public async Task InAStreamRaceTheFirstContentWinsNotTheFirstEvent()
+    {
+        // Anthropic opens its stream at once (message_start) but its text comes a second later; OpenAI's text is immediate.
+        _upstream.Enqueue(new FakeFault { Provider = "anthropic", EventDelay = TimeSpan.FromSeconds(1) });
+
+        var (status, body, headers, _) = await ChatAsync("content", stream: true);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Hello from openai: hi", Join(body, stream: true));
+        Assert.Equal("openai/gpt-4o-mini", headers.GetValues("x-llm-deployment").Single());
     }
 
     [Fact]

@@ -163,4 +163,22 @@ public sealed class RoutingTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Contains("unknown Provider 'nowhere'", ex.Message);
         Assert.Contains("Groups:empty: at least one deployment", ex.Message);
     }
+
+    [Fact]
+    public async Task GroupsCanBeConfiguredInCode()
+    {
+        var hook = new RecordingHook();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway()
+            .AddGroup(
+                "coded",
+                LlmRoutingStrategy.LowestCost,
+                new LlmDeploymentOptions { Provider = "anthropic", Model = "claude-sonnet-4-5" },
+                new LlmDeploymentOptions { Provider = "gemini", Model = "gemini-2.5-flash", Name = "flash" })
+            .AddHook(hook));
+
+        using var response = await ChatAsync(fixture.Http, gateway, "coded", "cheapest please");
+
+        Assert.Contains("Hello from gemini", await response.Content.ReadAsStringAsync());
+        Assert.Equal("flash", hook.Completed.Single().Deployment!.Name);
+    }
 }

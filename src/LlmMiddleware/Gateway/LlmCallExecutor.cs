@@ -423,9 +423,9 @@ internal sealed partial class LlmCallExecutor
             }
 
             leg.Response = await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
-            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstEventAsync(token).ConfigureAwait(false))
+            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.Protocol, token).ConfigureAwait(false))
             {
-                leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' ended its stream before the first event."));
+                leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' ended its stream before any content."));
             }
         }
         catch (HttpRequestException)
@@ -439,7 +439,7 @@ internal sealed partial class LlmCallExecutor
         }
         catch (IOException)
         {
-            leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' broke its stream before the first event."));
+            leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' broke its stream before any content."));
         }
         finally
         {

@@ -1,11 +1,12 @@
 using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.Sse;
 using LlmMiddleware.Utilities;
 
 namespace LlmMiddleware.Gateway;
 
 /// <summary>
 /// One deployment's run in a race: its own upstream body and translation, and once it has answered, its response with
-/// the first stream event already read (so the winner is the first to produce content, not just headers). Losers are
+/// the stream read up to its first content (so the winner is the first to produce content, not just headers). Losers are
 /// disposed by the hedging strategy, which cancels their upstream calls; disposal records them.
 /// </summary>
 internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposable
@@ -55,38 +56,75 @@ internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposa
         Body.Dispose();
     }
 
-    /// <summary>Reads the stream up to the end of its first event and puts the bytes back in front of the rest.</summary>
-    public async ValueTask<bool> PrefetchFirstEventAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the stream until its first content (text, reasoning or a tool call; not just the opening event) or its end,
+    /// then puts the bytes read back in front of the rest. Returns whether content arrived.
+    /// </summary>
+    public async ValueTask<bool> PrefetchFirstContentAsync(LlmProtocol protocol, CancellationToken cancellationToken)
     {
         var response = Response!;
         var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        while (true)
+        var seen = new MemoryStream();
+        var detector = new ContentDetector();
+        var reader = ResponseRelay.CreateStreamReader(protocol, new TranslationState());
+        using (var sse = new SseReader())
         {
-            var read = await upstream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (!detector.SawContent && !reader.IsTerminated && await sse.FillAsync(upstream, cancellationToken).ConfigureAwait(false))
             {
-                return false;
-            }
-
-            buffer.Write(chunk, 0, read);
-            var seen = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
-            if (seen.IndexOf("\n\n"u8) >= 0 || seen.IndexOf("\r\n\r\n"u8) >= 0)
-            {
-                break;
+                seen.Write(sse.LastRead.Span);
+                ResponseRelay.Dispatch(sse, reader, detector);
             }
         }
 
-        PrefetchedBytes = (int)buffer.Length;
-        var replay = new StreamContent(new PrefixedStream(buffer.ToArray(), upstream));
+        PrefetchedBytes = (int)seen.Length;
+        var replay = new StreamContent(new PrefixedStream(seen.ToArray(), upstream));
         foreach (var header in response.Content.Headers)
         {
             replay.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
         response.Content = replay;
-        return true;
+        return detector.SawContent;
+    }
+
+    /// <summary>Notices the first content event of a stream, whatever its protocol.</summary>
+    private sealed class ContentDetector : ILlmStreamSink
+    {
+        public bool SawContent { get; private set; }
+
+        public void Start(string id, string model)
+        {
+        }
+
+        public void Text(ReadOnlySpan<byte> jsonString) => SawContent = true;
+
+        public void Reasoning(ReadOnlySpan<byte> jsonString) => SawContent = true;
+
+        public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
+        {
+        }
+
+        public void ToolCallStart(int index, string id, string name) => SawContent = true;
+
+        public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
+        {
+        }
+
+        public void Usage(in LlmUsage usage)
+        {
+        }
+
+        public void Finish(LlmFinishReason reason, string? stopSequence)
+        {
+        }
+
+        public void Error(LlmError error)
+        {
+        }
+
+        public void Complete()
+        {
+        }
     }
 
     private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream

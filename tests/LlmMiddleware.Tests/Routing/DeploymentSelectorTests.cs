@@ -148,4 +148,18 @@ public sealed class DeploymentSelectorTests
         Assert.Equal(100, needs.OutputTokens);
         Assert.Equal(LlmModelCapabilities.Images | LlmModelCapabilities.Tools | LlmModelCapabilities.JsonSchema | LlmModelCapabilities.Streaming, needs.Capabilities);
     }
+
+    [Fact]
+    public void TheNinetyFifthPercentileOfTimeToFirstTokenIsKept()
+    {
+        var deployment = Deployment("d");
+        Assert.Null(deployment.TimeToFirstTokenP95);
+        for (var ms = 1; ms <= 100; ms++)
+        {
+            deployment.Record(TimeSpan.FromMilliseconds(ms), null);
+        }
+
+        // The window holds the latest 64 samples (37..100 ms): their 95th percentile.
+        Assert.Equal(97, deployment.TimeToFirstTokenP95!.Value.TotalMilliseconds);
+    }
 }
