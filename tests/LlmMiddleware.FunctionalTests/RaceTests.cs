@@ -71,7 +71,9 @@ public sealed class RaceTests : IAsyncLifetime
     [InlineData(true)]
     public async Task TheFastLegWinsAndTheSlowLegIsCancelledUpstreamButCounted(bool stream)
     {
+        // The slow leg surely reaches the provider before the fast one answers, so its cancellation is observable.
         _upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(30) });
+        _upstream.Enqueue(new FakeFault { Provider = "anthropic", AfterCallTo = "openai" });
 
         var (status, body, headers, context) = await ChatAsync("race", stream);
 

@@ -29,6 +29,9 @@ public sealed record FakeFault
     /// <summary>Wait this long before answering at all (no headers).</summary>
     public TimeSpan HeaderDelay { get; init; }
 
+    /// <summary>Before answering, wait (up to 10 s) until a call to this provider has arrived: orders the legs of a race.</summary>
+    public string? AfterCallTo { get; init; }
+
     /// <summary>Only a call to this provider (<c>openai</c>, <c>anthropic</c>, ...) takes the fault; any call when null.</summary>
     public string? Provider { get; init; }
 
@@ -177,6 +180,11 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private async Task<bool> ApplyFaultAsync(HttpContext http, FakeFault? fault)
     {
+        for (var i = 0; fault?.AfterCallTo is { } other && i < 1000 && !Calls.Any(c => c.Provider == other); i++)
+        {
+            await Task.Delay(10);
+        }
+
         if (fault is { HeaderDelay.Ticks: > 0 })
         {
             try
