@@ -279,9 +279,24 @@ public sealed class FallbackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamWhoseFirstContentIsLateFallsBackWithinTheFirstTokenLimit()
+    {
+        // The headers and the opening chunk come at once; the text would come seconds later.
+        _upstream.Enqueue(new FakeFault { Provider = "openai", EventDelay = TimeSpan.FromSeconds(5) });
+
+        var (code, text, context, _) = await ChatAsync("chain", stream: true);
+
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal("Hello from anthropic: hi", StreamText.JoinOpenAIContent(text));
+        Assert.Equal(504, context.Attempts[0].StatusCode);
+        Assert.Equal("anthropic", context.ProviderName);
+    }
+
+    [Fact]
     public async Task AnIdleStreamEndsWithATimeoutErrorNotACleanFinish()
     {
-        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3) });
+        // Content starts at once, then the stream stalls for longer than the idle limit.
+        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3), DelayAfterEvents = 2 });
 
         var (code, text, context, _) = await ChatAsync("chain", stream: true);
 

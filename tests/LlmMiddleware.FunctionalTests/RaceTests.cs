@@ -137,25 +137,5 @@ public sealed class RaceTests : IAsyncLifetime
         Assert.Equal(LlmAttemptOutcome.Succeeded, Assert.Single(context.Attempts, a => a.Provider == "anthropic").Outcome);
     }
 
-    private static string Join(string body, bool stream)
-    {
-        if (!stream)
-        {
-            return body;
-        }
-
-        // Concatenate the streamed content deltas.
-        var text = new StringBuilder();
-        foreach (var line in body.Split('\n'))
-        {
-            if (line.StartsWith("data: {", StringComparison.Ordinal) && System.Text.Json.JsonDocument.Parse(line[6..]).RootElement is var chunk &&
-                chunk.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0 &&
-                choices[0].GetProperty("delta").TryGetProperty("content", out var content))
-            {
-                text.Append(content.GetString());
-            }
-        }
-
-        return text.ToString();
-    }
+    private static string Join(string body, bool stream) => stream ? StreamText.JoinOpenAIContent(body) : body;
 }

@@ -42,8 +42,9 @@ public sealed class LlmGatewayOptions
     /// <summary>Time limit for one upstream call, headers and body. Default 10 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Time limit for a provider's response headers to arrive; <see langword="null"/> (default) for none beyond
-    /// <see cref="UpstreamTimeout"/>. When it runs out, a model group falls back to its next deployment.</summary>
+    /// <summary>Time limit for a provider's first token: its response headers and, for streams, its first content;
+    /// <see langword="null"/> (default) for none beyond <see cref="UpstreamTimeout"/>. When it runs out, a model group
+    /// falls back to its next deployment (nothing has reached the caller yet).</summary>
     public TimeSpan? FirstTokenTimeout { get; set; }
 
     /// <summary>Longest silence allowed between two reads of a streamed response; the stream then ends with an error

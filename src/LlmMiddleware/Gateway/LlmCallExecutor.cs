@@ -241,6 +241,12 @@ internal sealed partial class LlmCallExecutor
                 response = entered
                     ? await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false)
                     : throw new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment!.Name}' is at its request limit.") { Code = "deployment_limit" });
+                if (_options.FirstTokenTimeout is not null && context.Request.Stream && (int)response.StatusCode < 400)
+                {
+                    // Stream headers come at once; the first-token limit is on the first content, which is still before
+                    // anything reaches the caller, so a stalled stream can still fall back.
+                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Protocol, firstToken.Token).ConfigureAwait(false);
+                }
             }
             catch (LlmGatewayException ex)
             {
@@ -273,7 +279,7 @@ internal sealed partial class LlmCallExecutor
                 deployment?.Name ?? provider.Name,
                 provider.Name,
                 call.Model,
-                (int?)response?.StatusCode ?? failure?.Error.Status,
+                failure?.Error.Status ?? (int?)response?.StatusCode,
                 handOver || failure is not null || (int)response!.StatusCode >= 400 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
                 _timeProvider.GetElapsedTime(started));
             context.RecordAttempt(attempt);
@@ -287,6 +293,7 @@ internal sealed partial class LlmCallExecutor
 
             if (failure is not null)
             {
+                response?.Dispose();
                 throw failure;
             }
 

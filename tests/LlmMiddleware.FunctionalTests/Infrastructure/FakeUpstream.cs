@@ -26,6 +26,9 @@ public sealed record FakeFault
     /// <summary>For streams: wait this long between events.</summary>
     public TimeSpan EventDelay { get; init; }
 
+    /// <summary>For streams: send this many events before <see cref="EventDelay"/> starts applying.</summary>
+    public int DelayAfterEvents { get; init; }
+
     /// <summary>Wait this long before answering at all (no headers).</summary>
     public TimeSpan HeaderDelay { get; init; }
 
@@ -233,7 +236,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                 await http.Response.WriteAsync(e, http.RequestAborted);
                 await http.Response.Body.FlushAsync(http.RequestAborted);
                 count++;
-                if (fault is { EventDelay.Ticks: > 0 })
+                if (fault is { EventDelay.Ticks: > 0 } && count >= fault.DelayAfterEvents)
                 {
                     await Task.Delay(fault.EventDelay, http.RequestAborted);
                 }
