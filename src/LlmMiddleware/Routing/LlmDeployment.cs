@@ -133,8 +133,6 @@ public sealed class LlmDeployment
         return true;
     }
 
-    internal void Enter() => Interlocked.Increment(ref _inFlight);
-
     internal void Leave() => Interlocked.Decrement(ref _inFlight);
 
     /// <summary>Folds a successful call's timings into the moving averages. Races between concurrent updates only

@@ -92,10 +92,10 @@ public sealed class DeploymentSelectorTests
     public void LeastInFlightPrefersIdleDeploymentsAndKeepsPriorityOnTies()
     {
         var busy = Deployment("busy");
-        busy.Enter();
-        busy.Enter();
+        Assert.True(busy.TryEnter());
+        Assert.True(busy.TryEnter());
         var one = Deployment("one");
-        one.Enter();
+        Assert.True(one.TryEnter());
         LlmDeployment[] group = [busy, one, Deployment("idle-1"), Deployment("idle-2")];
 
         Assert.Equal(["idle-1", "idle-2", "one", "busy"], Order(LlmRoutingStrategy.LeastInFlight, group, Small));
