@@ -35,6 +35,8 @@ public sealed class FallbackTests : IAsyncLifetime
             },
             settings: new Dictionary<string, string?>
             {
+                ["LlmGateway:FirstTokenTimeout"] = "00:00:02",
+                ["LlmGateway:StreamIdleTimeout"] = "00:00:01",
                 ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
@@ -53,11 +55,11 @@ public sealed class FallbackTests : IAsyncLifetime
                 ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
                 ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
                 ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
-                ["LlmGateway:FirstTokenTimeout"] = "00:00:02",
-                ["LlmGateway:StreamIdleTimeout"] = "00:00:01",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
                 ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
+                ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
+                ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
                 ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
                 ["LlmGateway:Groups:concurrency:Deployments:0:Provider"] = "openai",
                 ["LlmGateway:Groups:concurrency:Deployments:0:Model"] = "gpt-4o-mini",
@@ -69,8 +71,6 @@ public sealed class FallbackTests : IAsyncLifetime
                 ["LlmGateway:Groups:rate:Deployments:0:RequestsPerMinute"] = "1",
                 ["LlmGateway:Groups:rate:Deployments:1:Provider"] = "anthropic",
                 ["LlmGateway:Groups:rate:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
             });
     }
 
