@@ -240,7 +240,7 @@ internal sealed partial class LlmCallExecutor
             {
                 response = entered
                     ? await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false)
-                    : throw new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment!.Name}' is at its request limit.") { Code = "deployment_limit" });
+                    : throw AtLimit(deployment!);
                 if (_options.FirstTokenTimeout is not null && context.Request.Stream && (int)response.StatusCode < 400)
                 {
                     // Stream headers come at once; the first-token limit is on the first content, which is still before
@@ -255,11 +255,11 @@ internal sealed partial class LlmCallExecutor
             catch (HttpRequestException ex)
             {
                 Log.UpstreamUnreachable(_logger, provider.Name, ex);
-                failure = new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+                failure = Unreachable(provider);
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
             {
-                // A time limit ran out while Polly waited to retry.
+                // A time limit (first token, total) ran out while waiting for the provider or for a retry.
                 failure = TimedOut(provider);
             }
             catch (Polly.CircuitBreaker.BrokenCircuitException)
@@ -417,7 +417,7 @@ internal sealed partial class LlmCallExecutor
         leg.Started = _timeProvider.GetTimestamp();
         if (!deployment.TryEnter())
         {
-            leg.Failure = new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = "deployment_limit" });
+            leg.Failure = AtLimit(deployment);
             return Polly.Outcome.FromResult(leg);
         }
 
@@ -437,7 +437,7 @@ internal sealed partial class LlmCallExecutor
         }
         catch (HttpRequestException)
         {
-            leg.Failure = new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+            leg.Failure = Unreachable(provider);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
@@ -549,13 +549,19 @@ internal sealed partial class LlmCallExecutor
         catch (HttpRequestException ex)
         {
             Log.UpstreamUnreachable(_logger, provider.Name, ex);
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+            throw Unreachable(provider);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             throw TimedOut(provider);
         }
     }
+
+    private static LlmGatewayException Unreachable(LlmProviderEndpoint provider) =>
+        new(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+
+    private static LlmGatewayException AtLimit(LlmDeployment deployment) =>
+        new(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = "deployment_limit" });
 
     private static LlmGatewayException TimedOut(LlmProviderEndpoint provider) =>
         new(new LlmError(LlmErrorKind.Timeout, $"Provider '{provider.Name}' did not answer in time."));
