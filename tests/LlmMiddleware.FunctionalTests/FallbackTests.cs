@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
@@ -10,103 +8,56 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LlmMiddleware.FunctionalTests;
 
 /// <summary>Fallbacks, retries and cooldowns of model groups against fault-injecting fake upstreams.</summary>
-public sealed class FallbackTests : IAsyncLifetime
+public sealed class FallbackTests : GroupGatewayTestBase
 {
-    private readonly HttpClient _http = new();
     private readonly ManualTimeProvider _time = new();
-    private readonly RecordingHook _hook = new();
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
 
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings => new()
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(
-            _upstream,
-            b =>
-            {
-                b.Services.AddSingleton<TimeProvider>(_time);
-                b.Services.AddLlmGateway().AddHook(_hook);
-            },
-            app =>
-            {
-                app.MapLlmGateway();
-                app.MapLlmDeploymentHealth();
-            },
-            settings: new Dictionary<string, string?>
-            {
-                ["LlmGateway:FirstTokenTimeout"] = "00:00:02",
-                ["LlmGateway:StreamIdleTimeout"] = "00:00:01",
-                ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:chain:MaxRetries"] = "0",
-                ["LlmGateway:Groups:chain:Cooldown:MinimumThroughput"] = "2",
-                ["LlmGateway:Groups:chain:Cooldown:Duration"] = "00:01:00",
-                ["LlmGateway:Groups:retrying:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:retrying:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:retrying:Deployments:1:Provider"] = "gemini",
-                ["LlmGateway:Groups:retrying:Deployments:1:Model"] = "gemini-2.5-flash",
-                ["LlmGateway:Groups:retrying:MaxRetries"] = "2",
-                ["LlmGateway:Groups:primary:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:primary:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:primary:MaxRetries"] = "0",
-                ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
-                ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
-                ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
-                ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
-                ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
-                ["LlmGateway:Groups:concurrency:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:concurrency:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:concurrency:Deployments:0:MaxConcurrency"] = "1",
-                ["LlmGateway:Groups:concurrency:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:concurrency:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:rate:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:rate:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:rate:Deployments:0:RequestsPerMinute"] = "1",
-                ["LlmGateway:Groups:rate:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:rate:Deployments:1:Model"] = "claude-sonnet-4-5",
-            });
-    }
+        ["LlmGateway:FirstTokenTimeout"] = "00:00:02",
+        ["LlmGateway:StreamIdleTimeout"] = "00:00:01",
+        ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:chain:MaxRetries"] = "0",
+        ["LlmGateway:Groups:chain:Cooldown:MinimumThroughput"] = "2",
+        ["LlmGateway:Groups:chain:Cooldown:Duration"] = "00:01:00",
+        ["LlmGateway:Groups:retrying:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:retrying:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:retrying:Deployments:1:Provider"] = "gemini",
+        ["LlmGateway:Groups:retrying:Deployments:1:Model"] = "gemini-2.5-flash",
+        ["LlmGateway:Groups:retrying:MaxRetries"] = "2",
+        ["LlmGateway:Groups:primary:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:primary:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:primary:MaxRetries"] = "0",
+        ["LlmGateway:Groups:primary:Fallbacks:0"] = "secondary",
+        ["LlmGateway:Groups:secondary:Deployments:0:Provider"] = "gemini",
+        ["LlmGateway:Groups:secondary:Deployments:0:Model"] = "gemini-2.5-flash",
+        ["LlmGateway:Groups:unreachable:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:unreachable:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:unreachable:Deployments:0:BaseUrl"] = "http://127.0.0.1:1/v1",
+        ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
+        ["LlmGateway:Groups:concurrency:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:concurrency:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:concurrency:Deployments:0:MaxConcurrency"] = "1",
+        ["LlmGateway:Groups:concurrency:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:concurrency:Deployments:1:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:rate:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:rate:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:rate:Deployments:0:RequestsPerMinute"] = "1",
+        ["LlmGateway:Groups:rate:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:rate:Deployments:1:Model"] = "claude-sonnet-4-5",
+    };
 
-    public async Task DisposeAsync()
+    protected override void ConfigureServices(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(_time);
+
+    protected override void ConfigureApp(WebApplication app)
     {
-        _http.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
-    private async Task<(HttpStatusCode Status, string Body, LlmRequestContext Context, HttpResponseHeaders Headers)> ChatAsync(string model, bool stream = false)
-    {
-        var count = _hook.Completed.Count;
-        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + "/v1/chat/completions")
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
-        };
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var received = new MemoryStream();
-        try
-        {
-            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            // A broken stream ends abortively; what arrived before still counts.
-        }
-
-        var body = Encoding.UTF8.GetString(received.ToArray());
-
-        for (var i = 0; i < 100 && _hook.Completed.Count == count; i++)
-        {
-            await Task.Delay(10);
-        }
-
-        return (response.StatusCode, body, _hook.Completed.Last(), response.Headers);
+        app.MapLlmGateway();
+        app.MapLlmDeploymentHealth();
     }
 
     public static TheoryData<int, string> Triggers => new()
@@ -123,9 +74,9 @@ public sealed class FallbackTests : IAsyncLifetime
     [MemberData(nameof(Triggers))]
     public async Task FallsBackToTheNextDeploymentOnEachTrigger(int status, string body)
     {
-        _upstream.Enqueue(new FakeFault { Status = status, Body = body });
+        Upstream.Enqueue(new FakeFault { Status = status, Body = body });
 
-        var (code, text, context, headers) = await ChatAsync("chain");
+        var (code, text, headers, context) = await ChatAsync("chain");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -143,9 +94,9 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task OtherClientErrorsAreRelayedWithoutFallback()
     {
-        _upstream.Enqueue(new FakeFault { Status = 400, Body = """{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature"}}""" });
+        Upstream.Enqueue(new FakeFault { Status = 400, Body = """{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature"}}""" });
 
-        var (code, text, context, headers) = await ChatAsync("chain");
+        var (code, text, headers, context) = await ChatAsync("chain");
 
         Assert.Equal(HttpStatusCode.BadRequest, code);
         Assert.Contains("Invalid value for 'temperature'", text);
@@ -155,7 +106,7 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task ConnectionFailuresFallBack()
     {
-        var (code, text, context, headers) = await ChatAsync("unreachable");
+        var (code, text, headers, context) = await ChatAsync("unreachable");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -165,9 +116,9 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task FallbackChainsContinueIntoOtherGroups()
     {
-        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        Upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
 
-        var (code, text, context, headers) = await ChatAsync("primary");
+        var (code, text, headers, context) = await ChatAsync("primary");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from gemini", text);
@@ -177,70 +128,70 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task RetryAfterIsHonouredOnTheSameDeployment()
     {
-        _upstream.ResetObservations();
-        _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "0" } });
+        Upstream.ResetObservations();
+        Upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "0" } });
 
-        var (code, text, context, headers) = await ChatAsync("retrying");
+        var (code, text, headers, context) = await ChatAsync("retrying");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from openai", text);
         Assert.Single(context.Attempts);
-        Assert.Equal(2, _upstream.Calls.Count(c => c.Provider == "openai"));
+        Assert.Equal(2, Upstream.Calls.Count(c => c.Provider == "openai"));
     }
 
     [Fact]
     public async Task ARetryAfterLongerThanAllowedMovesOnInsteadOfWaiting()
     {
-        _upstream.ResetObservations();
-        _upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "120" } });
+        Upstream.ResetObservations();
+        Upstream.Enqueue(new FakeFault { Status = 429, Body = "{}", Headers = { ["retry-after"] = "120" } });
 
         var (code, text, _, _) = await ChatAsync("retrying");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from gemini", text);
-        Assert.Single(_upstream.Calls, c => c.Provider == "openai");
+        Assert.Single(Upstream.Calls, c => c.Provider == "openai");
     }
 
     [Fact]
     public async Task NoFallbackOnceTheResponseHasBegun()
     {
-        _upstream.ResetObservations();
-        _upstream.Enqueue(new FakeFault { BreakAfterEvents = 2 });
+        Upstream.ResetObservations();
+        Upstream.Enqueue(new FakeFault { BreakAfterEvents = 2 });
 
-        var (code, text, context, headers) = await ChatAsync("chain", stream: true);
+        var (code, text, headers, context) = await ChatAsync("chain", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.DoesNotContain("[DONE]", text);
         Assert.Single(context.Attempts);
-        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "anthropic");
+        Assert.DoesNotContain(Upstream.Calls, c => c.Provider == "anthropic");
     }
 
     [Fact]
     public async Task CooldownIsEnteredAndLeft()
     {
         // Two failures out of two calls start the cooldown (each call then falls back and succeeds).
-        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        Upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
         await ChatAsync("chain");
-        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
-        var (_, _, second, _) = await ChatAsync("chain");
+        Upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        var (_, _, _, second) = await ChatAsync("chain");
         var openai = second.Attempts[0];
         Assert.Equal("openai/gpt-4o-mini", openai.Deployment);
         Assert.Equal(2, second.Attempts.Count);
 
         // Cooling down: the next call goes straight to the other deployment.
-        _upstream.ResetObservations();
-        var (_, cooled, third, _) = await ChatAsync("chain");
+        Upstream.ResetObservations();
+        var (_, cooled, _, third) = await ChatAsync("chain");
         Assert.Contains("Hello from anthropic", cooled);
         Assert.Single(third.Attempts);
-        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "openai");
-        using (var health = JsonDocument.Parse(await _http.GetStringAsync(_gateway.BaseUrl + "/llm/deployments")))
+        Assert.DoesNotContain(Upstream.Calls, c => c.Provider == "openai");
+        using (var health = JsonDocument.Parse(await Http.GetStringAsync(Gateway.BaseUrl + "/llm/deployments")))
         {
             var openaiState = health.RootElement.GetProperty("deployments").EnumerateArray().First(d => d.GetProperty("group").GetString() == "chain" && d.GetProperty("provider").GetString() == "openai");
             Assert.Equal("cooling_down", openaiState.GetProperty("state").GetString());
             Assert.Equal(0, openaiState.GetProperty("in_flight").GetInt32());
         }
 
-        var factory = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var factory = Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var gauges = new ConcurrentQueue<(string Deployment, int Value)>();
         using (var meters = new System.Diagnostics.Metrics.MeterListener())
         {
@@ -261,7 +212,7 @@ public sealed class FallbackTests : IAsyncLifetime
 
         // After the cooldown, a probe reaches the deployment again; its success ends the cooldown.
         _time.Advance(TimeSpan.FromMinutes(2));
-        var (_, probed, fourth, _) = await ChatAsync("chain");
+        var (_, probed, _, fourth) = await ChatAsync("chain");
         Assert.Contains("Hello from openai", probed);
         Assert.Null(fourth.Deployment!.CoolingUntil);
     }
@@ -269,9 +220,9 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task AFirstTokenTimeoutFallsBack()
     {
-        _upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(10) });
+        Upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(10) });
 
-        var (code, text, context, _) = await ChatAsync("chain");
+        var (code, text, _, context) = await ChatAsync("chain");
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -282,9 +233,9 @@ public sealed class FallbackTests : IAsyncLifetime
     public async Task AStreamWhoseFirstContentIsLateFallsBackWithinTheFirstTokenLimit()
     {
         // The headers and the opening chunk come at once; the text would come seconds later.
-        _upstream.Enqueue(new FakeFault { Provider = "openai", EventDelay = TimeSpan.FromSeconds(5) });
+        Upstream.Enqueue(new FakeFault { Provider = "openai", EventDelay = TimeSpan.FromSeconds(5) });
 
-        var (code, text, context, _) = await ChatAsync("chain", stream: true);
+        var (code, text, _, context) = await ChatAsync("chain", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal("Hello from anthropic: hi", StreamText.JoinOpenAIContent(text));
@@ -296,9 +247,9 @@ public sealed class FallbackTests : IAsyncLifetime
     public async Task AnIdleStreamEndsWithATimeoutErrorNotACleanFinish()
     {
         // Content starts at once, then the stream stalls for longer than the idle limit.
-        _upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3), DelayAfterEvents = 2 });
+        Upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3), DelayAfterEvents = 2 });
 
-        var (code, text, context, _) = await ChatAsync("chain", stream: true);
+        var (code, text, _, context) = await ChatAsync("chain", stream: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("sent nothing for 1 s", text);
@@ -309,7 +260,7 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task AttemptsFallbacksDurationsAndTokensAreMeteredAndTraced()
     {
-        var factory = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var factory = Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var measurements = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
         using var meters = new System.Diagnostics.Metrics.MeterListener();
         meters.InstrumentPublished = (instrument, listener) =>
@@ -330,7 +281,7 @@ public sealed class FallbackTests : IAsyncLifetime
             ActivityStopped = spans.Enqueue,
         };
         System.Diagnostics.ActivitySource.AddActivityListener(tracing);
-        _upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
+        Upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
 
         await ChatAsync("chain");
 
@@ -362,11 +313,11 @@ public sealed class FallbackTests : IAsyncLifetime
     [Fact]
     public async Task ADeploymentAtItsConcurrencyLimitIsPassedOver()
     {
-        _upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(1) });
+        Upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(1) });
         var held = ChatAsync("concurrency");
         for (var i = 0; i < 500; i++)
         {
-            using var health = JsonDocument.Parse(await _http.GetStringAsync(_gateway.BaseUrl + "/llm/deployments"));
+            using var health = JsonDocument.Parse(await Http.GetStringAsync(Gateway.BaseUrl + "/llm/deployments"));
             if (health.RootElement.GetProperty("deployments").EnumerateArray().Any(d => d.GetProperty("group").GetString() == "concurrency" && d.GetProperty("in_flight").GetInt32() == 1))
             {
                 break;

@@ -1,70 +1,34 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using LlmMiddleware.FunctionalTests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
 
 /// <summary>Racing (hedged requests) across a group's deployments, with Polly hedging.</summary>
-public sealed class RaceTests : IAsyncLifetime
+public sealed class RaceTests : GroupGatewayTestBase
 {
-    private readonly HttpClient _http = new();
-    private readonly RecordingHook _hook = new();
-    private FakeUpstream _upstream = null!;
-    private GatewayHost _gateway = null!;
-
-    public async Task InitializeAsync()
+    protected override Dictionary<string, string?> Settings => new()
     {
-        _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayHost.StartAsync(
-            _upstream,
-            b => b.Services.AddLlmGateway().AddHook(_hook),
-            settings: new Dictionary<string, string?>
-            {
-                ["LlmGateway:Groups:race:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:race:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:race:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:race:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:race:MaxRetries"] = "0",
-                ["LlmGateway:Groups:race:Race:Attempts"] = "2",
-                ["LlmGateway:Groups:race:Race:Delay"] = "00:00:00",
-                ["LlmGateway:Groups:content:Deployments:0:Provider"] = "anthropic",
-                ["LlmGateway:Groups:content:Deployments:0:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:content:Deployments:1:Provider"] = "openai",
-                ["LlmGateway:Groups:content:Deployments:1:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:content:Race:Attempts"] = "2",
-                ["LlmGateway:Groups:content:Race:Delay"] = "00:00:00",
-                ["LlmGateway:Groups:hedge:Deployments:0:Provider"] = "openai",
-                ["LlmGateway:Groups:hedge:Deployments:0:Model"] = "gpt-4o-mini",
-                ["LlmGateway:Groups:hedge:Deployments:1:Provider"] = "anthropic",
-                ["LlmGateway:Groups:hedge:Deployments:1:Model"] = "claude-sonnet-4-5",
-                ["LlmGateway:Groups:hedge:MaxRetries"] = "0",
-                ["LlmGateway:Groups:hedge:Race:Attempts"] = "2",
-                ["LlmGateway:Groups:hedge:Race:Delay"] = "00:00:30",
-            });
-    }
-
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _gateway.DisposeAsync();
-        await _upstream.DisposeAsync();
-    }
-
-    private async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
-    {
-        var count = _hook.Completed.Count;
-        using var response = await _http.PostAsync(_gateway.BaseUrl + "/v1/chat/completions", new StringContent(
-            $$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
-        var body = await response.Content.ReadAsStringAsync();
-        for (var i = 0; i < 200 && _hook.Completed.Count == count; i++)
-        {
-            await Task.Delay(10);
-        }
-
-        return (response.StatusCode, body, response.Headers, _hook.Completed.Last());
-    }
+        ["LlmGateway:Groups:race:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:race:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:race:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:race:Deployments:1:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:race:MaxRetries"] = "0",
+        ["LlmGateway:Groups:race:Race:Attempts"] = "2",
+        ["LlmGateway:Groups:race:Race:Delay"] = "00:00:00",
+        ["LlmGateway:Groups:content:Deployments:0:Provider"] = "anthropic",
+        ["LlmGateway:Groups:content:Deployments:0:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:content:Deployments:1:Provider"] = "openai",
+        ["LlmGateway:Groups:content:Deployments:1:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:content:Race:Attempts"] = "2",
+        ["LlmGateway:Groups:content:Race:Delay"] = "00:00:00",
+        ["LlmGateway:Groups:hedge:Deployments:0:Provider"] = "openai",
+        ["LlmGateway:Groups:hedge:Deployments:0:Model"] = "gpt-4o-mini",
+        ["LlmGateway:Groups:hedge:Deployments:1:Provider"] = "anthropic",
+        ["LlmGateway:Groups:hedge:Deployments:1:Model"] = "claude-sonnet-4-5",
+        ["LlmGateway:Groups:hedge:MaxRetries"] = "0",
+        ["LlmGateway:Groups:hedge:Race:Attempts"] = "2",
+        ["LlmGateway:Groups:hedge:Race:Delay"] = "00:00:30",
+    };
 
     [Theory]
     [InlineData(false)]
@@ -72,16 +36,16 @@ public sealed class RaceTests : IAsyncLifetime
     public async Task TheFastLegWinsAndTheSlowLegIsCancelledUpstreamButCounted(bool stream)
     {
         // The slow leg surely reaches the provider before the fast one answers, so its cancellation is observable.
-        _upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(30) });
-        _upstream.Enqueue(new FakeFault { Provider = "anthropic", AfterCallTo = "openai" });
+        Upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(30) });
+        Upstream.Enqueue(new FakeFault { Provider = "anthropic", AfterCallTo = "openai" });
 
         var (status, body, headers, context) = await ChatAsync("race", stream);
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Hello from anthropic: hi", Join(body, stream));
         Assert.Equal("anthropic/claude-sonnet-4-5", headers.GetValues("x-llm-deployment").Single());
-        var cancelled = await Task.WhenAny(_upstream.StreamCancelled.Task, Task.Delay(TimeSpan.FromSeconds(15)));
-        Assert.Same(_upstream.StreamCancelled.Task, cancelled);
+        var cancelled = await Task.WhenAny(Upstream.StreamCancelled.Task, Task.Delay(TimeSpan.FromSeconds(15)));
+        Assert.Same(Upstream.StreamCancelled.Task, cancelled);
         var winner = Assert.Single(context.Attempts, a => a.Outcome == LlmAttemptOutcome.Succeeded);
         Assert.Equal("anthropic", winner.Provider);
         for (var i = 0; i < 200 && context.Attempts.Count < 2; i++)
@@ -99,7 +63,7 @@ public sealed class RaceTests : IAsyncLifetime
     public async Task InAStreamRaceTheFirstContentWinsNotTheFirstEvent()
     {
         // Anthropic opens its stream at once (message_start) but its text comes a second later; OpenAI's text is immediate.
-        _upstream.Enqueue(new FakeFault { Provider = "anthropic", EventDelay = TimeSpan.FromSeconds(1) });
+        Upstream.Enqueue(new FakeFault { Provider = "anthropic", EventDelay = TimeSpan.FromSeconds(1) });
 
         var (status, body, headers, _) = await ChatAsync("content", stream: true);
 
@@ -116,13 +80,13 @@ public sealed class RaceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Hello from openai", body);
         Assert.Single(context.Attempts);
-        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "anthropic");
+        Assert.DoesNotContain(Upstream.Calls, c => c.Provider == "anthropic");
     }
 
     [Fact]
     public async Task AFailedPrimaryLaunchesTheHedgeWithoutWaiting()
     {
-        _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
+        Upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
 
         var (status, body, _, context) = await ChatAsync("hedge");
 

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// A fresh fake upstream and gateway per test, configured with model groups, and a way to call it that returns what the
+/// caller saw together with the call's context (for routing, attempts and usage assertions).
+/// </summary>
+public abstract class GroupGatewayTestBase : IAsyncLifetime
+{
+    protected HttpClient Http { get; } = new();
+
+    protected RecordingHook Hook { get; } = new();
+
+    protected FakeUpstream Upstream { get; private set; } = null!;
+
+    protected GatewayHost Gateway { get; private set; } = null!;
+
+    /// <summary>The configuration of the gateway under test.</summary>
+    protected abstract Dictionary<string, string?> Settings { get; }
+
+    protected virtual void ConfigureServices(WebApplicationBuilder builder)
+    {
+    }
+
+    protected virtual void ConfigureApp(WebApplication app) => app.MapLlmGateway();
+
+    public async Task InitializeAsync()
+    {
+        Upstream = await FakeUpstream.StartAsync();
+        Gateway = await GatewayHost.StartAsync(
+            Upstream,
+            b =>
+            {
+                ConfigureServices(b);
+                b.Services.AddLlmGateway().AddHook(Hook);
+            },
+            ConfigureApp,
+            Settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Gateway.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+
+    /// <summary>Posts a one-message chat to <paramref name="model"/> and waits for the call's completion hook.</summary>
+    protected async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
+    {
+        var count = Hook.Completed.Count;
+        using var request = new HttpRequestMessage(HttpMethod.Post, Gateway.BaseUrl + "/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var received = new MemoryStream();
+        try
+        {
+            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            // A broken stream ends abortively; what arrived before still counts.
+        }
+
+        for (var i = 0; i < 200 && Hook.Completed.Count == count; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return (response.StatusCode, Encoding.UTF8.GetString(received.ToArray()), response.Headers, Hook.Completed.Last());
+    }
+}
