@@ -557,8 +557,11 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    private static LlmGatewayException Unreachable(LlmProviderEndpoint provider) =>
-        new(new LlmError(LlmErrorKind.Server, $"Could not reach provider '{provider.Name}'.", 502) { Code = "upstream_unreachable" });
+    private static LlmGatewayException Unreachable(LlmProviderEndpoint provider) => new(UnreachableError(provider.Name));
+
+    /// <summary>The error of a provider that could not be reached; also used when YARP could not reach it.</summary>
+    internal static LlmError UnreachableError(string? provider) =>
+        new(LlmErrorKind.Server, $"Could not reach provider '{provider}'.", 502) { Code = "upstream_unreachable" };
 
     private static LlmGatewayException AtLimit(LlmDeployment deployment) =>
         new(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = "deployment_limit" });
