@@ -339,9 +339,9 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task RouteHeadersCanBeTurnedOff()
+    public async Task RouteAndCostHeadersCanBeTurnedOff()
     {
-        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:EmitRouteHeaders"] = "false" });
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:EmitRouteHeaders"] = "false", ["LlmGateway:Metering:EmitCostHeaders"] = "false" });
 
         using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(
             """{"model":"claude","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));

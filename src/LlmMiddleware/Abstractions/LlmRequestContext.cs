@@ -20,6 +20,7 @@ public sealed class LlmRequestContext
         OperationName = operationName;
         _timeProvider = timeProvider;
         StartTimestamp = timeProvider.GetTimestamp();
+        StartedAt = timeProvider.GetUtcNow();
     }
 
     /// <summary>The HTTP exchange with the caller.</summary>
@@ -67,6 +68,49 @@ public sealed class LlmRequestContext
 
     /// <summary>Whether the caller went away before the response was complete.</summary>
     public bool ClientDisconnected { get; internal set; }
+
+    /// <summary>Who made the call, for spend attribution. Hooks and middleware set it (a team, an app, a virtual key);
+    /// when left <see langword="null"/>, the record carries a fingerprint of the presented API key and the request's user.</summary>
+    public LlmCallerIdentity? Caller { get; set; }
+
+    /// <summary>The call's metering record, once the call has finished (visible to <c>OnCompletedAsync</c> hooks):
+    /// settled tokens, cost and price version.</summary>
+    public LlmCallRecord? Record { get; internal set; }
+
+    /// <summary>When the gateway received the request, as wall-clock time (prices are chosen by it).</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>The prompt size and capabilities the router measured, for reuse by the call.</summary>
+    internal Routing.RequestNeeds? RoutingNeeds { get; set; }
+
+    /// <summary>Whether the gateway made a passthrough stream report usage the caller did not ask for (and hides it).</summary>
+    internal bool StreamUsageRequested { get; set; }
+
+    /// <summary>Whether the call raced several deployments.</summary>
+    internal bool Raced { get; set; }
+
+    /// <summary>Whether <see cref="Usage"/> was counted by the gateway rather than reported (Gemini embeddings).</summary>
+    internal bool UsageIsCounted { get; set; }
+
+    /// <summary>What was delivered to the caller, for counting when the provider reports no usage.</summary>
+    internal Metering.DeliveredOutput Delivered { get; } = new();
+
+    private long _promptTokens = -1;
+
+    /// <summary>Images in the prompt, once counted by <see cref="CountPromptTokens"/>.</summary>
+    internal int PromptImages { get; private set; }
+
+    /// <summary>The prompt's tokens counted with the tokenizer for the current provider and model; computed once.</summary>
+    internal long CountPromptTokens()
+    {
+        if (_promptTokens < 0)
+        {
+            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, UpstreamModel, ProviderProtocol ?? InboundProtocol);
+            PromptImages = images;
+        }
+
+        return _promptTokens;
+    }
 
     /// <summary>When the gateway received the request (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
     public long StartTimestamp { get; }

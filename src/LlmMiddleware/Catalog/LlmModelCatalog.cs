@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace LlmMiddleware.Catalog;
 
 /// <summary>
-/// The model catalog: the embedded <c>models.json</c> with the host's <c>LlmGateway:Catalog</c> entries laid over it
-/// (a configured entry replaces the built-in one for that provider and model).
+/// The model catalog: the embedded <c>models.json</c> with the host's <c>LlmGateway:Catalog</c> entries laid over it.
+/// A host entry overrides what it sets: limits, capabilities, and prices (an undated host price replaces the built-in
+/// prices; dated ones are added to their history). <c>{provider}/*</c> covers every model of a provider.
 /// </summary>
 internal sealed class LlmModelCatalog
 {
@@ -22,15 +23,20 @@ internal sealed class LlmModelCatalog
         var models = new Dictionary<string, LlmModelInfo>(StringComparer.OrdinalIgnoreCase);
         foreach (var model in file.Models)
         {
+            foreach (var price in model.Prices.Append(model.Pricing))
+            {
+                price?.Version ??= price.EffectiveFrom is { } from ? $"{Version}+{from:yyyy-MM-dd}" : Version;
+            }
+
             models[Key(model.Provider, model.Model)] = model;
         }
 
-        foreach (var (key, model) in options.Value.Catalog)
+        foreach (var (key, configured) in options.Value.Catalog)
         {
             var slash = key.IndexOf('/');
-            model.Provider = model.Provider.Length > 0 ? model.Provider : slash > 0 ? key[..slash] : key;
-            model.Model = model.Model.Length > 0 ? model.Model : slash > 0 ? key[(slash + 1)..] : "";
-            models[Key(model.Provider, model.Model)] = model;
+            var provider = configured.Provider.Length > 0 ? configured.Provider : slash > 0 ? key[..slash] : key;
+            var name = configured.Model.Length > 0 ? configured.Model : slash > 0 ? key[(slash + 1)..] : "";
+            models[Key(provider, name)] = Overlay(models.GetValueOrDefault(Key(provider, name)), configured, provider, name);
         }
 
         _models = models.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -39,7 +45,35 @@ internal sealed class LlmModelCatalog
     /// <summary>The built-in data's version.</summary>
     public string Version { get; }
 
-    public LlmModelInfo? Find(string provider, string model) => _models.GetValueOrDefault(Key(provider, model));
+    /// <summary>The entry of <paramref name="provider"/>'s <paramref name="model"/>, else the provider's <c>*</c> entry.</summary>
+    public LlmModelInfo? Find(string provider, string model) =>
+        _models.GetValueOrDefault(Key(provider, model)) ?? _models.GetValueOrDefault(Key(provider, "*"));
+
+    private static LlmModelInfo Overlay(LlmModelInfo? builtIn, LlmModelInfo host, string provider, string model)
+    {
+        foreach (var price in host.Prices.Append(host.Pricing))
+        {
+            price?.Version ??= "host";
+        }
+
+        if (builtIn is null)
+        {
+            host.Provider = provider;
+            host.Model = model;
+            return host;
+        }
+
+        return new LlmModelInfo
+        {
+            Provider = provider,
+            Model = model,
+            ContextWindow = host.ContextWindow > 0 ? host.ContextWindow : builtIn.ContextWindow,
+            MaxOutputTokens = host.MaxOutputTokens > 0 ? host.MaxOutputTokens : builtIn.MaxOutputTokens,
+            Capabilities = host.Capabilities.Count > 0 ? host.Capabilities : builtIn.Capabilities,
+            Pricing = host.Pricing ?? builtIn.Pricing,
+            Prices = host.Pricing is not null ? host.Prices : [.. builtIn.Prices, .. host.Prices],
+        };
+    }
 
     private static string Key(string provider, string model) => provider + "/" + model;
 

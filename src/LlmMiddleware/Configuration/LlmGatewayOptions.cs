@@ -19,6 +19,9 @@ public sealed class LlmGatewayOptions
     /// <summary>Model groups: the name a caller uses → several deployments and the strategy that orders them.</summary>
     public Dictionary<string, LlmModelGroupOptions> Groups { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Cost metering: the unpriced-model policy, cost headers and how records are flushed to sinks.</summary>
+    public LlmMeteringOptions Metering { get; } = new();
+
     /// <summary>Catalog entries by <c>provider/model</c>, replacing or adding to the built-in catalog.</summary>
     public Dictionary<string, LlmModelInfo> Catalog { get; } = new(StringComparer.OrdinalIgnoreCase);
 

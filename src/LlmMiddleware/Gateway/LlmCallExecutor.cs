@@ -1,3 +1,4 @@
+using LlmMiddleware.Metering;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
@@ -27,10 +28,12 @@ internal sealed partial class LlmCallExecutor
     private readonly ILogger<LlmCallExecutor> _logger;
     private readonly RemoteImageInliner _images;
     private readonly LlmGatewayTelemetry _telemetry;
+    private readonly LlmMeter _meter;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, ILogger<LlmCallExecutor> logger)
     {
         _telemetry = telemetry;
+        _meter = meter;
         telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
         _registry = registry;
         _router = router;
@@ -67,6 +70,13 @@ internal sealed partial class LlmCallExecutor
         }
 
         var candidates = await _router.RouteAsync(model, context, cancellationToken).ConfigureAwait(false);
+        if (_meter.Options.UnpricedModels == LlmUnpricedModelPolicy.Block)
+        {
+            // Unpriced deployments are never tried; if none is priced the first one's refusal explains why.
+            var priced = candidates.FindAll(d => d.Info?.PricingAt(context.StartedAt) is not null);
+            candidates = priced.Count > 0 ? priced : candidates.GetRange(0, 1);
+        }
+
         var first = candidates[0];
         return (new LlmRoute(first.Endpoint, first.Model, first), candidates);
     }
@@ -79,6 +89,7 @@ internal sealed partial class LlmCallExecutor
     {
         var context = new LlmRequestContext(http, inbound, operation, _timeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
+        RegisterCostHeaders(context);
         var aborted = http.RequestAborted;
         var activity = LlmGatewayTelemetry.StartCall(context);
         try
@@ -151,9 +162,26 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    private static void SetRoute(LlmRequestContext context, LlmRoute route)
+    /// <summary>Adds the cost headers to a non-streamed response just before its headers are sent.</summary>
+    public void RegisterCostHeaders(LlmRequestContext context)
+    {
+        if (_meter.Options.EmitCostHeaders)
+        {
+            context.HttpContext.Response.OnStarting(
+                static state =>
+                {
+                    var (meter, context) = ((LlmMeter, LlmRequestContext))state;
+                    meter.WriteCostHeaders(context);
+                    return Task.CompletedTask;
+                },
+                (_meter, context));
+        }
+    }
+
+    private void SetRoute(LlmRequestContext context, LlmRoute route)
     {
         route.Provider.EnsureUsable();
+        _meter.EnsurePriced(context, route.Provider, route.Model);
         context.Deployment = route.Deployment;
         context.ProviderName = route.Provider.Name;
         context.ProviderProtocol = route.Provider.Protocol;
@@ -187,7 +215,8 @@ internal sealed partial class LlmCallExecutor
 
         if (passthrough)
         {
-            JsonModelRewriter.Rewrite(callerBody.Span, route.Model, body);
+            context.StreamUsageRequested = RequestsStreamUsage(context, route.Provider);
+            JsonModelRewriter.Rewrite(callerBody.Span, route.Model, body, context.StreamUsageRequested);
         }
         else
         {
@@ -196,6 +225,14 @@ internal sealed partial class LlmCallExecutor
 
         return passthrough;
     }
+
+    /// <summary>
+    /// Whether a passthrough OpenAI stream must be made to report usage: metering needs it, and the relay then hides
+    /// the usage chunk from the caller who did not ask for it.
+    /// </summary>
+    private static bool RequestsStreamUsage(LlmRequestContext context, LlmProviderEndpoint provider) =>
+        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.Protocol == LlmProtocol.OpenAIChat &&
+        !provider.Dialect.HasFlag(OpenAIDialect.NoStreamOptions);
 
     /// <summary>
     /// Sends the call and relays the response. For a model group, a deployment that fails before the response has
@@ -325,7 +362,8 @@ internal sealed partial class LlmCallExecutor
     /// </summary>
     private async Task<bool> RaceAsync(LlmRequestContext context, PreparedCall call, List<LlmDeployment> candidates, RacePlan plan, int legCount, CancellationToken timeout, CancellationToken aborted)
     {
-        var needs = Routing.RequestNeeds.From(context.Request);
+        context.Raced = true;
+        var needs = context.RoutingNeeds ?? Routing.RequestNeeds.From(context.Request, context.InboundProtocol);
         var legs = new List<RaceLeg>(legCount);
         try
         {
@@ -333,6 +371,7 @@ internal sealed partial class LlmCallExecutor
             {
                 var route = new LlmRoute(candidates[i].Endpoint, candidates[i].Model, candidates[i]);
                 route.Provider.EnsureUsable();
+                _meter.EnsurePriced(context, route.Provider, route.Model);
                 await InlineImagesIfNeededAsync(context, route, aborted).ConfigureAwait(false);
                 var leg = new RaceLeg(route, lost => RecordLoser(context, lost, needs));
                 legs.Add(leg);
@@ -365,6 +404,7 @@ internal sealed partial class LlmCallExecutor
             result.MarkWon();
             SetRoute(context, result.Route);
             context.IsPassthrough = result.Passthrough;
+            context.StreamUsageRequested = result.Passthrough && RequestsStreamUsage(context, result.Route.Provider);
             var attempt = new LlmAttempt(result.Route.Deployment!.Name, result.Route.Provider.Name, result.Route.Model, (int?)result.Response?.StatusCode ?? result.Failure?.Error.Status,
                 result.Failed ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded, _timeProvider.GetElapsedTime(result.Started));
             context.RecordAttempt(attempt);
@@ -610,6 +650,19 @@ internal sealed partial class LlmCallExecutor
     /// <summary>Records the finished call (metrics, span, debug log) and runs the completion hooks.</summary>
     public async ValueTask RunCompletionHooksAsync(LlmRequestContext context, System.Diagnostics.Activity? activity = null)
     {
+        try
+        {
+            _meter.Complete(context);
+        }
+        catch (Exception ex)
+        {
+            Log.MeteringFailed(_logger, ex);
+        }
+        finally
+        {
+            context.Delivered.Dispose();
+        }
+
         _telemetry.RecordCall(context, activity);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
@@ -652,6 +705,9 @@ internal sealed partial class LlmCallExecutor
 
         [LoggerMessage(3, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
         public static partial void CallFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Error, "Metering an LLM call failed; the call has no record.", EventName = "MeteringFailed")]
+        public static partial void MeteringFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(4, LogLevel.Debug, "LLM {Operation} call for {Model} via {Provider}/{UpstreamModel} ({Mode}) ended: upstream status {Status}, error {Error}, client disconnected {Disconnected}, {DurationMs} ms.", EventName = "CallCompleted")]
         public static partial void CallCompleted(ILogger logger, string operation, string model, string? provider, string? upstreamModel, string mode, int? status, LlmErrorKind? error, bool disconnected, double? durationMs);

@@ -4,7 +4,7 @@ namespace LlmMiddleware.Gateway;
 
 /// <summary>
 /// Sits between a provider stream reader and the client writer: records usage, finish reason, errors and the
-/// first-token time on the <see cref="LlmRequestContext"/>. In passthrough mode the upstream bytes are relayed
+/// first-token time on the <see cref="LlmRequestContext"/>, and captures what is delivered for metering. In passthrough mode the upstream bytes are relayed
 /// as they are, so only errors the gateway itself detects (a broken stream) are written.
 /// </summary>
 internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough) : ILlmStreamSink
@@ -22,6 +22,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     public void Text(ReadOnlySpan<byte> jsonString)
     {
         context.MarkFirstToken();
+        context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
         {
             client.Text(jsonString);
@@ -31,6 +32,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     public void Reasoning(ReadOnlySpan<byte> jsonString)
     {
         context.MarkFirstToken();
+        context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
         {
             client.Reasoning(jsonString);
@@ -48,6 +50,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     public void ToolCallStart(int index, string id, string name)
     {
         context.MarkFirstToken();
+        context.Delivered.AppendText(name);
         if (!passthrough)
         {
             client.ToolCallStart(index, id, name);
@@ -56,6 +59,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
     {
+        context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
         {
             client.ToolCallArguments(index, jsonString);

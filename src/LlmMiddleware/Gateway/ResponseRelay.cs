@@ -89,6 +89,7 @@ internal static class ResponseRelay
 
         context.Usage = response.Usage;
         context.FinishReason = response.FinishReason;
+        CaptureIfUnmetered(context, response);
         using var output = new PooledBufferWriter(body.WrittenCount + 256);
         if (client == LlmProtocol.AnthropicMessages)
         {
@@ -169,10 +170,40 @@ internal static class ResponseRelay
         try
         {
             context.Usage = ReadUsage(body, protocol);
+            if (context.Usage.OutputTokens == 0 && context.OperationName == LlmOperationNames.Chat)
+            {
+                CaptureIfUnmetered(context, ReadResponse(body, protocol, new TranslationState()));
+            }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or LlmGatewayException)
         {
             // Relayed as is: the caller sees exactly what the provider sent.
+        }
+    }
+
+    /// <summary>A response without usage (some OpenAI-compatible servers omit it) is metered by counting its content.</summary>
+    private static void CaptureIfUnmetered(LlmRequestContext context, LlmResponse response)
+    {
+        if (context.Usage.OutputTokens > 0)
+        {
+            return;
+        }
+
+        foreach (var part in response.Content)
+        {
+            switch (part)
+            {
+                case LlmTextPart text:
+                    context.Delivered.AppendText(text.Text);
+                    break;
+                case LlmReasoningPart reasoning:
+                    context.Delivered.AppendText(reasoning.Text);
+                    break;
+                case LlmToolCallPart call:
+                    context.Delivered.AppendText(call.Name);
+                    context.Delivered.AppendText(call.ArgumentsJson);
+                    break;
+            }
         }
     }
 
@@ -213,12 +244,12 @@ internal static class ResponseRelay
                     break;
                 }
 
-                if (context.IsPassthrough)
+                if (context.IsPassthrough && !context.StreamUsageRequested)
                 {
                     Json.Write(output, sse.LastRead.Span);
                 }
 
-                Dispatch(sse, reader, sink);
+                Dispatch(sse, reader, sink, context.StreamUsageRequested ? output : null);
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (reader.IsTerminated)
                 {
@@ -270,13 +301,53 @@ internal static class ResponseRelay
     public static ILlmStreamSink CreateStreamWriter(LlmProtocol clientProtocol, IBufferWriter<byte> output, bool includeUsage, long created) =>
         clientProtocol == LlmProtocol.AnthropicMessages ? new AnthropicStreamWriter(output) : new OpenAIStreamWriter(output, includeUsage, created);
 
-    /// <summary>Feeds every complete event buffered in <paramref name="sse"/> to <paramref name="reader"/>.</summary>
-    public static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink)
+    /// <summary>
+    /// Feeds every complete event buffered in <paramref name="sse"/> to <paramref name="reader"/>. With
+    /// <paramref name="relay"/>, passthrough events are relayed one by one instead of as read, leaving out the usage
+    /// chunk the gateway asked for on the caller's behalf.
+    /// </summary>
+    public static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink, IBufferWriter<byte>? relay = null)
     {
         while (!reader.IsTerminated && sse.TryRead(out var name, out var data))
         {
+            if (relay is not null && !IsUsageOnlyChunk(data))
+            {
+                SseFormat.WriteDataPrefix(relay);
+                Json.Write(relay, data);
+                SseFormat.WriteEnd(relay);
+            }
+
             reader.OnEvent(name, data, sink);
         }
+    }
+
+    /// <summary>OpenAI's closing usage chunk: <c>"choices": []</c> with a <c>usage</c> object.</summary>
+    private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
+    {
+        if (data.IndexOf("\"usage\""u8) < 0)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(data);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isChoices = reader.ValueTextEquals("choices"u8);
+            reader.Read();
+            if (isChoices)
+            {
+                return reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
+            }
+
+            reader.Skip();
+        }
+
+        return false;
     }
 
     private static async Task<PooledBufferWriter> ReadBodyAsync(HttpResponseMessage upstream, long max, CancellationToken cancellationToken)

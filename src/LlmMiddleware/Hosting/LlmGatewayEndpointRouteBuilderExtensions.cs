@@ -1,5 +1,6 @@
 using LlmMiddleware;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Metering;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 using Microsoft.AspNetCore.Http;
@@ -44,5 +45,18 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmDeploymentHealth().");
         var timeProvider = endpoints.ServiceProvider.GetRequiredService<TimeProvider>();
         return endpoints.MapGet(pattern, http => LlmDeploymentHealthEndpoint.HandleAsync(http, router, timeProvider));
+    }
+
+    /// <summary>
+    /// Maps a read-only JSON spend report of this instance's in-memory totals at <paramref name="pattern"/>:
+    /// <c>GET {pattern}?groupBy=model|key|team|day&amp;from=yyyy-MM-dd&amp;to=yyyy-MM-dd</c>. Map it where operators,
+    /// not callers, can reach it.
+    /// </summary>
+    public static IEndpointConventionBuilder MapLlmSpend(this IEndpointRouteBuilder endpoints, string pattern = "/llm/spend")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var spend = endpoints.ServiceProvider.GetService<LlmSpendAggregator>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmSpend().");
+        return endpoints.MapGet(pattern, http => LlmSpendEndpoint.HandleAsync(http, spend));
     }
 }

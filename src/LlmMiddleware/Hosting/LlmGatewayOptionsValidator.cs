@@ -9,6 +9,13 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
     public ValidateOptionsResult Validate(string? name, LlmGatewayOptions options)
     {
         var errors = new List<string>();
+        var metering = new System.ComponentModel.DataAnnotations.ValidationContext(options.Metering);
+        var meteringErrors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options.Metering, metering, meteringErrors, validateAllProperties: true))
+        {
+            errors.AddRange(meteringErrors.Select(e => $"LlmGateway:Metering: {e.ErrorMessage}"));
+        }
+
         foreach (var (providerName, provider) in options.Providers)
         {
             var type = provider.Type ?? providerName;

@@ -1,6 +1,8 @@
 using LlmMiddleware;
 using LlmMiddleware.Catalog;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Metering;
+using Microsoft.Extensions.Hosting;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
 using LlmMiddleware.Providers;
@@ -38,6 +40,10 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();
+        services.TryAddSingleton<LlmSpendAggregator>();
+        services.TryAddSingleton<LlmCallRecordDispatcher>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
+        services.TryAddSingleton<LlmMeter>();
         services.TryAddSingleton<LlmCallExecutor>();
         return new LlmGatewayBuilder(services);
     }
@@ -85,6 +91,42 @@ public static class LlmGatewayServiceCollectionExtensions
             var provider = o.Providers.TryGetValue(name, out var existing) ? existing : new LlmProviderOptions();
             configure(provider);
             o.Providers[name] = provider;
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a destination for call records (a ledger, a billing export). Records reach it in batches, off the request
+    /// path; see <see cref="ILlmCallRecordSink"/>.
+    /// </summary>
+    public static ILlmGatewayBuilder AddCallRecordSink<TSink>(this ILlmGatewayBuilder builder)
+        where TSink : class, ILlmCallRecordSink
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILlmCallRecordSink, TSink>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Sets a model's price in code, overriding the built-in catalog (and configuration bound before this call). An
+    /// undated price replaces the built-in prices; one with <see cref="LlmModelPricing.EffectiveFrom"/> is added to
+    /// the model's price history.
+    /// </summary>
+    public static ILlmGatewayBuilder SetPrice(this ILlmGatewayBuilder builder, string provider, string model, LlmModelPricing pricing)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(pricing);
+        builder.Services.Configure<LlmGatewayOptions>(o =>
+        {
+            var entry = o.Catalog.TryGetValue(provider + "/" + model, out var existing) ? existing : o.Catalog[provider + "/" + model] = new LlmModelInfo();
+            if (pricing.EffectiveFrom is null)
+            {
+                entry.Pricing = pricing;
+            }
+            else
+            {
+                entry.Prices.Add(pricing);
+            }
         });
         return builder;
     }

@@ -3,29 +3,54 @@ using System.Text.Json;
 
 namespace LlmMiddleware.Protocols;
 
-/// <summary>Rewrites the top-level <c>model</c> of a request body in place, leaving every other byte as the caller sent it.</summary>
+/// <summary>
+/// Rewrites the top-level <c>model</c> of a request body, leaving every other byte as the caller sent it; optionally
+/// also makes an OpenAI stream request ask for usage (<c>stream_options.include_usage</c>), for metering.
+/// </summary>
 internal static class JsonModelRewriter
 {
-    public static void Rewrite(ReadOnlySpan<byte> body, string model, IBufferWriter<byte> output)
+    public static void Rewrite(ReadOnlySpan<byte> body, string model, IBufferWriter<byte> output, bool requestStreamUsage = false)
     {
+        // Edits are found in one pass and applied in order: (start, end) is replaced by the model or by a literal.
+        Span<(int Start, int End, bool Model, int Literal)> edits = stackalloc (int, int, bool, int)[2];
+        var count = 0;
+        var sawStreamOptions = false;
         var reader = new Utf8JsonReader(body);
         reader.Read();
+        var anyProperty = false;
         while (reader.Read() && reader.CurrentDepth == 1)
         {
-            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("model"u8))
+            if (reader.TokenType != JsonTokenType.PropertyName)
             {
-                reader.Read();
-                var start = (int)reader.TokenStartIndex;
-                var end = (int)reader.BytesConsumed;
-                if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(model))
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
-                    break;
+                    reader.Skip();
                 }
 
-                Json.Write(output, body[..start]);
-                WriteLiteral(model, output);
-                Json.Write(output, body[end..]);
-                return;
+                continue;
+            }
+
+            anyProperty = true;
+            if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals(model))
+                {
+                    edits[count++] = ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, true, 0);
+                }
+            }
+            else if (requestStreamUsage && reader.ValueTextEquals("stream_options"u8))
+            {
+                sawStreamOptions = true;
+                reader.Read();
+                if (FindStreamUsageEdit(ref reader) is { } edit)
+                {
+                    edits[count++] = edit;
+                }
+            }
+            else
+            {
+                reader.Read();
             }
 
             if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
@@ -34,7 +59,75 @@ internal static class JsonModelRewriter
             }
         }
 
-        Json.Write(output, body);
+        if (requestStreamUsage && !sawStreamOptions)
+        {
+            var end = (int)reader.TokenStartIndex; // the root's closing brace
+            edits[count++] = (end, end, false, anyProperty ? 3 : 4);
+        }
+
+        var written = 0;
+        if (count == 2 && edits[0].Start > edits[1].Start)
+        {
+            (edits[0], edits[1]) = (edits[1], edits[0]);
+        }
+
+        foreach (var (start, end, isModel, literal) in edits[..count])
+        {
+            Json.Write(output, body[written..start]);
+            if (isModel)
+            {
+                WriteLiteral(model, output);
+            }
+            else
+            {
+                Json.Write(output, Literal(literal));
+            }
+
+            written = end;
+        }
+
+        Json.Write(output, body[written..]);
+    }
+
+    private static ReadOnlySpan<byte> Literal(int literal) => literal switch
+    {
+        0 => "true"u8,                                             // include_usage: false -> true
+        1 => "\"include_usage\":true,"u8,                           // into a non-empty stream_options
+        2 => "{\"include_usage\":true}"u8,                          // replaces stream_options: null, or an empty object
+        3 => ",\"stream_options\":{\"include_usage\":true}"u8,      // appended after the last property
+        _ => "\"stream_options\":{\"include_usage\":true}"u8,       // into an empty body object
+    };
+
+    /// <summary>With the reader on the value of <c>stream_options</c>: the edit that makes it ask for usage, if any.</summary>
+    private static (int, int, bool, int)? FindStreamUsageEdit(ref Utf8JsonReader reader)
+    {
+        var valueStart = (int)reader.TokenStartIndex;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            // null (or anything else the provider would reject anyway) becomes the object it should be.
+            reader.Skip();
+            return (valueStart, (int)reader.BytesConsumed, false, 2);
+        }
+
+        var empty = true;
+        (int, int, bool, int)? edit = null;
+        var found = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            empty = false;
+            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isIncludeUsage)
+            {
+                found = true;
+                edit = reader.TokenType == JsonTokenType.True ? null : ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, false, 0);
+            }
+
+            reader.Skip();
+        }
+
+        // The reader is on the object's closing brace.
+        return found ? edit : empty ? (valueStart, (int)reader.BytesConsumed, false, 2) : (valueStart + 1, valueStart + 1, false, 1);
     }
 
     /// <summary>Model names are plain ASCII in practice: written without an encoder; anything else is escaped properly.</summary>

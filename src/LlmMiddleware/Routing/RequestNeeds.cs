@@ -7,64 +7,29 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
     public const int AssumedOutputTokens = 256;
 
     /// <summary>
-    /// Estimates from the request alone: about four characters per token plus per-message and per-image overheads.
-    /// A conservative stand-in until requests are counted with the provider's tokenizer.
+    /// Counts the prompt with the tokenizer and the chat format's overheads (<see cref="Metering.ChatTokenCounter"/>;
+    /// o200k_base, as the deployment is not chosen yet) and collects the capabilities the request uses.
     /// </summary>
-    public static RequestNeeds From(LlmRequest request)
+    public static RequestNeeds From(LlmRequest request, LlmProtocol protocol)
     {
-        long characters = 0;
-        var images = 0;
         var capabilities = LlmModelCapabilities.None;
-        foreach (var part in request.System)
-        {
-            characters += part.Text.Length;
-        }
-
         foreach (var message in request.Messages)
         {
-            characters += 16;
             foreach (var part in message.Content)
             {
-                switch (part)
+                capabilities |= part switch
                 {
-                    case LlmTextPart text:
-                        characters += text.Text.Length;
-                        break;
-                    case LlmImagePart:
-                        images++;
-                        break;
-                    case LlmToolCallPart call:
-                        characters += call.Name.Length + call.ArgumentsJson.Length;
-                        capabilities |= LlmModelCapabilities.Tools;
-                        break;
-                    case LlmToolResultPart result:
-                        capabilities |= LlmModelCapabilities.Tools;
-                        foreach (var inner in result.Content)
-                        {
-                            characters += inner is LlmTextPart t ? t.Text.Length : 0;
-                            images += inner is LlmImagePart ? 1 : 0;
-                        }
-
-                        break;
-                    case LlmReasoningPart reasoning:
-                        characters += reasoning.Text.Length;
-                        break;
-                    case LlmNativePart native:
-                        characters += native.Json.Length;
-                        break;
-                }
+                    LlmImagePart => LlmModelCapabilities.Images,
+                    LlmToolCallPart => LlmModelCapabilities.Tools,
+                    LlmToolResultPart result => LlmModelCapabilities.Tools | (result.Content.Exists(p => p is LlmImagePart) ? LlmModelCapabilities.Images : 0),
+                    _ => LlmModelCapabilities.None,
+                };
             }
         }
 
-        foreach (var tool in request.Tools)
+        if (request.Tools.Count > 0)
         {
-            characters += tool.Name.Length + (tool.Description?.Length ?? 0) + tool.ParametersJson.Length;
             capabilities |= LlmModelCapabilities.Tools;
-        }
-
-        if (images > 0)
-        {
-            capabilities |= LlmModelCapabilities.Images;
         }
 
         if (request.ResponseFormat is { Kind: LlmResponseFormatKind.JsonSchema })
@@ -82,7 +47,8 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
             capabilities |= LlmModelCapabilities.Reasoning;
         }
 
-        return new RequestNeeds((characters / 4) + (images * 1600), request.MaxOutputTokens ?? 0, capabilities, request.Stream);
+        var (tokens, _) = Metering.ChatTokenCounter.CountPrompt(request, model: null, protocol);
+        return new RequestNeeds(tokens, request.MaxOutputTokens ?? 0, capabilities, request.Stream);
     }
 
     /// <summary>Whether the deployment can take the request: context window, output limit and capabilities.</summary>

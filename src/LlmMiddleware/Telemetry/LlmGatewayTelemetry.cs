@@ -20,6 +20,8 @@ internal sealed class LlmGatewayTelemetry : IDisposable
     private readonly Histogram<long> _tokens;
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _fallbacks;
+    private readonly Counter<double> _cost;
+    private readonly Counter<long> _droppedRecords;
 
     public LlmGatewayTelemetry(IMeterFactory meterFactory)
     {
@@ -28,6 +30,8 @@ internal sealed class LlmGatewayTelemetry : IDisposable
         _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens used by LLM calls through the gateway.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
         _attempts = _meter.CreateCounter<long>("llm_gateway.attempts", "{attempt}", "Upstream attempts, by deployment and outcome.");
         _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{fallback}", "Hand-overs from a failed deployment to the next candidate.");
+        _cost = _meter.CreateCounter<double>("llm_gateway.cost", "USD", "Cost of metered LLM calls, race losers included, at catalog prices.");
+        _droppedRecords = _meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records that could not be handed to the sinks.");
     }
 
     public static ActivitySource ActivitySource { get; } = new(Name);
@@ -104,8 +108,12 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             activity.SetTag("gen_ai.provider.name", context.ProviderName);
             activity.SetTag("gen_ai.response.model", context.UpstreamModel);
             activity.SetTag("llm_gateway.deployment", context.Deployment?.Name);
-            activity.SetTag("gen_ai.usage.input_tokens", context.Usage.InputTokens);
-            activity.SetTag("gen_ai.usage.output_tokens", context.Usage.OutputTokens);
+            activity.SetTag("gen_ai.usage.input_tokens", InputTokens(context));
+            activity.SetTag("gen_ai.usage.output_tokens", OutputTokens(context));
+            if (context.Record?.Cost is { } cost)
+            {
+                activity.SetTag("llm_gateway.cost", (double)cost);
+            }
             if (errorType is not null)
             {
                 activity.SetTag("error.type", errorType);
@@ -137,16 +145,41 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             _duration.Record(duration.TotalSeconds, tags);
         }
 
-        if (_tokens.Enabled && context.Usage.TotalTokens > 0)
+        if (_tokens.Enabled && InputTokens(context) + OutputTokens(context) > 0)
         {
             var input = tags;
             input.Add("gen_ai.token.type", "input");
-            _tokens.Record(context.Usage.InputTokens, input);
+            _tokens.Record(InputTokens(context), input);
             var output = tags;
             output.Add("gen_ai.token.type", "output");
-            _tokens.Record(context.Usage.OutputTokens, output);
+            _tokens.Record(OutputTokens(context), output);
         }
     }
+
+    // The metered (settled) counts: the provider's, or the tokenizer's where the provider reported none.
+    private static long InputTokens(LlmRequestContext context) => context.Record?.InputTokens ?? context.Usage.InputTokens;
+
+    private static long OutputTokens(LlmRequestContext context) => context.Record?.OutputTokens ?? context.Usage.OutputTokens;
+
+    /// <summary>Adds a metered record's cost (unpriced records are counted with <c>llm_gateway.unpriced</c> = true and no cost).</summary>
+    public void RecordCost(LlmCallRecord record)
+    {
+        if (!_cost.Enabled || (record.Cost is null or 0m && !record.Unpriced))
+        {
+            return;
+        }
+
+        _cost.Add((double)(record.Cost ?? 0m), new TagList
+        {
+            { "gen_ai.operation.name", record.Operation },
+            { "gen_ai.provider.name", record.Provider },
+            { "gen_ai.response.model", record.Model },
+            { "llm_gateway.role", record.Role.ToString() },
+            { "llm_gateway.unpriced", record.Unpriced },
+        });
+    }
+
+    public void RecordDroppedRecords(int count) => _droppedRecords.Add(count);
 
     public void Dispose() => _meter.Dispose();
 }

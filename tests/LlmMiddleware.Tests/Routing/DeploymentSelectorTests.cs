@@ -136,15 +136,18 @@ public sealed class DeploymentSelectorTests
     }
 
     [Fact]
-    public void NeedsAreEstimatedFromTheRequest()
+    public void NeedsAreCountedFromTheRequest()
     {
         var request = new LlmRequest { Model = "m", Stream = true, MaxOutputTokens = 100, ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonSchema) };
         request.Messages.Add(new LlmMessage(LlmRole.User) { Content = { new LlmTextPart(new string('x', 4000)), new LlmImagePart { Url = "https://x/y.png" } } });
         request.Tools.Add(new LlmTool("f", null, "{}"));
 
-        var needs = RequestNeeds.From(request);
+        var needs = RequestNeeds.From(request, LlmProtocol.OpenAIChat);
 
-        Assert.InRange(needs.InputTokens, 2_600, 2_700);
+        // Tokenizer counts plus the chat format's overheads: reply priming 3, message 3, an image of unknown size as
+        // 1024 x 1024 at high detail (85 + 4 x 170), tools 12 plus 7 per tool.
+        var o200k = LlmMiddleware.Tokenizers.TiktokenEncoding.O200kBase;
+        Assert.Equal(3 + 3 + o200k.CountTokens(new string('x', 4000)) + 765 + 12 + 7 + o200k.CountTokens("f") + o200k.CountTokens("{}"), needs.InputTokens);
         Assert.Equal(100, needs.OutputTokens);
         Assert.Equal(LlmModelCapabilities.Images | LlmModelCapabilities.Tools | LlmModelCapabilities.JsonSchema | LlmModelCapabilities.Streaming, needs.Capabilities);
     }

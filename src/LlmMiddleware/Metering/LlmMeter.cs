@@ -1,0 +1,255 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using LlmMiddleware.Catalog;
+using LlmMiddleware.Providers;
+using LlmMiddleware.Telemetry;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware.Metering;
+
+/// <summary>
+/// Turns finished calls into <see cref="LlmCallRecord"/>s: settles the token counts (the provider's where it reported
+/// them, the tokenizer's count of the prompt and of what was delivered where it did not), prices them at the price in
+/// force when the call started, and hands the records to the in-memory totals, the sinks and the metrics. Never blocks:
+/// sinks are fed through <see cref="LlmCallRecordDispatcher"/>.
+/// </summary>
+internal sealed class LlmMeter
+{
+    /// <summary>Response headers carrying a call's cost and tokens.</summary>
+    public const string CostHeader = "x-llm-cost-usd";
+    public const string InputTokensHeader = "x-llm-input-tokens";
+    public const string OutputTokensHeader = "x-llm-output-tokens";
+    public const string PriceVersionHeader = "x-llm-price-version";
+
+    private const int MaxRememberedKeys = 10_000;
+
+    private readonly LlmModelCatalog _catalog;
+    private readonly LlmMeteringOptions _options;
+    private readonly LlmSpendAggregator _spend;
+    private readonly LlmCallRecordDispatcher _dispatcher;
+    private readonly LlmGatewayTelemetry _telemetry;
+    private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
+
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmGatewayTelemetry telemetry)
+    {
+        _catalog = catalog;
+        _options = options.Value.Metering;
+        _spend = spend;
+        _dispatcher = dispatcher;
+        _telemetry = telemetry;
+    }
+
+    public LlmMeteringOptions Options => _options;
+
+    /// <summary>Refuses a call to an unpriced model when the policy is <see cref="LlmUnpricedModelPolicy.Block"/>.</summary>
+    public void EnsurePriced(LlmRequestContext context, LlmProviderEndpoint provider, string model)
+    {
+        if (_options.UnpricedModels == LlmUnpricedModelPolicy.Block && PricingFor(provider.Name, model, context.StartedAt) is null)
+        {
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Model '{model}' of provider '{provider.Name}' has no price in the gateway's catalog, and calls to unpriced models are blocked.", 400) { Code = UnpricedCode });
+        }
+    }
+
+    public const string UnpricedCode = "model_not_priced";
+
+    /// <summary>Builds and publishes the records of a finished call: its own, and one per race loser.</summary>
+    public void Complete(LlmRequestContext context)
+    {
+        var record = BuildRecord(context);
+        context.Record = record;
+        Publish(record);
+        if (record.Stream && _options.EmitCostHeaders && context.HttpContext.Response.SupportsTrailers())
+        {
+            WriteCost(record, context.HttpContext.Response.AppendTrailer);
+        }
+
+        foreach (var attempt in context.Attempts)
+        {
+            if (attempt is { Outcome: LlmAttemptOutcome.Cancelled, EstimatedUsage: { } usage })
+            {
+                Publish(BuildLoserRecord(context, record, attempt, usage));
+            }
+        }
+    }
+
+    /// <summary>Adds the cost headers to a non-streamed response as its headers are sent.</summary>
+    public void WriteCostHeaders(LlmRequestContext context)
+    {
+        if (context.Request.Stream || context.Error is not null || context.ProviderName is null)
+        {
+            return;
+        }
+
+        var headers = context.HttpContext.Response.Headers;
+        WriteCost(BuildRecord(context), (name, value) => headers[name] = value);
+    }
+
+    private static void WriteCost(LlmCallRecord record, Action<string, Microsoft.Extensions.Primitives.StringValues> write)
+    {
+        write(CostHeader, record.Cost?.ToString(CultureInfo.InvariantCulture) ?? "unpriced");
+        write(InputTokensHeader, record.InputTokens.ToString(CultureInfo.InvariantCulture));
+        write(OutputTokensHeader, record.OutputTokens.ToString(CultureInfo.InvariantCulture));
+        if (record.PriceVersion is { } version)
+        {
+            write(PriceVersionHeader, version);
+        }
+    }
+
+    private void Publish(LlmCallRecord record)
+    {
+        _spend.Add(record);
+        _telemetry.RecordCost(record);
+        _dispatcher.Enqueue(record);
+    }
+
+    private LlmModelPricing? PricingFor(string provider, string model, DateTimeOffset at) => _catalog.Find(provider, model)?.PricingAt(at);
+
+    private LlmCallRecord BuildRecord(LlmRequestContext context)
+    {
+        var (usage, source, images) = SettleUsage(context);
+        var status = context.Error?.Code == UnpricedCode ? LlmCallStatus.Blocked
+            : context.ClientDisconnected ? LlmCallStatus.ClientDisconnected
+            : context.Error is not null && context.TimeToFirstToken is not null && context.Request.Stream ? LlmCallStatus.StreamBroken
+            : context.Error is not null ? LlmCallStatus.Failed
+            : LlmCallStatus.Succeeded;
+        var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
+        var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
+        return new LlmCallRecord
+        {
+            Id = Guid.CreateVersion7(context.StartedAt),
+            RequestId = context.HttpContext.TraceIdentifier,
+            Timestamp = context.StartedAt,
+            Caller = context.Caller ?? DefaultCaller(context),
+            Operation = context.OperationName,
+            RequestedModel = context.RequestedModel,
+            Provider = context.ProviderName,
+            Deployment = context.Deployment?.Name,
+            Model = context.UpstreamModel,
+            Stream = context.Request.Stream,
+            InputTokens = usage.InputTokens,
+            CachedInputTokens = usage.CachedInputTokens,
+            CacheWriteInputTokens = usage.CacheWriteInputTokens,
+            OutputTokens = usage.OutputTokens,
+            ReasoningTokens = usage.ReasoningTokens,
+            Images = images,
+            TokenSource = source,
+            Cost = pricing is null ? (reachedProvider ? null : 0m) : LlmCostCalculator.Cost(usage, pricing, images),
+            PriceVersion = pricing?.Version,
+            Unpriced = pricing is null && reachedProvider,
+            Status = status,
+            StatusCode = context.Error?.Status ?? context.UpstreamStatusCode,
+            ErrorCode = context.Error is { } error ? error.Code ?? error.Kind.ToString() : null,
+            Role = context.Raced ? LlmCallRole.RaceWinner : LlmCallRole.Primary,
+            TimeToFirstToken = context.TimeToFirstToken,
+            Duration = context.Duration,
+        };
+    }
+
+    private LlmCallRecord BuildLoserRecord(LlmRequestContext context, LlmCallRecord winner, LlmAttempt attempt, LlmUsage usage)
+    {
+        var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
+        return winner with
+        {
+            Id = Guid.CreateVersion7(context.StartedAt),
+            Provider = attempt.Provider,
+            Deployment = attempt.Deployment,
+            Model = attempt.Model,
+            InputTokens = usage.InputTokens,
+            CachedInputTokens = 0,
+            CacheWriteInputTokens = 0,
+            OutputTokens = usage.OutputTokens,
+            ReasoningTokens = 0,
+            TokenSource = LlmTokenSource.Counted,
+            Cost = pricing is null ? null : LlmCostCalculator.Cost(usage, pricing, winner.Images),
+            PriceVersion = pricing?.Version,
+            Unpriced = pricing is null,
+            Status = LlmCallStatus.Cancelled,
+            StatusCode = attempt.StatusCode,
+            ErrorCode = null,
+            Role = LlmCallRole.RaceLoser,
+            TimeToFirstToken = null,
+            Duration = attempt.Duration,
+        };
+    }
+
+    /// <summary>
+    /// The tokens a call is billed for. A complete response with provider usage is taken as reported. Otherwise the
+    /// provider's figures are kept where it gave them (typically the prompt, reported when a stream opens) and the gaps
+    /// are counted: the prompt from the request, the output from what was actually delivered.
+    /// </summary>
+    private static (LlmUsage Usage, LlmTokenSource Source, int Images) SettleUsage(LlmRequestContext context)
+    {
+        var reported = context.Usage;
+        var images = context.PromptImages;
+        var billable = context.UpstreamStatusCode is >= 200 and < 300 || (context.ClientDisconnected && context.UpstreamStatusCode is null && context.ProviderName is not null);
+        if (!billable || context.Error?.Code == UnpricedCode)
+        {
+            return (default, LlmTokenSource.Provider, images);
+        }
+
+        if (context.UsageIsCounted)
+        {
+            return (reported, LlmTokenSource.Counted, images);
+        }
+
+        var complete = context.Error is null && !context.ClientDisconnected && (context.FinishReason is not null || !context.Request.Stream);
+        if (complete && reported.InputTokens > 0 && (reported.OutputTokens > 0 || context.Delivered.IsEmpty))
+        {
+            return (reported, LlmTokenSource.Provider, images);
+        }
+
+        var usage = reported;
+        var inputCounted = reported.InputTokens <= 0 && context.OperationName == LlmOperationNames.Chat;
+        if (inputCounted)
+        {
+            usage = usage with { InputTokens = context.CountPromptTokens() };
+            images = context.PromptImages;
+        }
+
+        // A cut stream's last usage event (if any) undercounts what was delivered; the delivered text is the floor.
+        var delivered = context.Delivered.IsEmpty ? 0 : ChatTokenCounter.EncodingFor(context.UpstreamModel).CountTokens(context.Delivered.ToText());
+        var outputCounted = delivered > reported.OutputTokens;
+        if (outputCounted)
+        {
+            usage = usage with { OutputTokens = delivered };
+        }
+
+        var source = !inputCounted && !outputCounted ? LlmTokenSource.Provider
+            : inputCounted && (outputCounted || reported.OutputTokens == 0) ? LlmTokenSource.Counted
+            : LlmTokenSource.Mixed;
+        return (usage, source, images);
+    }
+
+    /// <summary>By default a call is attributed to a fingerprint of the key it presented and to the request's user.</summary>
+    private LlmCallerIdentity DefaultCaller(LlmRequestContext context)
+    {
+        var headers = context.HttpContext.Request.Headers;
+        string? key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer[7..]
+            : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
+            : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
+            : null;
+        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint(key), User = context.Request.User };
+    }
+
+    private string Fingerprint(string key)
+    {
+        if (_keyFingerprints.TryGetValue(key, out var fingerprint))
+        {
+            return fingerprint;
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
+        fingerprint = "key_" + Convert.ToHexStringLower(hash[..8]);
+        if (_keyFingerprints.Count >= MaxRememberedKeys)
+        {
+            _keyFingerprints.Clear();
+        }
+
+        _keyFingerprints[key] = fingerprint;
+        return fingerprint;
+    }
+}
