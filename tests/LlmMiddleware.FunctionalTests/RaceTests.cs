@@ -6,6 +6,11 @@ namespace LlmMiddleware.FunctionalTests;
 /// <summary>Racing (hedged requests) across a group's deployments, with Polly hedging.</summary>
 public sealed class RaceTests : GroupGatewayTestBase
 {
+    private readonly CollectingSink _records = new();
+
+    protected override void ConfigureServices(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder) =>
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<ILlmCallRecordSink>(builder.Services, _records);
+
     protected override Dictionary<string, string?> Settings => new()
     {
         ["LlmGateway:Groups:race:Deployments:0:Provider"] = "openai",
@@ -57,6 +62,15 @@ public sealed class RaceTests : GroupGatewayTestBase
         Assert.Equal("openai/gpt-4o-mini", loser.Deployment);
         Assert.True(loser.EstimatedUsage!.Value.InputTokens > 0);
         Assert.Equal("anthropic", context.ProviderName);
+
+        // Both legs are metered: the winner as the call, the loser with what it was billed for, at its own model's price.
+        var winnerRecord = await _records.WaitForAsync(r => r.Role == LlmCallRole.RaceWinner);
+        var loserRecord = await _records.WaitForAsync(r => r.Role == LlmCallRole.RaceLoser);
+        Assert.Equal(("anthropic", LlmCallStatus.Succeeded), (winnerRecord.Provider, winnerRecord.Status));
+        Assert.Equal(("openai", "gpt-4o-mini", LlmCallStatus.Cancelled), (loserRecord.Provider, loserRecord.Model, loserRecord.Status));
+        Assert.Equal(winnerRecord.RequestId, loserRecord.RequestId);
+        Assert.Equal(loser.EstimatedUsage!.Value.InputTokens, loserRecord.InputTokens);
+        Assert.True(loserRecord.Cost > 0m);
     }
 
     [Fact]

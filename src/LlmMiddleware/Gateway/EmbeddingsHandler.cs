@@ -54,6 +54,8 @@ internal static class EmbeddingsHandler
             return;
         }
 
+        context.UpstreamStatusCode = (int)response.StatusCode;
+
         // Gemini reports no token usage for embeddings: the inputs are counted.
         var encoding = Metering.ChatTokenCounter.EncodingFor(model);
         context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)encoding.CountTokens(text)) };

@@ -514,6 +514,10 @@ internal sealed partial class LlmCallExecutor
             new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = leg.PrefetchedBytes / 4 });
         context.RecordAttempt(attempt);
         _telemetry.RecordAttempt(attempt, handedOver: false);
+        if (attempt.Outcome == LlmAttemptOutcome.Cancelled)
+        {
+            _meter.CompleteLoser(context, attempt);
+        }
     }
 
     private async Task<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)

@@ -55,7 +55,7 @@ internal sealed class LlmMeter
 
     public const string UnpricedCode = "model_not_priced";
 
-    /// <summary>Builds and publishes the records of a finished call: its own, and one per race loser.</summary>
+    /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)
     {
         var record = BuildRecord(context);
@@ -65,14 +65,36 @@ internal sealed class LlmMeter
         {
             WriteCost(record, context.HttpContext.Response.AppendTrailer);
         }
+    }
 
-        foreach (var attempt in context.Attempts)
+    /// <summary>Publishes the record of a cancelled race leg, billed for its estimated usage; it may end after the call.</summary>
+    public void CompleteLoser(LlmRequestContext context, LlmAttempt attempt)
+    {
+        var usage = attempt.EstimatedUsage ?? default;
+        var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
+        Publish(new LlmCallRecord
         {
-            if (attempt is { Outcome: LlmAttemptOutcome.Cancelled, EstimatedUsage: { } usage })
-            {
-                Publish(BuildLoserRecord(context, record, attempt, usage));
-            }
-        }
+            Id = Guid.CreateVersion7(context.StartedAt),
+            RequestId = context.HttpContext.TraceIdentifier,
+            Timestamp = context.StartedAt,
+            Caller = context.Caller ?? DefaultCaller(context),
+            Operation = context.OperationName,
+            RequestedModel = context.RequestedModel,
+            Provider = attempt.Provider,
+            Deployment = attempt.Deployment,
+            Model = attempt.Model,
+            Stream = context.Request.Stream,
+            InputTokens = usage.InputTokens,
+            OutputTokens = usage.OutputTokens,
+            TokenSource = LlmTokenSource.Counted,
+            Cost = pricing is null ? null : LlmCostCalculator.Cost(usage, pricing),
+            PriceVersion = pricing?.Version,
+            Unpriced = pricing is null,
+            Status = LlmCallStatus.Cancelled,
+            StatusCode = attempt.StatusCode,
+            Role = LlmCallRole.RaceLoser,
+            Duration = attempt.Duration,
+        });
     }
 
     /// <summary>Adds the cost headers to a non-streamed response as its headers are sent.</summary>
@@ -145,33 +167,6 @@ internal sealed class LlmMeter
             Role = context.Raced ? LlmCallRole.RaceWinner : LlmCallRole.Primary,
             TimeToFirstToken = context.TimeToFirstToken,
             Duration = context.Duration,
-        };
-    }
-
-    private LlmCallRecord BuildLoserRecord(LlmRequestContext context, LlmCallRecord winner, LlmAttempt attempt, LlmUsage usage)
-    {
-        var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        return winner with
-        {
-            Id = Guid.CreateVersion7(context.StartedAt),
-            Provider = attempt.Provider,
-            Deployment = attempt.Deployment,
-            Model = attempt.Model,
-            InputTokens = usage.InputTokens,
-            CachedInputTokens = 0,
-            CacheWriteInputTokens = 0,
-            OutputTokens = usage.OutputTokens,
-            ReasoningTokens = 0,
-            TokenSource = LlmTokenSource.Counted,
-            Cost = pricing is null ? null : LlmCostCalculator.Cost(usage, pricing, winner.Images),
-            PriceVersion = pricing?.Version,
-            Unpriced = pricing is null,
-            Status = LlmCallStatus.Cancelled,
-            StatusCode = attempt.StatusCode,
-            ErrorCode = null,
-            Role = LlmCallRole.RaceLoser,
-            TimeToFirstToken = null,
-            Duration = attempt.Duration,
         };
     }
 
