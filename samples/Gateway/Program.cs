@@ -13,13 +13,19 @@ var defaultModel = builder.Configuration["OPENAI_API_KEY"] is { Length: > 0 } ? 
     : builder.Configuration["GEMINI_API_KEY"] is { Length: > 0 } ? ("gemini", "gemini-2.5-flash")
     : ("simulated", "echo");
 
-builder.Services.AddLlmGateway(options =>
+var gateway = builder.Services.AddLlmGateway(options =>
 {
     if (!options.Models.ContainsKey("default"))
     {
         options.AddModel("default", defaultModel.Item1, defaultModel.Item2);
     }
 });
+
+// Every call is metered; with LlmGateway:Ledger:ConnectionString set, records are also kept in PostgreSQL.
+if (builder.Configuration["LlmGateway:Ledger:ConnectionString"] is { Length: > 0 })
+{
+    gateway.AddPostgreSqlLedger();
+}
 
 var app = builder.Build();
 var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
@@ -31,4 +37,5 @@ app.MapGet("/", () => Results.Text($$"""
     Try: curl -s <this host>/v1/chat/completions -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
     """));
 app.MapLlmGateway();
+app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|day
 app.Run();

@@ -27,14 +27,14 @@ public sealed class SampleTests
         return Path.Combine(directory!.FullName, "samples", name, "bin", configuration, "net10.0", name + ".dll");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<Process> StartAsync(string sample, int port, params string[] extraArgs)
+    internal static async Task<Process> StartAsync(string sample, int port, params string[] extraArgs)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(SampleDll(sample))! };
         info.ArgumentList.Add(SampleDll(sample));

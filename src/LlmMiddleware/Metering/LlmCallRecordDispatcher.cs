@@ -13,7 +13,7 @@ namespace LlmMiddleware.Metering;
 /// backoff, the same batch again. Stopping the host drains the queue before the sinks are released, so a graceful stop
 /// loses nothing; an abrupt kill loses at most the records of the last flush interval.
 /// </summary>
-internal sealed partial class LlmCallRecordDispatcher : BackgroundService
+internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHostedLifecycleService
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
@@ -59,17 +59,31 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    // The queue stays open while the server drains its in-flight calls (the web server stops after this service), and
+    // is closed and drained once every hosted service has stopped.
+    public override Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        // Calls still finishing may add records until the server has stopped; the queue closes now and drains fully.
         _queue.Writer.TryComplete();
         using var giveUp = cancellationToken.Register(_abandon.Cancel);
-        await base.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (ExecuteTask is { } running)
+        {
+            await running.ConfigureAwait(false);
+        }
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override void Dispose()
     {
-        _abandon.Dispose();
+        // A host disposed without being stopped: end the loop rather than leave it waiting.
+        _queue.Writer.TryComplete();
+        _abandon.Cancel();
         base.Dispose();
     }
 

@@ -80,6 +80,9 @@ public sealed class GatewayHost : IAsyncDisposable
         return new GatewayHost(app);
     }
 
+    /// <summary>Stops the gateway gracefully, as a host shutting down does.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 }
 

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmMiddleware.PostgreSql;
+
+/// <summary>Settings of the PostgreSQL call-record ledger, bound to <c>LlmGateway:Ledger</c>.</summary>
+public sealed class PostgreSqlLedgerOptions
+{
+    /// <summary>The Npgsql connection string.</summary>
+    [Required]
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The table (optionally schema-qualified) that holds the records. Default <c>llm_call_records</c>.</summary>
+    [Required]
+    [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", ErrorMessage = "TableName must be a plain identifier, optionally schema-qualified.")]
+    public string TableName { get; set; } = "llm_call_records";
+
+    /// <summary>Create the table and its indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>
+    public bool CreateTable { get; set; } = true;
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace LlmMiddleware.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// A real PostgreSQL server for the test run: a fresh cluster made with Debian's <c>initdb</c> in a temporary folder,
+/// started with <c>pg_ctl</c> on a free loopback port (through <c>runuser -u postgres</c> when running as root, since
+/// initdb refuses root), and removed afterwards. Each test asks for its own database.
+/// </summary>
+public sealed class PostgreSqlServer : IAsyncLifetime
+{
+    private const string BinDirectory = "/usr/lib/postgresql/15/bin";
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "llm-pg-" + Guid.NewGuid().ToString("N"));
+    private int _port;
+    private int _databases;
+
+    public string AdminConnectionString => $"Host=127.0.0.1;Port={_port};Username=postgres;Database=postgres;Pooling=false";
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Path.Combine(BinDirectory, "initdb")))
+        {
+            throw new InvalidOperationException($"PostgreSQL 15 is not installed ({BinDirectory}); install Debian's 'postgresql' package (.ci/run does).");
+        }
+
+        Directory.CreateDirectory(_directory);
+        var asRoot = Environment.UserName == "root";
+        if (asRoot)
+        {
+            await RunAsync("chown", "postgres:postgres", _directory);
+        }
+
+        _port = FreePort();
+        var data = Path.Combine(_directory, "data");
+        await RunPostgresAsync(asRoot, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C");
+        await RunPostgresAsync(asRoot, "pg_ctl", "-D", data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start");
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await RunPostgresAsync(Environment.UserName == "root", "pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop");
+        }
+        finally
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    /// <summary>Creates an empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = $"test_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid().ToString("N")[..8]}";
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await command.ExecuteNonQueryAsync();
+        return $"Host=127.0.0.1;Port={_port};Username=postgres;Database={name}";
+    }
+
+    /// <summary>Runs a scalar query.</summary>
+    public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Task RunPostgresAsync(bool asRoot, string tool, params string[] args) =>
+        asRoot ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(BinDirectory, tool), .. args]) : RunAsync(Path.Combine(BinDirectory, tool), args);
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgreSqlCollection : ICollectionFixture<PostgreSqlServer>
+{
+    public const string Name = "PostgreSQL";
+}

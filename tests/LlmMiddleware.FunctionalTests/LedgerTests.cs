@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>The PostgreSQL ledger against a real server: nothing lost on a graceful stop or restart, at most the flush
+/// window on a kill, retried batches never double-counted, and a slow database never delays a response.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
+{
+    private readonly HttpClient _http = new();
+    private FakeUpstream _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AGracefulStopOrRestartLosesNoRecord()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+
+        // A flush interval far longer than the test: every record written got there through the shutdown flush.
+        await using (var first = await StartGatewayAsync(database, flushInterval: "01:00:00"))
+        {
+            await CallAsync(first, 20);
+            await first.StopAsync();
+        }
+
+        Assert.Equal(20L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+
+        await using (var restarted = await StartGatewayAsync(database, flushInterval: "01:00:00"))
+        {
+            await CallAsync(restarted, 5);
+            await restarted.StopAsync();
+        }
+
+        Assert.Equal(25L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+        Assert.Equal(25L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(DISTINCT request_id) FROM llm_call_records"));
+        // Each call: 11 prompt and 7 output tokens at gpt-4o-mini's price (3 of the prompt cached).
+        Assert.Equal(25 * 0.000005625m, await PostgreSqlServer.ScalarAsync<decimal>(database, "SELECT sum(cost) FROM llm_call_records"));
+        Assert.Equal(12L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE stream AND token_source = 'Provider' AND status = 'Succeeded'"));
+    }
+
+    [Fact]
+    public async Task AnAbruptKillLosesAtMostTheFlushWindow()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var port = SampleTests.FreePort();
+        var process = await SampleTests.StartAsync("Gateway", port, $"--LlmGateway:Ledger:ConnectionString={database}", "--LlmGateway:Metering:FlushInterval=00:00:00.200");
+        try
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                using var response = await _http.PostAsync($"http://127.0.0.1:{port}/v1/chat/completions", Json("""{"model":"default","messages":[{"role":"user","content":"hello"}]}"""));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            // Wait out several flush windows, then kill without any chance to flush.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        Assert.Equal(15L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+        Assert.Equal(0m, await PostgreSqlServer.ScalarAsync<decimal>(database, "SELECT sum(cost) FROM llm_call_records WHERE provider = 'simulated'"));
+    }
+
+    [Fact]
+    public async Task ARetriedBatchIsNotCountedTwice()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        services.AddLlmGateway().AddPostgreSqlLedger(database);
+        await using var provider = services.BuildServiceProvider();
+        var ledger = provider.GetServices<ILlmCallRecordSink>().Single();
+        var batch = Enumerable.Range(0, 3).Select(i => new LlmCallRecord
+        {
+            Id = Guid.CreateVersion7(),
+            RequestId = $"r{i}",
+            Timestamp = DateTimeOffset.UtcNow,
+            Caller = new LlmCallerIdentity { Team = "t", Tags = new Dictionary<string, string> { ["env"] = "test" } },
+            Operation = "chat",
+            RequestedModel = "gpt",
+            InputTokens = 10,
+            Cost = 0.000001m,
+        }).ToList();
+
+        await ledger.WriteAsync(batch, default);
+        await ledger.WriteAsync(batch, default);
+
+        Assert.Equal(3L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+        Assert.Equal("test", await PostgreSqlServer.ScalarAsync<string>(database, "SELECT tags->>'env' FROM llm_call_records LIMIT 1"));
+    }
+
+    [Fact]
+    public async Task AnUnresponsiveDatabaseNeverDelaysResponses()
+    {
+        // Accepts connections and never answers: every ledger write hangs until it times out.
+        using var blackHole = new TcpListener(IPAddress.Loopback, 0);
+        blackHole.Start();
+        var accepted = blackHole.AcceptTcpClientAsync();
+        var database = $"Host=127.0.0.1;Port={((IPEndPoint)blackHole.LocalEndpoint).Port};Username=postgres;Timeout=60;Command Timeout=60";
+        await using var gateway = await StartGatewayAsync(database, flushInterval: "00:00:00.010");
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await CallAsync(gateway, 6, timeout.Token);
+        using var client = await accepted.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(client.Connected, "the ledger should be trying to write");
+    }
+
+    private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
+        _upstream,
+        b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database),
+        settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = flushInterval });
+
+    /// <summary>Makes <paramref name="count"/> calls to gpt-4o-mini, every other one streamed.</summary>
+    private async Task CallAsync(GatewayHost gateway, int count, CancellationToken cancellationToken = default)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var stream = i % 2 == 1 ? "true" : "false";
+            using var response = await _http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", Json($$"""{"model":"gpt","stream":{{stream}},"messages":[{"role":"user","content":"hi"}]}"""), cancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsStringAsync(cancellationToken);
+        }
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+}
