@@ -5,6 +5,7 @@ using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using LlmMiddleware.Tokenizers;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
@@ -96,6 +97,23 @@ public sealed class MeteringTests : IAsyncLifetime
 
         using var asked = await PostAsync("/v1/chat/completions", """{"model":"gpt","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""");
         Assert.Contains("\"usage\":{\"prompt_tokens\":11", await asked.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task StreamsOverHttp2CarryTheCostInTrailers()
+    {
+        await using var gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b => b.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2)));
+        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        using var response = await http2.PostAsync(gateway.BaseUrl + "/v1/messages", Json("""{"model":"claude","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.False(response.Headers.Contains("x-llm-cost-usd"));
+        Assert.Equal("0.0001299", response.TrailingHeaders.GetValues("x-llm-cost-usd").Single());
+        Assert.Equal("7", response.TrailingHeaders.GetValues("x-llm-output-tokens").Single());
     }
 
     [Fact]

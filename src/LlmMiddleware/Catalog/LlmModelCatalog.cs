@@ -12,7 +12,7 @@ namespace LlmMiddleware.Catalog;
 internal sealed class LlmModelCatalog
 {
     private static readonly JsonSerializerOptions FileOptions = new() { PropertyNameCaseInsensitive = true };
-    private readonly FrozenDictionary<string, LlmModelInfo> _models;
+    private readonly FrozenDictionary<(string Provider, string Model), LlmModelInfo> _models;
 
     public LlmModelCatalog(IOptions<LlmGatewayOptions> options)
     {
@@ -20,7 +20,7 @@ internal sealed class LlmModelCatalog
             ?? throw new InvalidOperationException("The embedded model catalog is missing.");
         var file = JsonSerializer.Deserialize<CatalogFile>(stream, FileOptions) ?? new CatalogFile();
         Version = file.Version;
-        var models = new Dictionary<string, LlmModelInfo>(StringComparer.OrdinalIgnoreCase);
+        var models = new Dictionary<(string Provider, string Model), LlmModelInfo>(KeyComparer.Instance);
         foreach (var model in file.Models)
         {
             foreach (var price in model.Prices.Append(model.Pricing))
@@ -39,7 +39,7 @@ internal sealed class LlmModelCatalog
             models[Key(provider, name)] = Overlay(models.GetValueOrDefault(Key(provider, name)), configured, provider, name);
         }
 
-        _models = models.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _models = models.ToFrozenDictionary(KeyComparer.Instance);
     }
 
     /// <summary>The built-in data's version.</summary>
@@ -75,7 +75,19 @@ internal sealed class LlmModelCatalog
         };
     }
 
-    private static string Key(string provider, string model) => provider + "/" + model;
+    // A tuple key, so a look-up on the request path allocates nothing.
+    private static (string, string) Key(string provider, string model) => (provider, model);
+
+    private sealed class KeyComparer : IEqualityComparer<(string Provider, string Model)>
+    {
+        public static readonly KeyComparer Instance = new();
+
+        public bool Equals((string Provider, string Model) x, (string Provider, string Model) y) =>
+            string.Equals(x.Provider, y.Provider, StringComparison.OrdinalIgnoreCase) && string.Equals(x.Model, y.Model, StringComparison.OrdinalIgnoreCase);
+
+        public int GetHashCode((string Provider, string Model) key) =>
+            HashCode.Combine(StringComparer.OrdinalIgnoreCase.GetHashCode(key.Provider), StringComparer.OrdinalIgnoreCase.GetHashCode(key.Model));
+    }
 
     private sealed class CatalogFile
     {

@@ -63,7 +63,7 @@ internal sealed class LlmMeter
         Publish(record);
         if (record.Stream && _options.EmitCostHeaders && context.HttpContext.Response.SupportsTrailers())
         {
-            WriteCost(record, context.HttpContext.Response.AppendTrailer);
+            WriteTrailers(record, context.HttpContext.Response);
         }
     }
 
@@ -105,18 +105,26 @@ internal sealed class LlmMeter
             return;
         }
 
+        var (usage, _, images) = SettleUsage(context);
+        var pricing = PricingFor(context.ProviderName, context.UpstreamModel!, context.StartedAt);
         var headers = context.HttpContext.Response.Headers;
-        WriteCost(BuildRecord(context), (name, value) => headers[name] = value);
+        headers[CostHeader] = pricing is null ? "unpriced" : LlmCostCalculator.Cost(usage, pricing, images).ToString(CultureInfo.InvariantCulture);
+        headers[InputTokensHeader] = usage.InputTokens.ToString(CultureInfo.InvariantCulture);
+        headers[OutputTokensHeader] = usage.OutputTokens.ToString(CultureInfo.InvariantCulture);
+        if (pricing?.Version is { } version)
+        {
+            headers[PriceVersionHeader] = version;
+        }
     }
 
-    private static void WriteCost(LlmCallRecord record, Action<string, Microsoft.Extensions.Primitives.StringValues> write)
+    private static void WriteTrailers(LlmCallRecord record, HttpResponse response)
     {
-        write(CostHeader, record.Cost?.ToString(CultureInfo.InvariantCulture) ?? "unpriced");
-        write(InputTokensHeader, record.InputTokens.ToString(CultureInfo.InvariantCulture));
-        write(OutputTokensHeader, record.OutputTokens.ToString(CultureInfo.InvariantCulture));
+        response.AppendTrailer(CostHeader, record.Cost?.ToString(CultureInfo.InvariantCulture) ?? "unpriced");
+        response.AppendTrailer(InputTokensHeader, record.InputTokens.ToString(CultureInfo.InvariantCulture));
+        response.AppendTrailer(OutputTokensHeader, record.OutputTokens.ToString(CultureInfo.InvariantCulture));
         if (record.PriceVersion is { } version)
         {
-            write(PriceVersionHeader, version);
+            response.AppendTrailer(PriceVersionHeader, version);
         }
     }
 
