@@ -1,0 +1,66 @@
+using System.Buffers.Binary;
+using LlmMiddleware.Metering;
+using LlmMiddleware.Tokenizers;
+using Xunit;
+
+namespace LlmMiddleware.Tests.Metering;
+
+/// <summary>Pre-flight prompt counts: tokenizer counts plus each chat format's overheads.</summary>
+public sealed class ChatTokenCounterTests
+{
+    [Fact]
+    public void MessagesNamesAndToolsAddOpenAIsOverheads()
+    {
+        var request = new LlmRequest { Model = "m" };
+        request.System.Add(new LlmTextPart("You are terse."));
+        request.Messages.Add(new LlmMessage(LlmRole.User) { Name = "ann", Content = { new LlmTextPart("What's 2+2?") } });
+        request.Messages.Add(new LlmMessage(LlmRole.Assistant) { Content = { new LlmToolCallPart("c1", "add", """{"a":2,"b":2}""") } });
+        request.Tools.Add(new LlmTool("add", "Adds numbers", """{"type":"object"}"""));
+
+        var (tokens, images) = ChatTokenCounter.CountPrompt(request, "gpt-4", LlmProtocol.OpenAIChat);
+
+        var cl100k = TiktokenEncoding.Cl100kBase;
+        long expected = 3 // reply priming
+            + 3 + cl100k.CountTokens("You are terse.")
+            + 3 + 1 + cl100k.CountTokens("ann") + cl100k.CountTokens("What's 2+2?")
+            + 3 + 3 + cl100k.CountTokens("add") + cl100k.CountTokens("""{"a":2,"b":2}""")
+            + 12 + 7 + cl100k.CountTokens("add") + cl100k.CountTokens("Adds numbers") + cl100k.CountTokens("""{"type":"object"}""");
+        Assert.Equal(expected, tokens);
+        Assert.Equal(0, images);
+    }
+
+    [Fact]
+    public void ModelsWithoutAPublicTokenizerAreCountedWithO200k()
+    {
+        var request = new LlmRequest { Model = "m", Messages = { new LlmMessage(LlmRole.User) { Content = { new LlmTextPart("Bonjour tout le monde") } } } };
+
+        Assert.Equal(6 + TiktokenEncoding.O200kBase.CountTokens("Bonjour tout le monde"), ChatTokenCounter.CountPrompt(request, "claude-sonnet-4-5", LlmProtocol.AnthropicMessages).Tokens);
+    }
+
+    [Theory]
+    [InlineData(1024, 1024, LlmProtocol.OpenAIChat, null, 765)]      // scaled to 768 x 768: 4 tiles
+    [InlineData(4096, 2048, LlmProtocol.OpenAIChat, null, 1105)]     // fit to 2048 x 1024, short side to 768: 1536 x 768, 6 tiles
+    [InlineData(4096, 2048, LlmProtocol.OpenAIChat, "low", 85)]
+    [InlineData(200, 100, LlmProtocol.AnthropicMessages, null, 27)]  // 200 x 100 / 750, rounded up
+    [InlineData(3000, 3000, LlmProtocol.AnthropicMessages, null, 1534)] // scaled to about 1.15 megapixels
+    [InlineData(3000, 3000, LlmProtocol.Gemini, null, 258)]
+    public void ImagesFollowEachProvidersRuleUsingTheRealSize(int width, int height, LlmProtocol protocol, string? detail, int expected)
+    {
+        var image = new LlmImagePart { MediaType = "image/png", Data = Convert.ToBase64String(PngHeader(width, height)), Detail = detail };
+
+        Assert.Equal(expected, ChatTokenCounter.ImageTokens(image, protocol));
+    }
+
+    [Fact]
+    public void RemoteImagesOfUnknownSizeAreAssumedSquareMegapixel() =>
+        Assert.Equal(765, ChatTokenCounter.ImageTokens(new LlmImagePart { Url = "https://example.com/cat.jpg" }, LlmProtocol.OpenAIChat));
+
+    private static byte[] PngHeader(int width, int height)
+    {
+        var png = new byte[33];
+        new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R' }.CopyTo(png, 0);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), (uint)width);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), (uint)height);
+        return png;
+    }
+}
