@@ -19,6 +19,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         var http = transform.HttpContext;
         var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, executor.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
+        executor.RegisterCostHeaders(context);
         var state = new LlmYarpCallState(context, executor);
         http.Features.Set(state);
         try

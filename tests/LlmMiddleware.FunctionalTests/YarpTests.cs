@@ -210,6 +210,11 @@ public sealed class YarpTests : IAsyncLifetime
         ChatCompletion completion = await openai.CompleteChatAsync([new UserChatMessage("second")]);
         Assert.Equal("Hello from anthropic: second", completion.Content[0].Text);
         Assert.Equal("claude-haiku-4-5", _upstream.LastCall("anthropic").Body["model"]!.GetValue<string>());
+
+        // LLM routes are metered like the gateway endpoints: cost headers on non-streamed responses.
+        using var http = new HttpClient();
+        using var raw = await http.PostAsync(edge.BaseUrl + "/code2/v1/chat/completions", new StringContent("""{"model":"x","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal("0.0000433", raw.Headers.GetValues("x-llm-cost-usd").Single()); // (8 x 1.00 + 3 x 0.10 + 7 x 5.00) / 1e6
     }
 
     [Fact]

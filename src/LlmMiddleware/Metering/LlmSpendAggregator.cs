@@ -35,13 +35,13 @@ public sealed record LlmSpendRow(string Group, long Calls, long InputTokens, lon
 /// </summary>
 public sealed class LlmSpendAggregator
 {
-    private readonly ConcurrentDictionary<(DateOnly Day, string Model, string Key, string Team), Totals> _buckets = new();
+    private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string Key, string Team), Totals> _buckets = new();
 
     /// <summary>Adds a record to the totals.</summary>
     public void Add(LlmCallRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var bucket = (DateOnly.FromDateTime(record.Timestamp.UtcDateTime), record.Provider is null ? None : record.Provider + "/" + record.Model, record.Caller.Key ?? None, record.Caller.Team ?? None);
+        var bucket = (DateOnly.FromDateTime(record.Timestamp.UtcDateTime), record.Provider ?? None, record.Model ?? None, record.Caller.Key ?? None, record.Caller.Team ?? None);
         var totals = _buckets.GetOrAdd(bucket, static _ => new Totals());
         lock (totals)
         {
@@ -68,7 +68,7 @@ public sealed class LlmSpendAggregator
 
             var group = grouping switch
             {
-                LlmSpendGrouping.Model => bucket.Model,
+                LlmSpendGrouping.Model => bucket.Provider == None ? None : bucket.Provider + "/" + bucket.Model,
                 LlmSpendGrouping.Key => bucket.Key,
                 LlmSpendGrouping.Team => bucket.Team,
                 _ => bucket.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
