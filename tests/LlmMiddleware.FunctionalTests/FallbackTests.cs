@@ -258,7 +258,7 @@ public sealed class FallbackTests : GroupGatewayTestBase
     }
 
     [Fact]
-    public async Task AttemptsFallbacksDurationsAndTokensAreMeteredAndTraced()
+    public async Task AttemptsFallbacksDurationsTokensAndCostAreMeteredAndTraced()
     {
         var factory = Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var measurements = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
@@ -294,6 +294,9 @@ public sealed class FallbackTests : GroupGatewayTestBase
         var tokens = measurements.Where(m => m.Instrument == "gen_ai.client.token.usage").ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
         Assert.Equal(11, tokens["input"]);
         Assert.Equal(7, tokens["output"]);
+        var cost = Assert.Single(measurements, m => m.Instrument == "llm_gateway.cost");
+        Assert.Equal((double)0.0001299m, cost.Value, 12); // (8 x 3 + 3 x 0.30 + 7 x 15) / 1e6 at claude-sonnet-4-5's price
+        Assert.Equal("claude-sonnet-4-5", cost.Tags["gen_ai.response.model"]);
         var span = Assert.Single(spans, s => s.DisplayName == "chat chain");
         Assert.Equal(2, span.Events.Count(e => e.Name == "llm_gateway.attempt"));
         Assert.Equal("anthropic/claude-sonnet-4-5", span.GetTagItem("llm_gateway.deployment"));

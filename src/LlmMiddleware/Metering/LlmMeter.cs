@@ -24,6 +24,9 @@ internal sealed class LlmMeter
     public const string OutputTokensHeader = "x-llm-output-tokens";
     public const string PriceVersionHeader = "x-llm-price-version";
 
+    /// <summary>The error code of a call refused because its model has no price.</summary>
+    public const string UnpricedCode = "model_not_priced";
+
     private const int MaxRememberedKeys = 10_000;
 
     private readonly LlmModelCatalog _catalog;
@@ -53,8 +56,6 @@ internal sealed class LlmMeter
         }
     }
 
-    public const string UnpricedCode = "model_not_priced";
-
     /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)
     {
@@ -72,18 +73,11 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(new LlmCallRecord
+        Publish(new LlmCallRecord(context, context.Caller ?? DefaultCaller(context))
         {
-            Id = Guid.CreateVersion7(context.StartedAt),
-            RequestId = context.HttpContext.TraceIdentifier,
-            Timestamp = context.StartedAt,
-            Caller = context.Caller ?? DefaultCaller(context),
-            Operation = context.OperationName,
-            RequestedModel = context.RequestedModel,
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
             Model = attempt.Model,
-            Stream = context.Request.Stream,
             InputTokens = usage.InputTokens,
             OutputTokens = usage.OutputTokens,
             TokenSource = LlmTokenSource.Counted,
@@ -147,18 +141,11 @@ internal sealed class LlmMeter
             : LlmCallStatus.Succeeded;
         var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
         var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
-        return new LlmCallRecord
+        return new LlmCallRecord(context, context.Caller ?? DefaultCaller(context))
         {
-            Id = Guid.CreateVersion7(context.StartedAt),
-            RequestId = context.HttpContext.TraceIdentifier,
-            Timestamp = context.StartedAt,
-            Caller = context.Caller ?? DefaultCaller(context),
-            Operation = context.OperationName,
-            RequestedModel = context.RequestedModel,
             Provider = context.ProviderName,
             Deployment = context.Deployment?.Name,
             Model = context.UpstreamModel,
-            Stream = context.Request.Stream,
             InputTokens = usage.InputTokens,
             CachedInputTokens = usage.CachedInputTokens,
             CacheWriteInputTokens = usage.CacheWriteInputTokens,
