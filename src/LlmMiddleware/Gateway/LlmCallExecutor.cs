@@ -496,7 +496,7 @@ internal sealed partial class LlmCallExecutor
         return Polly.Outcome.FromResult(leg);
     }
 
-    /// <summary>A race loser: recorded with what it was billed for (the prompt, and the output it had streamed).</summary>
+    /// <summary>A race loser: recorded with what it was billed for (the prompt, and the output it had streamed, counted).</summary>
     private void RecordLoser(LlmRequestContext context, RaceLeg leg, Routing.RequestNeeds needs)
     {
         if (leg.Started == 0)
@@ -511,7 +511,7 @@ internal sealed partial class LlmCallExecutor
             (int?)leg.Response?.StatusCode ?? leg.Failure?.Error.Status,
             leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
             _timeProvider.GetElapsedTime(leg.Started),
-            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = leg.PrefetchedBytes / 4 });
+            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = Metering.ChatTokenCounter.EncodingFor(leg.Route.Model).CountTokens(leg.PrefetchedContent) });
         context.RecordAttempt(attempt);
         _telemetry.RecordAttempt(attempt, handedOver: false);
         if (attempt.Outcome == LlmAttemptOutcome.Cancelled)

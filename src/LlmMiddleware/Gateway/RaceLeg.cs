@@ -26,8 +26,8 @@ internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposa
 
     public HttpResponseMessage? Response { get; set; }
 
-    /// <summary>Bytes of the stream read while waiting for its first event (what a cancelled loser had delivered).</summary>
-    public int PrefetchedBytes { get; set; }
+    /// <summary>The content read while waiting for the stream's first content: what a cancelled loser had produced.</summary>
+    public string PrefetchedContent { get; set; } = "";
 
     public LlmGatewayException? Failure { get; set; }
 
@@ -59,8 +59,8 @@ internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposa
     /// <summary>Reads the stream up to its first content; see <see cref="StreamPrefetch"/>.</summary>
     public async ValueTask<bool> PrefetchFirstContentAsync(LlmProtocol protocol, CancellationToken cancellationToken)
     {
-        var (sawContent, bytes) = await StreamPrefetch.UntilFirstContentAsync(Response!, protocol, cancellationToken).ConfigureAwait(false);
-        PrefetchedBytes = bytes;
+        var (sawContent, content) = await StreamPrefetch.UntilFirstContentAsync(Response!, protocol, cancellationToken).ConfigureAwait(false);
+        PrefetchedContent = content;
         return sawContent;
     }
 }

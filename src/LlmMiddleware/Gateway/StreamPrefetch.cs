@@ -10,11 +10,13 @@ namespace LlmMiddleware.Gateway;
 /// </summary>
 internal static class StreamPrefetch
 {
-    public static async ValueTask<(bool SawContent, int Bytes)> UntilFirstContentAsync(HttpResponseMessage response, LlmProtocol protocol, CancellationToken cancellationToken)
+    /// <summary>Reads up to the first content; returns whether there was any, and the content read (text, reasoning,
+    /// tool names and arguments), which a race loser is billed for.</summary>
+    public static async ValueTask<(bool SawContent, string Content)> UntilFirstContentAsync(HttpResponseMessage response, LlmProtocol protocol, CancellationToken cancellationToken)
     {
         var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var seen = new MemoryStream();
-        var detector = new ContentDetector();
+        using var detector = new ContentDetector();
         var reader = ResponseRelay.CreateStreamReader(protocol, new TranslationState());
         using (var sse = new SseReader())
         {
@@ -32,31 +34,45 @@ internal static class StreamPrefetch
         }
 
         response.Content = replay;
-        return (detector.SawContent, (int)seen.Length);
+        return (detector.SawContent, detector.Content.ToText());
     }
 
-    /// <summary>Notices the first content event of a stream, whatever its protocol.</summary>
-    private sealed class ContentDetector : ILlmStreamSink
+    /// <summary>Notices the first content event of a stream, whatever its protocol, and keeps what it contained.</summary>
+    private sealed class ContentDetector : ILlmStreamSink, IDisposable
     {
         public bool SawContent { get; private set; }
+
+        public Metering.DeliveredOutput Content { get; } = new();
+
+        public void Dispose() => Content.Dispose();
 
         public void Start(string id, string model)
         {
         }
 
-        public void Text(ReadOnlySpan<byte> jsonString) => SawContent = true;
+        public void Text(ReadOnlySpan<byte> jsonString)
+        {
+            SawContent = true;
+            Content.AppendLiteral(jsonString);
+        }
 
-        public void Reasoning(ReadOnlySpan<byte> jsonString) => SawContent = true;
+        public void Reasoning(ReadOnlySpan<byte> jsonString)
+        {
+            SawContent = true;
+            Content.AppendLiteral(jsonString);
+        }
 
         public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
         {
         }
 
-        public void ToolCallStart(int index, string id, string name) => SawContent = true;
-
-        public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
+        public void ToolCallStart(int index, string id, string name)
         {
+            SawContent = true;
+            Content.AppendText(name);
         }
+
+        public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString) => Content.AppendLiteral(jsonString);
 
         public void Usage(in LlmUsage usage)
         {
