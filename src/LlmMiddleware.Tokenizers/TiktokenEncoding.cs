@@ -48,6 +48,9 @@ public sealed partial class TiktokenEncoding
     private readonly FrozenDictionary<int, byte[]> _specialTokenBytes;
     private readonly MergeCache _mergeCache = new();
 
+    [ThreadStatic]
+    private static List<int>? t_merged;
+
     private TiktokenEncoding(string name, TokenRanks ranks, PreTokenizer preTokenizer, IDictionary<string, int> specialTokens)
     {
         Name = name;
@@ -265,7 +268,8 @@ public sealed partial class TiktokenEncoding
         var tokens = _mergeCache.Find(piece, hash);
         if (tokens is null)
         {
-            var merged = new List<int>(8);
+            var merged = t_merged ??= new List<int>(MergeCache.MaxPieceLength);
+            merged.Clear();
             var collect = new ListSink(merged);
             BytePairMerger.Merge(piece, _ranks, ref collect);
             tokens = [.. merged];
