@@ -278,9 +278,13 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
             ["LlmGateway:Providers:bad-url:BaseUrl"] = "not a url",
             ["LlmGateway:Models:broken:Provider"] = "nowhere",
             ["LlmGateway:Models:broken:Model"] = "x",
+            ["LlmGateway:Metering:FlushInterval"] = "00:00:00",
+            ["LlmGateway:Metering:BatchSize"] = "0",
         }));
 
         Assert.Contains("unknown Type 'carrier-pigeon'", ex.Message);
+        Assert.Contains("LlmGateway:Metering: The field FlushInterval", ex.Message);
+        Assert.Contains("LlmGateway:Metering: The field BatchSize", ex.Message);
         Assert.Contains("BaseUrl 'not a url'", ex.Message);
         Assert.Contains("unknown Provider 'nowhere'", ex.Message);
     }

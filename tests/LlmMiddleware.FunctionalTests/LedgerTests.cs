@@ -121,6 +121,17 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.True(client.Connected, "the ledger should be trying to write");
     }
 
+    [Fact]
+    public async Task LedgerSettingsAreValidatedAtStartup()
+    {
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway().AddPostgreSqlLedger(o => o.TableName = "records; DROP TABLE x")));
+
+        Assert.Contains("ConnectionString", ex.Message);
+        Assert.Contains("TableName must be a plain identifier", ex.Message);
+    }
+
     private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
         _upstream,
         b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database),
