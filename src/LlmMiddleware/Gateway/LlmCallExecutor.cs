@@ -511,7 +511,7 @@ internal sealed partial class LlmCallExecutor
             (int?)leg.Response?.StatusCode ?? leg.Failure?.Error.Status,
             leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
             _timeProvider.GetElapsedTime(leg.Started),
-            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = Metering.ChatTokenCounter.EncodingFor(leg.Route.Model).CountTokens(leg.PrefetchedContent) });
+            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = ChatTokenCounter.EncodingFor(leg.Route.Model).CountTokens(leg.PrefetchedContent) });
         context.RecordAttempt(attempt);
         _telemetry.RecordAttempt(attempt, handedOver: false);
         if (attempt.Outcome == LlmAttemptOutcome.Cancelled)
