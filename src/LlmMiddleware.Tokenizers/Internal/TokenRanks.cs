@@ -7,8 +7,9 @@ using System.Runtime.CompilerServices;
 namespace LlmMiddleware.Tokenizers.Internal;
 
 /// <summary>
-/// The mergeable ranks of an encoding: token bytes to rank (an open-addressing table over one byte arena, so a look-up
-/// takes a span and allocates nothing) and rank to bytes for decoding.
+/// The mergeable ranks of an encoding: token bytes to rank (an open-addressing table keyed by span, so a look-up
+/// allocates nothing) and rank to bytes for decoding. Tokens of up to 8 bytes (nearly every merge step) are kept packed
+/// in their slot, so such a look-up reads one slot and never the byte arena.
 /// </summary>
 internal sealed class TokenRanks
 {
@@ -16,7 +17,7 @@ internal sealed class TokenRanks
 
     private readonly byte[] _arena;
     private readonly int[] _offsets; // token r is _arena[_offsets[r].._offsets[r + 1]]
-    private readonly int[] _slots;   // rank + 1, 0 = empty
+    private readonly Slot[] _slots;
     private readonly int _mask;
     private readonly int[] _pairRanks; // rank of every two-byte token, indexed by first * 256 + second; NotFound if none
 
@@ -25,17 +26,18 @@ internal sealed class TokenRanks
         _arena = arena;
         _offsets = offsets;
         var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Count * 2);
-        _slots = new int[capacity];
+        _slots = new Slot[capacity];
         _mask = capacity - 1;
         for (var rank = 0; rank < Count; rank++)
         {
-            var slot = (int)Hash(TokenBytes(rank)) & _mask;
-            while (_slots[slot] != 0)
+            var bytes = TokenBytes(rank);
+            var slot = (int)Hash(bytes) & _mask;
+            while (_slots[slot].RankPlusOne != 0)
             {
                 slot = (slot + 1) & _mask;
             }
 
-            _slots[slot] = rank + 1;
+            _slots[slot] = new Slot { Packed = bytes.Length <= 8 ? Pack(bytes) : 0, RankPlusOne = rank + 1, Length = bytes.Length };
         }
 
         // Every merge starts from byte pairs, so they get a direct table instead of a hash look-up.
@@ -103,33 +105,39 @@ internal sealed class TokenRanks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Rank(ReadOnlySpan<byte> bytes, uint hash)
     {
+        var length = bytes.Length;
+        var packed = length <= 8 ? Pack(bytes) : 0;
         var slot = (int)hash & _mask;
         while (true)
         {
-            var entry = _slots[slot];
-            if (entry == 0)
+            ref readonly var entry = ref _slots[slot];
+            if (entry.RankPlusOne == 0)
             {
                 return NotFound;
             }
 
-            var rank = entry - 1;
-            var start = _offsets[rank];
-            if (_offsets[rank + 1] - start == bytes.Length && _arena.AsSpan(start, bytes.Length).SequenceEqual(bytes))
+            if (entry.Length == length &&
+                (length <= 8 ? entry.Packed == packed : _arena.AsSpan(_offsets[entry.RankPlusOne - 1], length).SequenceEqual(bytes)))
             {
-                return rank;
+                return entry.RankPlusOne - 1;
             }
 
             slot = (slot + 1) & _mask;
         }
     }
 
-    /// <summary>A fast hash of short byte strings: whole words are read, overlapping at the ends, then mixed.</summary>
+    /// <summary>A fast hash of short byte strings: up to 8 bytes are packed into one word; longer ones are read a word at
+    /// a time, the last word overlapping the end; then mixed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Hash(ReadOnlySpan<byte> bytes)
     {
-        ulong value;
         var length = bytes.Length;
-        if (length >= 8)
+        ulong value;
+        if (length <= 8)
+        {
+            value = Pack(bytes) ^ ((ulong)length << 59);
+        }
+        else
         {
             value = (ulong)length;
             var i = 0;
@@ -143,21 +151,40 @@ internal sealed class TokenRanks
                 value ^= BinaryPrimitives.ReadUInt64LittleEndian(bytes[(length - 8)..]) * 0xC2B2AE3D27D4EB4FUL;
             }
         }
-        else if (length >= 4)
-        {
-            value = BinaryPrimitives.ReadUInt32LittleEndian(bytes) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[(length - 4)..]) << 32);
-            value ^= (ulong)length << 59;
-        }
-        else if (length > 0)
-        {
-            value = bytes[0] | ((ulong)bytes[length >> 1] << 8) | ((ulong)bytes[length - 1] << 16) | ((ulong)length << 24);
-        }
-        else
-        {
-            value = 0;
-        }
 
         value *= 0x9E3779B97F4A7C15UL;
         return (uint)(value >> 32) ^ (uint)value;
+    }
+
+    /// <summary>Up to 8 bytes as one little-endian word, zero-padded: with the length, equal words mean equal bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Pack(ReadOnlySpan<byte> bytes)
+    {
+        var length = bytes.Length;
+        if (length == 8)
+        {
+            return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        }
+
+        if (length >= 4)
+        {
+            // Two overlapping reads; the overlap holds the same bytes in both, so OR-ing them is exact.
+            return BinaryPrimitives.ReadUInt32LittleEndian(bytes) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[(length - 4)..]) << ((length - 4) * 8));
+        }
+
+        return length switch
+        {
+            3 => bytes[0] | ((ulong)bytes[1] << 8) | ((ulong)bytes[2] << 16),
+            2 => bytes[0] | ((ulong)bytes[1] << 8),
+            1 => bytes[0],
+            _ => 0,
+        };
+    }
+
+    private struct Slot
+    {
+        public ulong Packed;     // the token's bytes when it has at most 8
+        public int RankPlusOne;  // 0 = empty
+        public int Length;
     }
 }
