@@ -40,6 +40,8 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();
+        // The response cache codes against HybridCache; a host's own AddHybridCache() registration wins.
+        services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.HybridCache, LlmMiddleware.Caching.LlmHybridCache>();
         services.TryAddSingleton<LlmSpendAggregator>();
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
