@@ -12,6 +12,17 @@ internal abstract class PreTokenizer
     /// <summary>The end (exclusive) of the piece that starts at <paramref name="start"/>; always after it.</summary>
     public abstract int PieceEnd(ReadOnlySpan<byte> text, int start);
 
+    /// <summary>The end of the run of characters in <paramref name="cls"/> that starts at <paramref name="end"/>.</summary>
+    protected static int RunOf(ReadOnlySpan<byte> text, int end, CharClass cls)
+    {
+        while (end < text.Length && (CharClasses.At(text, end, out var length) & cls) != 0)
+        {
+            end += length;
+        }
+
+        return end;
+    }
+
     /// <summary><c>\p{N}{1,3}</c>.</summary>
     protected static int NumberRun(ReadOnlySpan<byte> text, int start)
     {
@@ -130,12 +141,12 @@ internal sealed class Cl100kPreTokenizer : PreTokenizer
         var cls = CharClasses.At(text, start, out var length);
         if ((cls & CharClass.Letter) != 0)
         {
-            return LetterRun(text, start + length);
+            return RunOf(text, start + length, CharClass.Letter);
         }
 
         if (CanPrefixWord(cls) && start + length < text.Length && (CharClasses.At(text, start + length, out var next) & CharClass.Letter) != 0)
         {
-            return LetterRun(text, start + length + next);
+            return RunOf(text, start + length + next, CharClass.Letter);
         }
 
         if ((cls & CharClass.Number) != 0)
@@ -145,16 +156,6 @@ internal sealed class Cl100kPreTokenizer : PreTokenizer
 
         var end = SymbolRun(text, start, cls, slashes: false);
         return end > 0 ? end : WhitespaceRun(text, start);
-    }
-
-    private static int LetterRun(ReadOnlySpan<byte> text, int end)
-    {
-        while (end < text.Length && (CharClasses.At(text, end, out var length) & CharClass.Letter) != 0)
-        {
-            end += length;
-        }
-
-        return end;
     }
 }
 
@@ -214,7 +215,7 @@ internal sealed class O200kPreTokenizer : PreTokenizer
 
         if (end < text.Length && (CharClasses.At(text, end, out var first) & CharClass.Lower) != 0)
         {
-            end = LowerRun(text, end + first);
+            end = RunOf(text, end + first, CharClass.Lower);
         }
         else if (afterLastLower > 0)
         {
@@ -231,28 +232,13 @@ internal sealed class O200kPreTokenizer : PreTokenizer
     /// <summary><c>[Upper]+[Lower]*contraction?</c> from <paramref name="start"/>, or -1.</summary>
     private static int CapitalsRequired(ReadOnlySpan<byte> text, int start)
     {
-        var end = start;
-        while (end < text.Length && (CharClasses.At(text, end, out var length) & CharClass.Upper) != 0)
-        {
-            end += length;
-        }
-
+        var end = RunOf(text, start, CharClass.Upper);
         if (end == start)
         {
             return -1;
         }
 
-        end = LowerRun(text, end);
+        end = RunOf(text, end, CharClass.Lower);
         return end + ContractionLength(text, end);
-    }
-
-    private static int LowerRun(ReadOnlySpan<byte> text, int end)
-    {
-        while (end < text.Length && (CharClasses.At(text, end, out var length) & CharClass.Lower) != 0)
-        {
-            end += length;
-        }
-
-        return end;
     }
 }
