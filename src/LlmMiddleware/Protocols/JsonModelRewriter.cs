@@ -12,7 +12,7 @@ internal static class JsonModelRewriter
     public static void Rewrite(ReadOnlySpan<byte> body, string model, IBufferWriter<byte> output, bool requestStreamUsage = false)
     {
         // Edits are found in one pass and applied in order: (start, end) is replaced by the model or by a literal.
-        Span<(int Start, int End, bool Model, int Literal)> edits = stackalloc (int, int, bool, int)[2];
+        Span<(int Start, int End, Replacement With)> edits = stackalloc (int, int, Replacement)[2];
         var count = 0;
         var sawStreamOptions = false;
         var reader = new Utf8JsonReader(body);
@@ -36,7 +36,7 @@ internal static class JsonModelRewriter
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.String || !reader.ValueTextEquals(model))
                 {
-                    edits[count++] = ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, true, 0);
+                    edits[count++] = ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, Replacement.Model);
                 }
             }
             else if (requestStreamUsage && reader.ValueTextEquals("stream_options"u8))
@@ -62,7 +62,7 @@ internal static class JsonModelRewriter
         if (requestStreamUsage && !sawStreamOptions)
         {
             var end = (int)reader.TokenStartIndex; // the root's closing brace
-            edits[count++] = (end, end, false, anyProperty ? 3 : 4);
+            edits[count++] = (end, end, anyProperty ? Replacement.AppendStreamOptions : Replacement.OnlyStreamOptions);
         }
 
         var written = 0;
@@ -71,16 +71,16 @@ internal static class JsonModelRewriter
             (edits[0], edits[1]) = (edits[1], edits[0]);
         }
 
-        foreach (var (start, end, isModel, literal) in edits[..count])
+        foreach (var (start, end, with) in edits[..count])
         {
             Json.Write(output, body[written..start]);
-            if (isModel)
+            if (with == Replacement.Model)
             {
                 WriteLiteral(model, output);
             }
             else
             {
-                Json.Write(output, Literal(literal));
+                Json.Write(output, Literal(with));
             }
 
             written = end;
@@ -89,28 +89,50 @@ internal static class JsonModelRewriter
         Json.Write(output, body[written..]);
     }
 
-    private static ReadOnlySpan<byte> Literal(int literal) => literal switch
+    private static ReadOnlySpan<byte> Literal(Replacement with) => with switch
     {
-        0 => "true"u8,                                             // include_usage: false -> true
-        1 => "\"include_usage\":true,"u8,                           // into a non-empty stream_options
-        2 => "{\"include_usage\":true}"u8,                          // replaces stream_options: null, or an empty object
-        3 => ",\"stream_options\":{\"include_usage\":true}"u8,      // appended after the last property
-        _ => "\"stream_options\":{\"include_usage\":true}"u8,       // into an empty body object
+        Replacement.True => "true"u8,
+        Replacement.IncludeUsageFirst => "\"include_usage\":true,"u8,
+        Replacement.StreamOptionsObject => "{\"include_usage\":true}"u8,
+        Replacement.AppendStreamOptions => ",\"stream_options\":{\"include_usage\":true}"u8,
+        _ => "\"stream_options\":{\"include_usage\":true}"u8,
     };
 
+    /// <summary>What an edit puts in place of the bytes it replaces.</summary>
+    private enum Replacement
+    {
+        /// <summary>The new model name.</summary>
+        Model,
+
+        /// <summary><c>include_usage: false</c> (or any non-true value) becomes <c>true</c>.</summary>
+        True,
+
+        /// <summary>Inserted at the start of a non-empty <c>stream_options</c>.</summary>
+        IncludeUsageFirst,
+
+        /// <summary>Replaces <c>stream_options: null</c> or an empty object.</summary>
+        StreamOptionsObject,
+
+        /// <summary>Appended after the body's last property.</summary>
+        AppendStreamOptions,
+
+        /// <summary>Put into an empty body object.</summary>
+        OnlyStreamOptions,
+    }
+
     /// <summary>With the reader on the value of <c>stream_options</c>: the edit that makes it ask for usage, if any.</summary>
-    private static (int, int, bool, int)? FindStreamUsageEdit(ref Utf8JsonReader reader)
+    private static (int, int, Replacement)? FindStreamUsageEdit(ref Utf8JsonReader reader)
     {
         var valueStart = (int)reader.TokenStartIndex;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             // null (or anything else the provider would reject anyway) becomes the object it should be.
             reader.Skip();
-            return (valueStart, (int)reader.BytesConsumed, false, 2);
+            return (valueStart, (int)reader.BytesConsumed, Replacement.StreamOptionsObject);
         }
 
         var empty = true;
-        (int, int, bool, int)? edit = null;
+        (int, int, Replacement)? edit = null;
         var found = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -120,14 +142,14 @@ internal static class JsonModelRewriter
             if (isIncludeUsage)
             {
                 found = true;
-                edit = reader.TokenType == JsonTokenType.True ? null : ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, false, 0);
+                edit = reader.TokenType == JsonTokenType.True ? null : ((int)reader.TokenStartIndex, (int)reader.BytesConsumed, Replacement.True);
             }
 
             reader.Skip();
         }
 
         // The reader is on the object's closing brace.
-        return found ? edit : empty ? (valueStart, (int)reader.BytesConsumed, false, 2) : (valueStart + 1, valueStart + 1, false, 1);
+        return found ? edit : empty ? (valueStart, (int)reader.BytesConsumed, Replacement.StreamOptionsObject) : (valueStart + 1, valueStart + 1, Replacement.IncludeUsageFirst);
     }
 
     /// <summary>Model names are plain ASCII in practice: written without an encoder; anything else is escaped properly.</summary>
