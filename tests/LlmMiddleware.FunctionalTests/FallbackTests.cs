@@ -40,16 +40,6 @@ public sealed class FallbackTests : GroupGatewayTestBase
         ["LlmGateway:Groups:unreachable:Deployments:1:Provider"] = "anthropic",
         ["LlmGateway:Groups:unreachable:Deployments:1:Model"] = "claude-sonnet-4-5",
         ["LlmGateway:Groups:unreachable:MaxRetries"] = "0",
-        ["LlmGateway:Groups:concurrency:Deployments:0:Provider"] = "openai",
-        ["LlmGateway:Groups:concurrency:Deployments:0:Model"] = "gpt-4o-mini",
-        ["LlmGateway:Groups:concurrency:Deployments:0:MaxConcurrency"] = "1",
-        ["LlmGateway:Groups:concurrency:Deployments:1:Provider"] = "anthropic",
-        ["LlmGateway:Groups:concurrency:Deployments:1:Model"] = "claude-sonnet-4-5",
-        ["LlmGateway:Groups:rate:Deployments:0:Provider"] = "openai",
-        ["LlmGateway:Groups:rate:Deployments:0:Model"] = "gpt-4o-mini",
-        ["LlmGateway:Groups:rate:Deployments:0:RequestsPerMinute"] = "1",
-        ["LlmGateway:Groups:rate:Deployments:1:Provider"] = "anthropic",
-        ["LlmGateway:Groups:rate:Deployments:1:Model"] = "claude-sonnet-4-5",
     };
 
     protected override void ConfigureServices(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(_time);
@@ -311,38 +301,5 @@ public sealed class FallbackTests : GroupGatewayTestBase
         }
 
         return result;
-    }
-
-    [Fact]
-    public async Task ADeploymentAtItsConcurrencyLimitIsPassedOver()
-    {
-        Upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(1) });
-        var held = ChatAsync("concurrency");
-        for (var i = 0; i < 500; i++)
-        {
-            using var health = JsonDocument.Parse(await Http.GetStringAsync(Gateway.BaseUrl + "/llm/deployments"));
-            if (health.RootElement.GetProperty("deployments").EnumerateArray().Any(d => d.GetProperty("group").GetString() == "concurrency" && d.GetProperty("in_flight").GetInt32() == 1))
-            {
-                break;
-            }
-
-            await Task.Delay(10);
-        }
-
-        var (_, second, _, _) = await ChatAsync("concurrency");
-        var (_, first, _, _) = await held;
-
-        Assert.Contains("Hello from anthropic", second);
-        Assert.Contains("Hello from openai", first);
-    }
-
-    [Fact]
-    public async Task ADeploymentAtItsRequestsPerMinuteLimitIsPassedOver()
-    {
-        var (_, first, _, _) = await ChatAsync("rate");
-        var (_, second, _, _) = await ChatAsync("rate");
-
-        Assert.Contains("Hello from openai", first);
-        Assert.Contains("Hello from anthropic", second);
     }
 }

@@ -32,6 +32,9 @@ public sealed record FakeFault
     /// <summary>Wait this long before answering at all (no headers).</summary>
     public TimeSpan HeaderDelay { get; init; }
 
+    /// <summary>Wait until this task completes before answering at all (no headers): holds a call open for exactly as long as a test needs.</summary>
+    public Task? HoldUntil { get; init; }
+
     /// <summary>Before answering, wait (up to 10 s) until a call to this provider has arrived: orders the legs of a race.</summary>
     public string? AfterCallTo { get; init; }
 
@@ -188,11 +191,11 @@ public sealed class FakeUpstream : IAsyncDisposable
             await Task.Delay(10);
         }
 
-        if (fault is { HeaderDelay.Ticks: > 0 })
+        if (fault is { HeaderDelay.Ticks: > 0 } or { HoldUntil: not null })
         {
             try
             {
-                await Task.Delay(fault.HeaderDelay, http.RequestAborted);
+                await (fault.HoldUntil ?? Task.Delay(fault.HeaderDelay)).WaitAsync(http.RequestAborted);
             }
             catch (OperationCanceledException)
             {
