@@ -18,29 +18,35 @@ public static class LlmTransformExtensions
     /// <param name="inbound">The protocol callers of this route speak.</param>
     /// <param name="provider">The provider the cluster points at.</param>
     /// <param name="model">Optional upstream model that overrides the caller's choice.</param>
-    public static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmProtocol inbound, string provider, string? model = null)
+    /// <param name="cachePolicy">Optional named cache policy (<c>LlmGateway:Cache:Policies</c>, or <c>off</c>); the default policy otherwise.</param>
+    public static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmProtocol inbound, string provider, string? model = null, string? cachePolicy = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         var executor = context.Services.GetService<LlmCallExecutor>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
-        return context.AddLlmTranslation(executor, inbound, provider, model);
+        return context.AddLlmTranslation(executor, inbound, provider, model, cachePolicy);
     }
 
-    internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmCallExecutor executor, LlmProtocol inbound, string provider, string? model)
+    internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmCallExecutor executor, LlmProtocol inbound, string provider, string? model, string? cachePolicy)
     {
         if (!executor.Registry.TryGetProvider(provider, out var endpoint))
         {
             throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM provider '{provider}'.");
         }
 
-        var transform = new LlmYarpTransform(executor, inbound, endpoint, model);
+        if (cachePolicy is not null && !executor.Cache.IsKnownPolicy(cachePolicy))
+        {
+            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
+        }
+
+        var transform = new LlmYarpTransform(executor, inbound, endpoint, model, executor.Cache.PolicyNamed(cachePolicy));
         context.AddRequestTransform(transform.TransformRequestAsync);
         context.AddResponseTransform(transform.TransformResponseAsync);
         return context;
     }
 
     /// <summary>Marks a route as an LLM route through metadata (the config-driven form, in code).</summary>
-    public static RouteConfig WithLlm(this RouteConfig route, LlmProtocol inbound, string? provider = null, string? model = null)
+    public static RouteConfig WithLlm(this RouteConfig route, LlmProtocol inbound, string? provider = null, string? model = null, string? cachePolicy = null)
     {
         ArgumentNullException.ThrowIfNull(route);
         var metadata = new Dictionary<string, string>(route.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
@@ -55,6 +61,11 @@ public static class LlmTransformExtensions
         if (model is not null)
         {
             metadata[LlmMetadataKeys.Model] = model;
+        }
+
+        if (cachePolicy is not null)
+        {
+            metadata[LlmMetadataKeys.CachePolicy] = cachePolicy;
         }
 
         return route with { Metadata = metadata };

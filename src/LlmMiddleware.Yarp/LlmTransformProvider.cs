@@ -11,7 +11,7 @@ namespace LlmMiddleware.Yarp;
 /// </summary>
 internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransformProvider
 {
-    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model };
+    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.CachePolicy };
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -35,6 +35,11 @@ internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransfor
         {
             ValidateProvider(provider, $"Route '{context.Route.RouteId}'", context.Errors);
         }
+
+        if (metadata.TryGetValue(LlmMetadataKeys.CachePolicy, out var policy) && !executor.Cache.IsKnownPolicy(policy))
+        {
+            context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': metadata '{LlmMetadataKeys.CachePolicy}' names unknown cache policy '{policy}'. Configure it under LlmGateway:Cache:Policies, or use 'off'."));
+        }
     }
 
     public void ValidateCluster(TransformClusterValidationContext context)
@@ -56,7 +61,7 @@ internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransfor
         var providerName = metadata.GetValueOrDefault(LlmMetadataKeys.Provider) ?? context.Cluster?.Metadata?.GetValueOrDefault(LlmMetadataKeys.Provider)
             ?? throw new InvalidOperationException(
                 $"Route '{context.Route.RouteId}' is an LLM route but neither it nor cluster '{context.Route.ClusterId}' names a provider in metadata '{LlmMetadataKeys.Provider}'.");
-        context.AddLlmTranslation(executor, inbound, providerName, metadata.GetValueOrDefault(LlmMetadataKeys.Model));
+        context.AddLlmTranslation(executor, inbound, providerName, metadata.GetValueOrDefault(LlmMetadataKeys.Model), metadata.GetValueOrDefault(LlmMetadataKeys.CachePolicy));
     }
 
     internal static bool TryParseProtocol(string? value, out LlmProtocol protocol)

@@ -1,3 +1,4 @@
+using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Providers;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +11,7 @@ namespace LlmMiddleware.Yarp;
 /// The request and response halves of an LLM route behind YARP: YARP forwards; this translates the body, replaces
 /// the credentials and path, and turns the provider's response (complete or streamed) into the caller's protocol.
 /// </summary>
-internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inbound, LlmProviderEndpoint provider, string? model)
+internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inbound, LlmProviderEndpoint provider, string? model, ResolvedCachePolicy? cachePolicy)
 {
     private static readonly string[] CallerCredentialHeaders = ["Authorization", "x-api-key", "api-key", "x-goog-api-key", "Accept-Encoding", "Cookie"];
 
@@ -27,6 +28,12 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             var call = await executor.PrepareCallAsync(context, ResolveForRoute, http.RequestAborted).ConfigureAwait(false);
             http.Response.RegisterForDispose(call);
             state.Translation = call.Translation;
+            if (await executor.Cache.TryServeAsync(context, cachePolicy, http.RequestAborted).ConfigureAwait(false))
+            {
+                // Answered from the cache; YARP does not forward a request whose response has started.
+                await state.CompleteAsync().ConfigureAwait(false);
+                return;
+            }
 
             var pathAndQuery = provider.ChatPath(call.Model, context.Request.Stream);
             var queryStart = pathAndQuery.IndexOf('?');

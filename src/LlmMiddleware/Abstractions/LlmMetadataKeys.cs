@@ -15,6 +15,10 @@ public static class LlmMetadataKeys
     /// <summary>Optional: the upstream model to use whatever model the caller names.</summary>
     public const string Model = "Llm.Model";
 
+    /// <summary>Optional: the route's cache policy, by name from <c>LlmGateway:Cache:Policies</c> (or <c>off</c>); the
+    /// default policy (<c>LlmGateway:Cache</c>) applies otherwise.</summary>
+    public const string CachePolicy = "Llm.CachePolicy";
+
     /// <summary>The prefix shared by all keys.</summary>
     public const string Prefix = "Llm.";
 }

@@ -80,6 +80,22 @@ public sealed class LlmRequestContext
     /// <summary>When the gateway received the request, as wall-clock time (prices are chosen by it).</summary>
     public DateTimeOffset StartedAt { get; }
 
+    /// <summary>How the response cache took part: a hit (exact or semantic), a miss, a bypass, or
+    /// <see cref="LlmCacheOutcome.None"/> when no cache policy applies.</summary>
+    public LlmCacheOutcome CacheOutcome { get; internal set; }
+
+    /// <summary>The cached answer a hit replayed (its original provider, model and cost).</summary>
+    internal Caching.LlmCacheEntry? CacheHit { get; set; }
+
+    /// <summary>Where the answer goes when the call fills the cache.</summary>
+    internal Caching.CacheCall? CacheCall { get; set; }
+
+    /// <summary>Whether the relay should keep the complete response for the cache.</summary>
+    internal bool CaptureResponse { get; set; }
+
+    /// <summary>The complete response, when <see cref="CaptureResponse"/> was set and the response completed.</summary>
+    internal LlmResponse? CapturedResponse { get; set; }
+
     /// <summary>The prompt size and capabilities the router measured, for reuse by the call.</summary>
     internal Routing.RequestNeeds? RoutingNeeds { get; set; }
 

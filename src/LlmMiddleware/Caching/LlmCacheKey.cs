@@ -26,17 +26,7 @@ internal static class LlmCacheKey
     {
         using var buffer = new PooledBufferWriter(4096);
         var w = new Writer(buffer);
-        w.String(Version);
-        w.String(scope);
-        w.String(requestedModel);
-        w.String(resolvedModel);
-
-        w.Count(request.System.Count);
-        foreach (var part in request.System)
-        {
-            w.String(part.Text);
-        }
-
+        WriteHeader(ref w, Version, requestedModel, resolvedModel, scope);
         w.Count(request.Messages.Count);
         foreach (var message in request.Messages)
         {
@@ -47,6 +37,51 @@ internal static class LlmCacheKey
             {
                 WritePart(ref w, part);
             }
+        }
+
+        WriteParameters(ref w, request);
+        return Hash(Version, buffer);
+    }
+
+    /// <summary>
+    /// The semantic cache partition of <paramref name="request"/>: everything in its exact key but the conversation
+    /// (tenant, models, system prompt, tools, output format, sampling), plus the embedder, so only requests that differ in
+    /// their messages alone are ever compared, and vectors of different embedders never meet.
+    /// </summary>
+    public static string ComputePartition(LlmRequest request, string requestedModel, string resolvedModel, string? scope, string embedder)
+    {
+        using var buffer = new PooledBufferWriter(1024);
+        var w = new Writer(buffer);
+        WriteHeader(ref w, PartitionVersion, requestedModel, resolvedModel, scope);
+        w.String(embedder);
+        WriteParameters(ref w, request);
+        return Hash(PartitionVersion, buffer);
+    }
+
+    private const string PartitionVersion = "llm-semantic-v1";
+
+    private static void WriteHeader(ref Writer w, string version, string requestedModel, string resolvedModel, string? scope)
+    {
+        w.String(version);
+        w.String(scope);
+        w.String(requestedModel);
+        w.String(resolvedModel);
+    }
+
+    private static string Hash(string version, PooledBufferWriter buffer)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        return string.Concat(version, ":", Convert.ToHexStringLower(hash));
+    }
+
+    /// <summary>Everything but the conversation: system prompt, tools, output format, sampling and limits.</summary>
+    private static void WriteParameters(ref Writer w, LlmRequest request)
+    {
+        w.Count(request.System.Count);
+        foreach (var part in request.System)
+        {
+            w.String(part.Text);
         }
 
         w.Count(request.Tools.Count);
@@ -84,10 +119,6 @@ internal static class LlmCacheKey
         w.Long(request.Seed);
         w.Double(request.PresencePenalty);
         w.Double(request.FrequencyPenalty);
-
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, hash);
-        return Version + ":" + Convert.ToHexStringLower(hash);
     }
 
     private static void WritePart(ref Writer w, LlmContentPart part)

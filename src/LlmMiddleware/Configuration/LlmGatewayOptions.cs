@@ -22,6 +22,9 @@ public sealed class LlmGatewayOptions
     /// <summary>Cost metering: the unpriced-model policy, cost headers and how records are flushed to sinks.</summary>
     public LlmMeteringOptions Metering { get; } = new();
 
+    /// <summary>Response caching: the default policy, named policies, and the semantic cache's embeddings and index.</summary>
+    public LlmCacheOptions Cache { get; } = new();
+
     /// <summary>Catalog entries by <c>provider/model</c>, replacing or adding to the built-in catalog.</summary>
     public Dictionary<string, LlmModelInfo> Catalog { get; } = new(StringComparer.OrdinalIgnoreCase);
 

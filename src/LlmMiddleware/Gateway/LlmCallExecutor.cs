@@ -1,3 +1,5 @@
+using LlmMiddleware.Caching;
+using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Metering;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Anthropic;
@@ -29,11 +31,13 @@ internal sealed partial class LlmCallExecutor
     private readonly RemoteImageInliner _images;
     private readonly LlmGatewayTelemetry _telemetry;
     private readonly LlmMeter _meter;
+    private readonly LlmResponseCache _cache;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, LlmResponseCache cache, ILogger<LlmCallExecutor> logger)
     {
         _telemetry = telemetry;
         _meter = meter;
+        _cache = cache;
         telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
         _registry = registry;
         _router = router;
@@ -53,9 +57,16 @@ internal sealed partial class LlmCallExecutor
 
     public TimeProvider TimeProvider => _timeProvider;
 
+    public LlmResponseCache Cache => _cache;
+
     public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
         using var call = await PrepareCallAsync(context, ResolveAsync, aborted).ConfigureAwait(false);
+        if (await _cache.TryServeAsync(context, _cache.PolicyFor(context.HttpContext), aborted).ConfigureAwait(false))
+        {
+            return;
+        }
+
         await SendAsync(context, call, aborted).ConfigureAwait(false);
     });
 
@@ -87,7 +98,7 @@ internal sealed partial class LlmCallExecutor
     /// </summary>
     public async Task RunAsync(HttpContext http, LlmProtocol inbound, string operation, Func<LlmRequestContext, CancellationToken, Task> work)
     {
-        var context = new LlmRequestContext(http, inbound, operation, _timeProvider);
+        var context = new LlmRequestContext(http, inbound, operation, _timeProvider) { Caller = http.Features.Get<LlmCallerFeature>()?.Caller };
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         RegisterCostHeaders(context);
         var aborted = http.RequestAborted;
@@ -665,6 +676,9 @@ internal sealed partial class LlmCallExecutor
         finally
         {
             context.Delivered.Dispose();
+
+            // After metering, so the entry carries the call's cost; always, so waiters on the entry are released.
+            _cache.Complete(context);
         }
 
         _telemetry.RecordCall(context, activity);

@@ -4,15 +4,17 @@ namespace LlmMiddleware.Gateway;
 
 /// <summary>
 /// Sits between a provider stream reader and the client writer: records usage, finish reason, errors and the
-/// first-token time on the <see cref="LlmRequestContext"/>, and captures what is delivered for metering. In passthrough mode the upstream bytes are relayed
+/// first-token time on the <see cref="LlmRequestContext"/>, and captures what is delivered for metering (and, with
+/// <paramref name="capture"/>, the whole response for the cache). In passthrough mode the upstream bytes are relayed
 /// as they are, so only errors the gateway itself detects (a broken stream) are written.
 /// </summary>
-internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough) : ILlmStreamSink
+internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough, ResponseBuilder? capture = null) : ILlmStreamSink
 {
     public bool Failed { get; private set; }
 
     public void Start(string id, string model)
     {
+        capture?.Start(id, model);
         if (!passthrough)
         {
             client.Start(id, model);
@@ -21,6 +23,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Text(ReadOnlySpan<byte> jsonString)
     {
+        capture?.Text(jsonString);
         context.MarkFirstToken();
         context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
@@ -31,6 +34,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Reasoning(ReadOnlySpan<byte> jsonString)
     {
+        capture?.Reasoning(jsonString);
         context.MarkFirstToken();
         context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
@@ -41,6 +45,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
     {
+        capture?.ReasoningSignature(jsonString);
         if (!passthrough)
         {
             client.ReasoningSignature(jsonString);
@@ -49,6 +54,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ToolCallStart(int index, string id, string name)
     {
+        capture?.ToolCallStart(index, id, name);
         context.MarkFirstToken();
         context.Delivered.AppendText(name);
         if (!passthrough)
@@ -59,6 +65,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
     {
+        capture?.ToolCallArguments(index, jsonString);
         context.Delivered.AppendLiteral(jsonString);
         if (!passthrough)
         {
@@ -68,6 +75,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Usage(in LlmUsage usage)
     {
+        capture?.Usage(usage);
         context.Usage = usage;
         if (!passthrough)
         {
@@ -77,6 +85,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Finish(LlmFinishReason reason, string? stopSequence)
     {
+        capture?.Finish(reason, stopSequence);
         context.FinishReason = reason;
         if (!passthrough)
         {
@@ -96,6 +105,11 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Complete()
     {
+        if (capture is not null)
+        {
+            context.CapturedResponse = capture.Build();
+        }
+
         if (!passthrough)
         {
             client.Complete();

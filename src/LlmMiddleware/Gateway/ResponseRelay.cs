@@ -73,6 +73,11 @@ internal static class ResponseRelay
         if (context.IsPassthrough)
         {
             RecordPassthroughResponse(context, body.WrittenMemory, upstreamProtocol);
+            if (context.CaptureResponse)
+            {
+                CaptureForCache(context, body.WrittenMemory, upstreamProtocol);
+            }
+
             await http.Response.Body.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -90,6 +95,11 @@ internal static class ResponseRelay
         context.Usage = response.Usage;
         context.FinishReason = response.FinishReason;
         CaptureIfUnmetered(context, response);
+        if (context.CaptureResponse)
+        {
+            context.CapturedResponse = response;
+        }
+
         using var output = new PooledBufferWriter(body.WrittenCount + 256);
         if (client == LlmProtocol.AnthropicMessages)
         {
@@ -181,6 +191,21 @@ internal static class ResponseRelay
         }
     }
 
+    /// <summary>A passthrough body is read into the neutral form only when the response cache wants it; a body the
+    /// gateway cannot read is relayed all the same, just not cached.</summary>
+    private static void CaptureForCache(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmProtocol protocol)
+    {
+        try
+        {
+            var response = ReadResponse(body, protocol, new TranslationState());
+            context.FinishReason = response.FinishReason;
+            context.CapturedResponse = response;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or LlmGatewayException)
+        {
+        }
+    }
+
     /// <summary>A response without usage (some OpenAI-compatible servers omit it) is metered by counting its content.</summary>
     private static void CaptureIfUnmetered(LlmRequestContext context, LlmResponse response)
     {
@@ -228,7 +253,7 @@ internal static class ResponseRelay
         var output = response.BodyWriter;
         var reader = CreateStreamReader(upstreamProtocol, state);
         var writer = CreateStreamWriter(context.InboundProtocol, output, context.Request.StreamIncludeUsage, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        var sink = new RecordingSink(context, writer, context.IsPassthrough);
+        var sink = new RecordingSink(context, writer, context.IsPassthrough, context.CaptureResponse ? new ResponseBuilder() : null);
 
         using var sse = new SseReader();
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -9,11 +9,16 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
     public ValidateOptionsResult Validate(string? name, LlmGatewayOptions options)
     {
         var errors = new List<string>();
-        var metering = new System.ComponentModel.DataAnnotations.ValidationContext(options.Metering);
-        var meteringErrors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options.Metering, metering, meteringErrors, validateAllProperties: true))
+        ValidateAnnotations(options.Metering, "LlmGateway:Metering", errors);
+        ValidateAnnotations(options.Cache, "LlmGateway:Cache", errors);
+        ValidateAnnotations(options.Cache.Semantic, "LlmGateway:Cache:Semantic", errors);
+        foreach (var (policyName, policy) in options.Cache.Policies)
         {
-            errors.AddRange(meteringErrors.Select(e => $"LlmGateway:Metering: {e.ErrorMessage}"));
+            ValidateAnnotations(policy, $"LlmGateway:Cache:Policies:{policyName}", errors);
+            if (string.Equals(policyName, Caching.LlmResponseCache.OffPolicy, StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"LlmGateway:Cache:Policies:{policyName}: the name '{Caching.LlmResponseCache.OffPolicy}' is reserved for no caching.");
+            }
         }
 
         foreach (var (providerName, provider) in options.Providers)
@@ -134,5 +139,14 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateAnnotations(object options, string section, List<string> errors)
+    {
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true))
+        {
+            errors.AddRange(results.Select(e => $"{section}: {e.ErrorMessage}"));
+        }
     }
 }

@@ -42,6 +42,10 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmRouter>();
         // The response cache codes against HybridCache; a host's own AddHybridCache() registration wins.
         services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.HybridCache, LlmMiddleware.Caching.LlmHybridCache>();
+        services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.IHybridCacheSerializer<LlmMiddleware.Caching.LlmCacheEntry>>(LlmMiddleware.Caching.LlmCacheEntrySerializer.Instance);
+        services.TryAddSingleton<LlmMiddleware.Caching.Semantic.LlmSemanticCache>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmMiddleware.Caching.Semantic.LlmSemanticCache>(sp => sp.GetRequiredService<LlmMiddleware.Caching.Semantic.LlmSemanticCache>()));
+        services.TryAddSingleton<LlmMiddleware.Caching.LlmResponseCache>();
         services.TryAddSingleton<LlmSpendAggregator>();
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));

@@ -169,4 +169,12 @@ public sealed record LlmCallRecord
 
     /// <summary>Time from receipt to the end of the response.</summary>
     public TimeSpan? Duration { get; init; }
+
+    /// <summary>How the response cache took part. A hit reached no provider: its <see cref="Cost"/> is 0, its tokens are
+    /// those of the replayed answer, and <see cref="Provider"/> and <see cref="Model"/> are the original call's.</summary>
+    public LlmCacheOutcome Cache { get; init; }
+
+    /// <summary>For a cache hit, what the original call cost (at <see cref="PriceVersion"/>, its price version): the
+    /// spend the hit saved. <see langword="null"/> otherwise, or when the original model was unpriced.</summary>
+    public decimal? SavedCost { get; init; }
 }

@@ -73,7 +73,7 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(new LlmCallRecord(context, context.Caller ?? DefaultCaller(context))
+        Publish(new LlmCallRecord(context, CallerOf(context))
         {
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
@@ -99,9 +99,23 @@ internal sealed class LlmMeter
             return;
         }
 
+        var headers = context.HttpContext.Response.Headers;
+        if (context.CacheHit is { } hit)
+        {
+            // Nothing was spent; the saved cost has its own header.
+            headers[CostHeader] = "0";
+            headers[InputTokensHeader] = hit.Response.Usage.InputTokens.ToString(CultureInfo.InvariantCulture);
+            headers[OutputTokensHeader] = hit.Response.Usage.OutputTokens.ToString(CultureInfo.InvariantCulture);
+            if (hit.PriceVersion is { } hitVersion)
+            {
+                headers[PriceVersionHeader] = hitVersion;
+            }
+
+            return;
+        }
+
         var (usage, _, images) = SettleUsage(context);
         var pricing = PricingFor(context.ProviderName, context.UpstreamModel!, context.StartedAt);
-        var headers = context.HttpContext.Response.Headers;
         headers[CostHeader] = pricing is null ? "unpriced" : LlmCostCalculator.Cost(usage, pricing, images).ToString(CultureInfo.InvariantCulture);
         headers[InputTokensHeader] = usage.InputTokens.ToString(CultureInfo.InvariantCulture);
         headers[OutputTokensHeader] = usage.OutputTokens.ToString(CultureInfo.InvariantCulture);
@@ -129,10 +143,42 @@ internal sealed class LlmMeter
         _dispatcher.Enqueue(record);
     }
 
+    /// <summary>The version of the price in force for <paramref name="model"/> at <paramref name="at"/>, if priced.</summary>
+    public string? PriceVersionFor(string provider, string model, DateTimeOffset at) => PricingFor(provider, model, at)?.Version;
+
+    /// <summary>Who the call is attributed to: what hooks set, else the presented key's fingerprint and the request's user.</summary>
+    public LlmCallerIdentity CallerOf(LlmRequestContext context) => context.Caller ??= DefaultCaller(context);
+
     private LlmModelPricing? PricingFor(string provider, string model, DateTimeOffset at) => _catalog.Find(provider, model)?.PricingAt(at);
 
     private LlmCallRecord BuildRecord(LlmRequestContext context)
     {
+        if (context.CacheHit is { } hit)
+        {
+            var replayed = hit.Response.Usage;
+            return new LlmCallRecord(context, CallerOf(context))
+            {
+                Provider = hit.Provider,
+                Deployment = hit.Deployment,
+                Model = hit.Model,
+                InputTokens = replayed.InputTokens,
+                CachedInputTokens = replayed.CachedInputTokens,
+                CacheWriteInputTokens = replayed.CacheWriteInputTokens,
+                OutputTokens = replayed.OutputTokens,
+                ReasoningTokens = replayed.ReasoningTokens,
+                TokenSource = LlmTokenSource.Provider,
+                Cost = 0m,
+                PriceVersion = hit.PriceVersion,
+                Status = context.ClientDisconnected ? LlmCallStatus.ClientDisconnected : LlmCallStatus.Succeeded,
+                StatusCode = 200,
+                Role = LlmCallRole.Primary,
+                TimeToFirstToken = context.TimeToFirstToken,
+                Duration = context.Duration,
+                Cache = context.CacheOutcome,
+                SavedCost = hit.Cost,
+            };
+        }
+
         var (usage, source, images) = SettleUsage(context);
         var status = context.Error?.Code == UnpricedCode ? LlmCallStatus.Blocked
             : context.ClientDisconnected ? LlmCallStatus.ClientDisconnected
@@ -141,7 +187,7 @@ internal sealed class LlmMeter
             : LlmCallStatus.Succeeded;
         var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
         var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
-        return new LlmCallRecord(context, context.Caller ?? DefaultCaller(context))
+        return new LlmCallRecord(context, CallerOf(context))
         {
             Provider = context.ProviderName,
             Deployment = context.Deployment?.Name,
@@ -162,6 +208,7 @@ internal sealed class LlmMeter
             Role = context.Raced ? LlmCallRole.RaceWinner : LlmCallRole.Primary,
             TimeToFirstToken = context.TimeToFirstToken,
             Duration = context.Duration,
+            Cache = context.CacheOutcome,
         };
     }
 

@@ -2,12 +2,13 @@ using System.Text;
 
 namespace LlmMiddleware.Protocols;
 
-/// <summary>Collects stream events into a complete <see cref="LlmResponse"/>, for providers whose non-streamed
-/// response has the shape of a stream event (Gemini).</summary>
+/// <summary>Collects stream events into a complete <see cref="LlmResponse"/>: for providers whose non-streamed
+/// response has the shape of a stream event (Gemini), and to capture a stream for the response cache.</summary>
 internal sealed class ResponseBuilder : ILlmStreamSink
 {
     private readonly StringBuilder _text = new();
     private readonly StringBuilder _reasoning = new();
+    private readonly StringBuilder _signature = new();
     private readonly List<(string Id, string Name, StringBuilder Arguments)> _tools = [];
     private readonly LlmResponse _response = new();
 
@@ -17,7 +18,7 @@ internal sealed class ResponseBuilder : ILlmStreamSink
     {
         if (_reasoning.Length > 0)
         {
-            _response.Content.Add(new LlmReasoningPart(_reasoning.ToString()));
+            _response.Content.Add(new LlmReasoningPart(_reasoning.ToString()) { Signature = _signature.Length > 0 ? _signature.ToString() : null });
         }
 
         if (_text.Length > 0)
@@ -43,9 +44,7 @@ internal sealed class ResponseBuilder : ILlmStreamSink
 
     public void Reasoning(ReadOnlySpan<byte> jsonString) => _reasoning.Append(Json.DecodeLiteral(jsonString));
 
-    public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
-    {
-    }
+    public void ReasoningSignature(ReadOnlySpan<byte> jsonString) => _signature.Append(Json.DecodeLiteral(jsonString));
 
     public void ToolCallStart(int index, string id, string name) => _tools.Add((id, name, new StringBuilder()));
 

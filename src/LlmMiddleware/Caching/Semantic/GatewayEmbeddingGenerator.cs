@@ -1,0 +1,76 @@
+using System.Text.Json;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.AI;
+
+namespace LlmMiddleware.Caching.Semantic;
+
+/// <summary>
+/// Embeds through the gateway's own <c>/v1/embeddings</c> handling, in process: the configured model is resolved like
+/// a caller's (aliases, providers, Gemini translation), and each call runs the hooks and is metered to the caller whose
+/// request was being looked up, so no embedding spend goes unrecorded.
+/// </summary>
+internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, LlmCallExecutor executor, string model) : IEmbeddingGenerator<string, Embedding<float>>
+{
+    private readonly EmbeddingGeneratorMetadata _metadata = new("llm-middleware-gateway", null, model);
+
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        GenerateAsync(values, caller: null, cancellationToken);
+
+    public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, LlmCallerIdentity? caller, CancellationToken cancellationToken)
+    {
+        var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken };
+        http.Request.Method = HttpMethods.Post;
+        http.Request.Path = "/v1/embeddings";
+        http.Request.ContentType = "application/json";
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["model"] = model, ["input"] = values.ToArray(), ["encoding_format"] = "float" });
+        http.Request.Body = new MemoryStream(body);
+        http.Request.ContentLength = body.Length;
+        var response = new MemoryStream();
+        http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(response));
+        if (caller is not null)
+        {
+            http.Features.Set(new LlmCallerFeature(caller));
+        }
+
+        await EmbeddingsHandler.HandleAsync(http, executor).ConfigureAwait(false);
+        using var document = JsonDocument.Parse(response.ToArray());
+        if (http.Response.StatusCode is < 200 or >= 300)
+        {
+            throw new InvalidOperationException($"The embeddings model '{model}' failed ({http.Response.StatusCode}): {Json.String(Json.Property(document.RootElement, "error"), "message")}");
+        }
+
+        var result = new GeneratedEmbeddings<Embedding<float>>();
+        foreach (var item in Json.Property(document.RootElement, "data").EnumerateArray())
+        {
+            var embedding = item.GetProperty("embedding");
+            var vector = new float[embedding.GetArrayLength()];
+            var i = 0;
+            foreach (var value in embedding.EnumerateArray())
+            {
+                vector[i++] = value.GetSingle();
+            }
+
+            result.Add(new Embedding<float>(vector) { ModelId = model });
+        }
+
+        return result;
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata
+        : serviceKey is null && serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>Carries the identity an in-process call is attributed to (the caller whose request caused it).</summary>
+internal sealed class LlmCallerFeature(LlmCallerIdentity caller)
+{
+    public LlmCallerIdentity Caller { get; } = caller;
+}

@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using LlmMiddleware.Gateway;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware.Caching.Semantic;
+
+/// <summary>
+/// The semantic cache: embeds requests, keeps every partition's vectors in memory for lookups, evicts the oldest
+/// entries beyond <see cref="LlmSemanticCacheOptions.MaxEntries"/>, and, with an <see cref="ILlmSemanticCacheStore"/>,
+/// persists entries and takes in those of other instances as the store announces them.
+/// </summary>
+internal sealed partial class LlmSemanticCache : BackgroundService
+{
+    private readonly IServiceProvider _services;
+    private readonly LlmSemanticCacheOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<LlmSemanticCache> _logger;
+    private readonly ILlmSemanticCacheStore? _store;
+    private readonly ConcurrentDictionary<string, VectorPartition> _partitions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<SemanticSlot> _age = new();
+    private readonly ConcurrentDictionary<Guid, byte> _known = new();
+    private readonly Lazy<(IEmbeddingGenerator<string, Embedding<float>> Generator, string Id)> _embedder;
+    private int _count;
+
+    public LlmSemanticCache(IServiceProvider services, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmSemanticCache> logger)
+    {
+        _services = services;
+        _options = options.Value.Cache.Semantic;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _store = services.GetService<ILlmSemanticCacheStore>();
+        _embedder = new(ResolveEmbedder);
+    }
+
+    /// <summary>Names the embedder, so vectors of different embedders never share a partition.</summary>
+    public string EmbedderId => _embedder.Value.Id;
+
+    /// <summary>Entries held on this instance.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>The request's unit-length embedding; <see langword="null"/> when embedding failed (logged; the lookup is a miss).</summary>
+    public async ValueTask<float[]?> EmbedAsync(string text, LlmCallerIdentity caller, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var generator = _embedder.Value.Generator;
+            var embeddings = generator is GatewayEmbeddingGenerator gateway
+                ? await gateway.GenerateAsync([text], caller, cancellationToken).ConfigureAwait(false)
+                : await generator.GenerateAsync([text], cancellationToken: cancellationToken).ConfigureAwait(false);
+            var vector = embeddings[0].Vector.ToArray();
+            var norm = TensorPrimitives.Norm(vector);
+            if (norm <= 0 || !float.IsFinite(norm))
+            {
+                return null;
+            }
+
+            TensorPrimitives.Divide(vector, norm, vector);
+            return vector;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.EmbeddingFailed(_logger, ex);
+            return null;
+        }
+    }
+
+    /// <summary>The most similar unexpired answer in <paramref name="partition"/> at or above <paramref name="threshold"/>.</summary>
+    public LlmCacheEntry? Find(string partition, float[] vector, double threshold) =>
+        _partitions.TryGetValue(partition, out var vectors) && vectors.Dimensions == vector.Length
+            ? vectors.Find(vector, (float)threshold, _timeProvider.GetUtcNow().UtcTicks)?.Entry
+            : null;
+
+    /// <summary>Adds an answer on this instance and, with a store, for every instance.</summary>
+    public void Add(string partition, float[] vector, LlmCacheEntry entry, DateTimeOffset expiresAt)
+    {
+        var id = Guid.CreateVersion7();
+        AddLocal(id, partition, vector, entry, expiresAt);
+        if (_store is not null)
+        {
+            _ = PersistAsync(new LlmSemanticCacheRecord(id, partition, vector, LlmCacheEntrySerializer.Instance.ToBytes(entry), expiresAt));
+        }
+    }
+
+    private void AddLocal(Guid id, string partition, float[] vector, LlmCacheEntry entry, DateTimeOffset expiresAt)
+    {
+        if (!_known.TryAdd(id, 0))
+        {
+            return;
+        }
+
+        var vectors = _partitions.GetOrAdd(partition, static (_, state) => new VectorPartition(state.Length, state.Threshold), (vector.Length, Threshold: _options.IndexThreshold));
+        if (vectors.Dimensions != vector.Length)
+        {
+            return;
+        }
+
+        _age.Enqueue(vectors.Add(vector, entry, expiresAt.UtcTicks, id));
+        if (Interlocked.Increment(ref _count) > _options.MaxEntries)
+        {
+            EvictOldest();
+        }
+    }
+
+    private void EvictOldest()
+    {
+        while (Volatile.Read(ref _count) > _options.MaxEntries && _age.TryDequeue(out var oldest))
+        {
+            oldest.Partition.Remove(oldest);
+            _known.TryRemove(oldest.Id, out _);
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    private async Task PersistAsync(LlmSemanticCacheRecord record)
+    {
+        try
+        {
+            await _store!.AddAsync(record, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.StoreFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>Takes in the store's entries: those already stored at start, then other instances' as they come.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var record in _store.WatchAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    delay = TimeSpan.FromSeconds(1);
+                    if (record.ExpiresAt > _timeProvider.GetUtcNow() && !_known.ContainsKey(record.Id))
+                    {
+                        AddLocal(record.Id, record.Partition, record.Vector, LlmCacheEntrySerializer.Instance.FromBytes(record.Payload), record.ExpiresAt);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The store is unreachable: this instance keeps serving its own entries and reconnects with backoff.
+                Log.StoreFailed(_logger, ex);
+                await Task.Delay(delay, _timeProvider, stoppingToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+            }
+        }
+    }
+
+    private (IEmbeddingGenerator<string, Embedding<float>>, string) ResolveEmbedder()
+    {
+        if (_services.GetKeyedService<IEmbeddingGenerator<string, Embedding<float>>>(LlmSemanticCacheOptions.EmbeddingGeneratorKey) is { } host)
+        {
+            var metadata = host.GetService<EmbeddingGeneratorMetadata>();
+            return (host, $"host:{metadata?.ProviderName}/{metadata?.DefaultModelId}");
+        }
+
+        if (_options.EmbeddingModel is { } model)
+        {
+            return (new GatewayEmbeddingGenerator(_services, _services.GetRequiredService<LlmCallExecutor>(), model), "gateway:" + model);
+        }
+
+        return (new LlmLexicalEmbeddingGenerator(), "lexical-v1");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Embedding a request for the semantic cache failed; it is looked up in the exact cache only.", EventName = "EmbeddingFailed")]
+        public static partial void EmbeddingFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Warning, "The semantic cache store failed; this instance keeps its own entries and retries.", EventName = "SemanticStoreFailed")]
+        public static partial void StoreFailed(ILogger logger, Exception exception);
+    }
+}
