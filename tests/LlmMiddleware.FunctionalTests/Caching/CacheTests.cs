@@ -1,0 +1,400 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Anthropic;
+using Anthropic.Models.Messages;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace LlmMiddleware.FunctionalTests.Caching;
+
+/// <summary>The exact and semantic response cache through a real gateway, fake providers and the official SDKs.</summary>
+public sealed class CacheTests : IAsyncLifetime
+{
+    private readonly CollectingSink _sink = new();
+    private readonly HttpClient _http = new();
+    private FakeUpstream _upstream = null!;
+    private GatewayHost _gateway = null!;
+
+    private static readonly Dictionary<string, string?> CacheSettings = new()
+    {
+        ["LlmGateway:Cache:Mode"] = "Exact",
+        ["LlmGateway:Cache:Policies:semantic:Mode"] = "Semantic",
+        ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = "0.9",
+        ["LlmGateway:Cache:Policies:semantic:MaxSemanticTemperature"] = "0.7",
+        ["LlmGateway:Cache:Policies:shared:Mode"] = "Exact",
+        ["LlmGateway:Cache:Policies:shared:Scope"] = "Shared",
+        ["LlmGateway:Metering:FlushInterval"] = "00:00:00.020",
+    };
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _gateway = await StartGatewayAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _gateway.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private Task<GatewayHost> StartGatewayAsync(Dictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null) => GatewayHost.StartAsync(
+        _upstream,
+        b =>
+        {
+            b.Services.AddLlmGateway();
+            b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
+            configure?.Invoke(b);
+        },
+        app =>
+        {
+            app.MapLlmGateway();
+            app.MapLlmGateway("/semantic").WithLlmCachePolicy("semantic");
+            app.MapLlmGateway("/shared").WithLlmCachePolicy("shared");
+            app.MapLlmGateway("/off").WithLlmCachePolicy("off");
+        },
+        Overlay(CacheSettings, settings));
+
+    private static Dictionary<string, string?> Overlay(Dictionary<string, string?> settings, Dictionary<string, string?>? overrides)
+    {
+        var result = new Dictionary<string, string?>(settings);
+        foreach (var (key, value) in overrides ?? [])
+        {
+            result[key] = value;
+        }
+
+        return result;
+    }
+
+    private int UpstreamChats => _upstream.Calls.Count(c => !c.Path.Contains("embeddings", StringComparison.Ordinal));
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers)> PostAsync(string body, string path = "/v1/chat/completions", string key = "caller-a", string? cacheControl = null, string? prefix = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + prefix + path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        request.Headers.Add("x-api-key", key);
+        if (cacheControl is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cache-Control", cacheControl);
+        }
+
+        using var response = await _http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(), response.Headers);
+    }
+
+    private static string Chat(string text, string model = "gpt", string extra = "") =>
+        $$"""{"model":"{{model}}","max_tokens":64{{extra}},"messages":[{"role":"user","content":{{JsonSerializer.Serialize(text)}}}]}""";
+
+    private static string CacheHeader(HttpResponseHeaders headers) => headers.GetValues("x-llm-cache").Single();
+
+    [Fact]
+    public async Task AnIdenticalRequestIsAnsweredFromTheCacheAtZeroCostWithTheSavedCostReported()
+    {
+        var first = await PostAsync(Chat("What is 2+2?"));
+        var second = await PostAsync(Chat("What is 2+2?"));
+
+        Assert.Equal("miss", CacheHeader(first.Headers));
+        Assert.Equal("hit-exact", CacheHeader(second.Headers));
+        Assert.Equal(1, UpstreamChats);
+        Assert.Equal(JsonDocument.Parse(first.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(),
+            JsonDocument.Parse(second.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("0", second.Headers.GetValues("x-llm-cost-usd").Single());
+        var original = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.Miss);
+        var hit = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitExact);
+        Assert.True(original.Cost > 0);
+        Assert.Equal(0m, hit.Cost);
+        Assert.Equal(original.Cost, hit.SavedCost);
+        Assert.Equal(original.PriceVersion, hit.PriceVersion);
+        Assert.Equal(original.OutputTokens, hit.OutputTokens);
+        Assert.Equal("openai", hit.Provider);
+        Assert.Equal(original.Cost!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), second.Headers.GetValues("x-llm-cost-saved-usd").Single());
+    }
+
+    [Fact]
+    public async Task KeyOrderAndWhitespaceDoNotMatter()
+    {
+        await PostAsync("""{"model":"gpt","temperature":0.2,"messages":[{"role":"user","content":"Order?"}]}""");
+        var second = await PostAsync("""
+            {
+              "messages" : [ { "content" : "Order?", "role" : "user" } ],
+              "temperature" : 0.20,
+              "model" : "gpt"
+            }
+            """);
+
+        Assert.Equal("hit-exact", CacheHeader(second.Headers));
+        Assert.Equal(1, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task AnOutputChangingFieldIsADifferentEntry()
+    {
+        await PostAsync(Chat("Same words"));
+        var other = await PostAsync(Chat("Same words", extra: ""","temperature":0.5"""));
+
+        Assert.Equal("miss", CacheHeader(other.Headers));
+        Assert.Equal(2, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task AStreamedMissIsStoredAndReplayedToBothSdksAsWellFormedStreams()
+    {
+        var openai = new OpenAIClient(new ApiKeyCredential("caller-a"), new OpenAIClientOptions { Endpoint = new Uri(_gateway.BaseUrl + "/v1") }).GetChatClient("gpt");
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 64 };
+        string live = "", replayed = "";
+        await foreach (var update in openai.CompleteChatStreamingAsync([new UserChatMessage("Stream me")], options))
+        {
+            live += string.Concat(update.ContentUpdate.Select(p => p.Text));
+        }
+
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in openai.CompleteChatStreamingAsync([new UserChatMessage("Stream me")], new ChatCompletionOptions { MaxOutputTokenCount = 64 }))
+        {
+            replayed += string.Concat(update.ContentUpdate.Select(p => p.Text));
+            usage ??= update.Usage;
+            finish ??= update.FinishReason;
+        }
+
+        Assert.Equal("Hello from openai: Stream me", live);
+        Assert.Equal(live, replayed);
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.Equal(1, UpstreamChats);
+
+        // The same request in Anthropic's protocol has the same key: replayed as an Anthropic stream.
+        var anthropic = new AnthropicClient { ApiKey = "caller-a", BaseUrl = _gateway.BaseUrl, MaxRetries = 0 };
+        var text = "";
+        var events = new List<string>();
+        long? outputTokens = null;
+        await foreach (var e in anthropic.Messages.CreateStreaming(new MessageCreateParams { Model = "gpt", MaxTokens = 64, Messages = [new UserMessageParam("Stream me")] }))
+        {
+            events.Add(e.Json.GetProperty("type").GetString()!);
+            if (e.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var textDelta))
+            {
+                text += textDelta.Text;
+            }
+
+            if (e.TryPickDelta(out var messageDelta))
+            {
+                outputTokens = messageDelta.Usage.OutputTokens;
+            }
+        }
+
+        Assert.Equal(live, text);
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"], events);
+        Assert.True(outputTokens > 0);
+        Assert.Equal(1, UpstreamChats);
+        await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.Miss && r.Stream);
+        for (var i = 0; _sink.Records.Count(r => r.Cache == LlmCacheOutcome.HitExact && r.Stream) < 2; i++)
+        {
+            Assert.True(i < 500, "Both replays must be metered as hits.");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task AnAnthropicCallerGetsAReplayInItsOwnProtocolWithUsage()
+    {
+        var first = await PostAsync(Chat("Cross protocol"));
+        var message = await new AnthropicClient { ApiKey = "caller-a", BaseUrl = _gateway.BaseUrl, MaxRetries = 0 }.Messages.Create(
+            new MessageCreateParams { Model = "gpt", MaxTokens = 64, Messages = [new UserMessageParam("Cross protocol")] });
+
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("Hello from openai: Cross protocol", text.Text);
+        Assert.Equal(StopReason.EndTurn, message.StopReason!.Value());
+        Assert.True(message.Usage.OutputTokens > 0);
+        Assert.Equal(1, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task FiftyIdenticalConcurrentRequestsMakeOneUpstreamCall()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _upstream.Enqueue(new FakeFault { HoldUntil = release.Task });
+        var calls = Enumerable.Range(0, 50).Select(i => PostAsync(Chat("Stampede", extra: i % 2 == 0 ? "" : ""","stream":true"""))).ToArray();
+
+        // Every caller is in before the one upstream call answers.
+        for (var i = 0; UpstreamChats == 0; i++)
+        {
+            Assert.True(i < 1000, "The leader never reached the upstream.");
+            await Task.Delay(10);
+        }
+
+        await Task.Delay(200);
+        release.SetResult();
+        var results = await Task.WhenAll(calls);
+
+        Assert.Equal(1, UpstreamChats);
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.All(results, r => Assert.Equal("Hello from openai: Stampede", r.Body.StartsWith("data:", StringComparison.Ordinal)
+            ? StreamText.JoinOpenAIContent(r.Body)
+            : JsonDocument.Parse(r.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
+        Assert.Single(results, r => CacheHeader(r.Headers) == "miss");
+        Assert.Equal(49, results.Count(r => CacheHeader(r.Headers) == "hit-exact"));
+    }
+
+    [Fact]
+    public async Task AFailedCallIsNotCachedAndItsWaitersCallTheProviderThemselves()
+    {
+        _upstream.Enqueue(new FakeFault { Status = 500, Body = """{"error":{"message":"boom","type":"server_error"}}""" });
+        var failed = await PostAsync(Chat("Fails once"));
+        var retried = await PostAsync(Chat("Fails once"));
+        var cached = await PostAsync(Chat("Fails once"));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.Status);
+        Assert.Equal("miss", CacheHeader(retried.Headers));
+        Assert.Equal("hit-exact", CacheHeader(cached.Headers));
+        Assert.Equal(2, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task EntriesAreScopedToTheCallersKeyUnlessThePolicyShares()
+    {
+        await PostAsync(Chat("Tenant question"), key: "tenant-1");
+        var other = await PostAsync(Chat("Tenant question"), key: "tenant-2");
+        await PostAsync(Chat("Shared question"), prefix: "/shared", key: "tenant-1");
+        var shared = await PostAsync(Chat("Shared question"), prefix: "/shared", key: "tenant-2");
+
+        Assert.Equal("miss", CacheHeader(other.Headers));
+        Assert.Equal("hit-exact", CacheHeader(shared.Headers));
+        Assert.Equal(3, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task KeysOfOneTeamShareEntries()
+    {
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(configure: b => b.Services.AddLlmGateway().AddHook(new TeamHook()));
+
+        await PostAsync(Chat("Team question"), key: "alice-key");
+        var teammate = await PostAsync(Chat("Team question"), key: "bob-key");
+        var outsider = await PostAsync(Chat("Team question"), key: "mallory-key");
+
+        Assert.Equal("hit-exact", CacheHeader(teammate.Headers));
+        Assert.Equal("miss", CacheHeader(outsider.Headers));
+    }
+
+    private sealed class TeamHook : LlmGatewayHook
+    {
+        public override ValueTask OnRequestAsync(LlmRequestContext context, CancellationToken cancellationToken)
+        {
+            var key = context.HttpContext.Request.Headers["x-api-key"].ToString();
+            context.Caller = new LlmCallerIdentity { Key = key, Team = key is "alice-key" or "bob-key" ? "blue" : "red" };
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task NoStoreBypassesTheCacheAndNoCacheRefreshesIt()
+    {
+        var noStore = await PostAsync(Chat("Directives"), cacheControl: "no-store");
+        var afterNoStore = await PostAsync(Chat("Directives"));
+        var noCache = await PostAsync(Chat("Directives"), cacheControl: "max-age=0, no-cache");
+        var afterNoCache = await PostAsync(Chat("Directives"));
+
+        Assert.Equal("bypass", CacheHeader(noStore.Headers));
+        Assert.Equal("miss", CacheHeader(afterNoStore.Headers));
+        Assert.Equal("bypass", CacheHeader(noCache.Headers));
+        Assert.Equal("hit-exact", CacheHeader(afterNoCache.Headers));
+        Assert.Equal(3, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task AnEndpointWithTheOffPolicyNeverCaches()
+    {
+        await PostAsync(Chat("Uncached"), prefix: "/off");
+        var second = await PostAsync(Chat("Uncached"), prefix: "/off");
+
+        Assert.False(second.Headers.Contains("x-llm-cache"));
+        Assert.Equal(2, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task ANearDuplicateIsASemanticHitOnlyWhereThePolicyAllowsIt()
+    {
+        await PostAsync(Chat("What is the capital of France?"), prefix: "/semantic");
+        var near = await PostAsync(Chat("what is the capital of France"), prefix: "/semantic");
+        var unrelated = await PostAsync(Chat("How do I bake sourdough bread?"), prefix: "/semantic");
+        await PostAsync(Chat("What is the capital of Spain?"));
+        var exactOnly = await PostAsync(Chat("what is the capital of Spain"));
+
+        Assert.Equal("hit-semantic", CacheHeader(near.Headers));
+        Assert.Contains("Hello from openai: What is the capital of France?", near.Body);
+        Assert.Equal("miss", CacheHeader(unrelated.Headers));
+        Assert.Equal("miss", CacheHeader(exactOnly.Headers));
+        var hit = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitSemantic);
+        Assert.Equal(0m, hit.Cost);
+        Assert.True(hit.SavedCost > 0);
+    }
+
+    [Theory]
+    [InlineData(-0.01, "hit-semantic")]
+    [InlineData(0.01, "miss")]
+    public async Task TheSimilarityThresholdDecides(double offset, string expected)
+    {
+        const string stored = "Please summarize the quarterly sales report for the northern region";
+        const string asked = "Please summarize the quarterly sales report for the southern region";
+        var similarity = System.Numerics.Tensors.TensorPrimitives.Dot<float>(LlmLexicalEmbeddingGenerator.Embed(stored), LlmLexicalEmbeddingGenerator.Embed(asked));
+        Assert.InRange(similarity, 0.6, 0.98);
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(new() { ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = (similarity + offset).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+        await PostAsync(Chat(stored), prefix: "/semantic");
+        var result = await PostAsync(Chat(asked), prefix: "/semantic");
+
+        Assert.Equal(expected, CacheHeader(result.Headers));
+    }
+
+    [Fact]
+    public async Task ToolResultsLongConversationsAndHighTemperaturesGetNoSemanticHits()
+    {
+        await PostAsync(Chat("Tell me about the weather in Paris"), prefix: "/semantic");
+        var hot = await PostAsync(Chat("tell me about the weather in Paris", extra: ""","temperature":1.2"""), prefix: "/semantic");
+        var longer = await PostAsync("""{"model":"gpt","max_tokens":64,"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"tell me about the weather in Paris"}]}""", prefix: "/semantic");
+        var toolResult = await PostAsync("""{"model":"gpt","max_tokens":64,"messages":[{"role":"user","content":"tell me about the weather in Paris"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"sunny"}]}""", prefix: "/semantic");
+        var plain = await PostAsync(Chat("tell me about the weather in Paris!"), prefix: "/semantic");
+
+        Assert.Equal("miss", CacheHeader(hot.Headers));
+        Assert.Equal("miss", CacheHeader(longer.Headers));
+        Assert.Equal("miss", CacheHeader(toolResult.Headers));
+        Assert.Equal("hit-semantic", CacheHeader(plain.Headers));
+    }
+
+    [Fact]
+    public async Task SemanticPartitionsKeepTenantsAndSystemPromptsApart()
+    {
+        await PostAsync(Chat("Explain recursion simply"), prefix: "/semantic", key: "tenant-1");
+        var otherTenant = await PostAsync(Chat("explain recursion simply"), prefix: "/semantic", key: "tenant-2");
+        var otherSystem = await PostAsync("""{"model":"gpt","max_tokens":64,"messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"explain recursion simply"}]}""", prefix: "/semantic", key: "tenant-1");
+        var sameTenant = await PostAsync(Chat("explain recursion, simply"), prefix: "/semantic", key: "tenant-1");
+
+        Assert.Equal("miss", CacheHeader(otherTenant.Headers));
+        Assert.Equal("miss", CacheHeader(otherSystem.Headers));
+        Assert.Equal("hit-semantic", CacheHeader(sameTenant.Headers));
+    }
+
+    [Fact]
+    public async Task AConfiguredEmbeddingsModelEmbedsThroughTheGatewayAndIsMetered()
+    {
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(new() { ["LlmGateway:Cache:Semantic:EmbeddingModel"] = "openai/text-embedding-3-small" });
+
+        await PostAsync(Chat("First wording"), prefix: "/semantic", key: "embedder");
+        var second = await PostAsync(Chat("Second wording"), prefix: "/semantic", key: "embedder");
+
+        // The fake embeds every text alike, so the second request is the first one's neighbour.
+        Assert.Equal("hit-semantic", CacheHeader(second.Headers));
+        Assert.Equal(2, _upstream.Calls.Count(c => c.Path.EndsWith("/embeddings", StringComparison.Ordinal)));
+        Assert.Equal("text-embedding-3-small", _upstream.Calls.First(c => c.Path.EndsWith("/embeddings", StringComparison.Ordinal)).Body["model"]!.GetValue<string>());
+        var embedding = await _sink.WaitForAsync(r => r.Operation == "embeddings");
+        Assert.Equal(2, embedding.InputTokens);
+        Assert.Equal("embedder", _sink.Records.First(r => r.Operation == "embeddings").Caller.Key is { } key && key.StartsWith("key_", StringComparison.Ordinal) ? "embedder" : "missing");
+    }
+}
