@@ -14,24 +14,46 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgreSqlLedgerOptions _options;
-    private readonly SemaphoreSlim _schemaLock = new(1, 1);
+    private readonly PostgreSqlSchema _schema;
     private readonly string _insert;
-    private volatile bool _schemaReady;
 
     public PostgreSqlCallLedger(IOptions<PostgreSqlLedgerOptions> options)
     {
         _options = options.Value;
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
-        _schemaReady = !_options.CreateTable;
+        var table = _options.TableName;
+        var index = table.Replace('.', '_');
+        _schema = new PostgreSqlSchema(_dataSource, $"""
+            CREATE TABLE IF NOT EXISTS {table} (
+                id uuid PRIMARY KEY,
+                request_id text NOT NULL,
+                ts timestamptz NOT NULL,
+                caller_key text, team text, app text, user_id text, tags jsonb,
+                operation text NOT NULL,
+                requested_model text NOT NULL,
+                provider text, deployment text, model text,
+                stream boolean NOT NULL,
+                input_tokens bigint NOT NULL, cached_input_tokens bigint NOT NULL, cache_write_input_tokens bigint NOT NULL,
+                output_tokens bigint NOT NULL, reasoning_tokens bigint NOT NULL, images integer NOT NULL,
+                token_source text NOT NULL,
+                cost numeric(20, 10), price_version text, unpriced boolean NOT NULL,
+                status text NOT NULL, status_code integer, error_code text, role text NOT NULL,
+                time_to_first_token_ms double precision, duration_ms double precision);
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS cache text NOT NULL DEFAULT 'None';
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS saved_cost numeric(20, 10);
+            CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
+            CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
+            CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
+            """, _options.CreateTable);
         _insert = $"""
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,
                 provider, deployment, model, stream, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
                 reasoning_tokens, images, token_source, cost, price_version, unpriced, status, status_code, error_code, role,
-                time_to_first_token_ms, duration_ms)
+                time_to_first_token_ms, duration_ms, cache, saved_cost)
             SELECT * FROM unnest(@id, @request_id, @ts, @caller_key, @team, @app, @user_id, @tags, @operation, @requested_model,
                 @provider, @deployment, @model, @stream, @input_tokens, @cached_input_tokens, @cache_write_input_tokens, @output_tokens,
                 @reasoning_tokens, @images, @token_source, @cost, @price_version, @unpriced, @status, @status_code, @error_code, @role,
-                @ttft_ms, @duration_ms)
+                @ttft_ms, @duration_ms, @cache, @saved_cost)
             ON CONFLICT (id) DO NOTHING
             """;
     }
@@ -43,7 +65,7 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             return;
         }
 
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(_insert);
         var p = command.Parameters;
         p.Add(Column("id", records, r => r.Id, NpgsqlDbType.Uuid));
@@ -76,13 +98,15 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         p.Add(Column("role", records, r => r.Role.ToString(), NpgsqlDbType.Text));
         p.Add(Column("ttft_ms", records, r => r.TimeToFirstToken?.TotalMilliseconds, NpgsqlDbType.Double));
         p.Add(Column("duration_ms", records, r => r.Duration?.TotalMilliseconds, NpgsqlDbType.Double));
+        p.Add(Column("cache", records, r => r.Cache.ToString(), NpgsqlDbType.Text));
+        p.Add(Column("saved_cost", records, r => r.SavedCost, NpgsqlDbType.Numeric));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync().ConfigureAwait(false);
-        _schemaLock.Dispose();
+        _schema.Dispose();
     }
 
     private static NpgsqlParameter Column<T>(string name, IReadOnlyList<LlmCallRecord> records, Func<LlmCallRecord, T> value, NpgsqlDbType type)
@@ -94,51 +118,5 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         }
 
         return new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values };
-    }
-
-    private async ValueTask EnsureTableAsync(CancellationToken cancellationToken)
-    {
-        if (_schemaReady)
-        {
-            return;
-        }
-
-        await _schemaLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_schemaReady)
-            {
-                return;
-            }
-
-            var table = _options.TableName;
-            var index = table.Replace('.', '_');
-            await using var command = _dataSource.CreateCommand($"""
-                CREATE TABLE IF NOT EXISTS {table} (
-                    id uuid PRIMARY KEY,
-                    request_id text NOT NULL,
-                    ts timestamptz NOT NULL,
-                    caller_key text, team text, app text, user_id text, tags jsonb,
-                    operation text NOT NULL,
-                    requested_model text NOT NULL,
-                    provider text, deployment text, model text,
-                    stream boolean NOT NULL,
-                    input_tokens bigint NOT NULL, cached_input_tokens bigint NOT NULL, cache_write_input_tokens bigint NOT NULL,
-                    output_tokens bigint NOT NULL, reasoning_tokens bigint NOT NULL, images integer NOT NULL,
-                    token_source text NOT NULL,
-                    cost numeric(20, 10), price_version text, unpriced boolean NOT NULL,
-                    status text NOT NULL, status_code integer, error_code text, role text NOT NULL,
-                    time_to_first_token_ms double precision, duration_ms double precision);
-                CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
-                CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
-                CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
-                """);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaLock.Release();
-        }
     }
 }

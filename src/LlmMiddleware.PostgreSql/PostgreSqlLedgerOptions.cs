@@ -11,7 +11,7 @@ public sealed class PostgreSqlLedgerOptions
 
     /// <summary>The table (optionally schema-qualified) that holds the records. Default <c>llm_call_records</c>.</summary>
     [Required]
-    [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", ErrorMessage = "TableName must be a plain identifier, optionally schema-qualified.")]
+    [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "TableName must be a plain identifier, optionally schema-qualified.")]
     public string TableName { get; set; } = "llm_call_records";
 
     /// <summary>Create the table and its indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>

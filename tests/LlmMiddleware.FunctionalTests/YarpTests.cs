@@ -237,6 +237,7 @@ public sealed class YarpTests : IAsyncLifetime
     [InlineData("Llm.InboundProtocol", "cobol", "must be 'openai' or 'anthropic'")]
     [InlineData("Llm.Provder", "openai", "unknown LLM metadata key 'Llm.Provder'")]
     [InlineData("Llm.Provider", "nobody", "unknown provider 'nobody'")]
+    [InlineData("Llm.CachePolicy", "nonesuch", "unknown cache policy 'nonesuch'")]
     public async Task InvalidLlmMetadataStopsStartup(string key, string value, string message)
     {
         var settings = ConfigDrivenRoutes(_upstream);
@@ -245,5 +246,38 @@ public sealed class YarpTests : IAsyncLifetime
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartEdgeAsync(settings));
 
         Assert.Contains(message, ex.ToString());
+    }
+
+    [Fact]
+    public async Task ARoutesCachePolicyAppliesOnlyToThatRoute()
+    {
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["LlmGateway:Cache:Policies:edge-semantic:Mode"] = "Semantic";
+        settings["LlmGateway:Cache:Policies:edge-semantic:SimilarityThreshold"] = "0.9";
+        settings["ReverseProxy:Routes:chat:Metadata:Llm.CachePolicy"] = "edge-semantic";
+        await _edge.DisposeAsync();
+        _edge = await StartEdgeAsync(settings);
+
+        async Task<(string Cache, string Text)> AskAsync(string path, string body)
+        {
+            using var response = await _http.PostAsync(_edge.BaseUrl + path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            return (response.Headers.TryGetValues("x-llm-cache", out var values) ? values.Single() : "none", await response.Content.ReadAsStringAsync());
+        }
+
+        var first = await AskAsync("/edge/v1/chat/completions", """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Which planet is largest?"}]}""");
+        var near = await AskAsync("/edge/v1/chat/completions", """{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"which planet is largest"}]}""");
+        var streamed = await AskAsync("/edge/v1/chat/completions", """{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"user","content":"Which planet is largest?"}]}""");
+        var other = await AskAsync("/edge/v1/messages", """{"model":"x","max_tokens":50,"messages":[{"role":"user","content":"Which planet is largest?"}]}""");
+        var otherAgain = await AskAsync("/edge/v1/messages", """{"model":"x","max_tokens":50,"messages":[{"role":"user","content":"Which planet is largest?"}]}""");
+
+        Assert.Equal("miss", first.Cache);
+        Assert.Equal("hit-semantic", near.Cache);
+        Assert.Contains("Hello from anthropic: Which planet is largest?", near.Text);
+        Assert.Equal("hit-exact", streamed.Cache);
+        Assert.Equal("Hello from anthropic: Which planet is largest?", StreamText.JoinOpenAIContent(streamed.Text));
+        Assert.Equal("none", other.Cache);
+        Assert.Equal("none", otherAgain.Cache);
+        Assert.Single(_upstream.Calls, c => c.Provider == "anthropic");
+        Assert.Equal(2, _upstream.Calls.Count(c => c.Provider == "gemini"));
     }
 }

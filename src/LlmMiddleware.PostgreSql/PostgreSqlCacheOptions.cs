@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmMiddleware.PostgreSql;
+
+/// <summary>Settings of the PostgreSQL cache storage, bound to <c>LlmGateway:CacheStore</c>.</summary>
+public sealed class PostgreSqlCacheOptions
+{
+    /// <summary>The Npgsql connection string.</summary>
+    [Required]
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>The table of the distributed (exact) cache. Default <c>llm_cache_entries</c>.</summary>
+    [Required]
+    [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "TableName must be a plain identifier, optionally schema-qualified.")]
+    public string TableName { get; set; } = "llm_cache_entries";
+
+    /// <summary>The table of the semantic cache. Default <c>llm_semantic_cache</c>.</summary>
+    [Required]
+    [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "SemanticTableName must be a plain identifier, optionally schema-qualified.")]
+    public string SemanticTableName { get; set; } = "llm_semantic_cache";
+
+    /// <summary>The LISTEN/NOTIFY channel that announces new semantic entries to every instance. Default <c>llm_semantic_cache</c>.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]*$", ErrorMessage = "Channel must be a plain identifier.")]
+    public string Channel { get; set; } = "llm_semantic_cache";
+
+    /// <summary>Create the tables if they do not exist, on first use. Default <see langword="true"/>.</summary>
+    public bool CreateTables { get; set; } = true;
+
+    /// <summary>How often expired rows are deleted (by whichever instance writes next). Default 5 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan ExpiredRowsSweepInterval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+internal static class PostgreSqlIdentifiers
+{
+    public const string Pattern = @"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$";
+}
+
+/// <summary>Runs a schema script once per process, on first use, however many callers race to it.</summary>
+internal sealed class PostgreSqlSchema(Npgsql.NpgsqlDataSource dataSource, string script, bool enabled) : IDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private volatile bool _ready = !enabled;
+
+    public async ValueTask EnsureAsync(CancellationToken cancellationToken)
+    {
+        if (_ready)
+        {
+            return;
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_ready)
+            {
+                await using var command = dataSource.CreateCommand(script);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                _ready = true;
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public void Dispose() => _lock.Dispose();
+}
