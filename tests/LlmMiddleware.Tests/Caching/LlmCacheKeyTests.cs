@@ -79,4 +79,20 @@ public sealed class LlmCacheKeyTests
     private static string Key(string body) => LlmCacheKey.Compute(Parse(body), "gpt", "openai/gpt-4o-mini", "tenant");
 
     private static LlmRequest Parse(string body) => RequestReader.Read(LlmProtocol.OpenAIChat, Encoding.UTF8.GetBytes(body));
+
+    [Fact]
+    public void ThePartitionIgnoresTheConversationOnlyAndSeparatesEmbedders()
+    {
+        var request = Parse(Base);
+        var reworded = Parse(Base.Replace("\"content\":\"hi\"", "\"content\":\"hello there\""));
+        var otherSystem = Parse(Base.Replace("Be brief.", "Be verbose."));
+
+        Assert.Equal(Partition(request), Partition(reworded));
+        Assert.NotEqual(Partition(request), Partition(otherSystem));
+        Assert.NotEqual(Partition(request), LlmCacheKey.ComputePartition(request, "gpt", "gpt-4o", "tenant-b", "lexical-v1"));
+        Assert.NotEqual(Partition(request), LlmCacheKey.ComputePartition(request, "gpt", "gpt-4o", "tenant-a", "gateway:text-embedding-3-small"));
+        Assert.NotEqual(Partition(request), LlmCacheKey.Compute(request, "gpt", "gpt-4o", "tenant-a"));
+
+        static string Partition(LlmRequest request) => LlmCacheKey.ComputePartition(request, "gpt", "gpt-4o", "tenant-a", "lexical-v1");
+    }
 }
