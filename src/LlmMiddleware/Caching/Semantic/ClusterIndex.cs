@@ -4,8 +4,9 @@ namespace LlmMiddleware.Caching.Semantic;
 
 /// <summary>
 /// The approximate index of a large partition: spherical k-means over the vectors' sketches (about √n clusters), each
-/// cluster listing its members. A lookup compares the query's sketch with every centroid, scans the members of the
-/// <see cref="Probes"/> nearest clusters, and returns the best few sketch matches for exact re-ranking.
+/// cluster holding its members' positions and, contiguously, their sketches (a probe is one sequential scan). A lookup
+/// compares the query's sketch with every centroid, scans the <see cref="Probes"/> nearest clusters, and returns the
+/// best few sketch matches for exact re-ranking.
 /// </summary>
 internal sealed class ClusterIndex
 {
@@ -15,6 +16,7 @@ internal sealed class ClusterIndex
 
     private readonly float[] _centroids;
     private readonly int[][] _members;
+    private readonly float[][] _memberSketches;
     private readonly int[] _memberCounts;
 
     private ClusterIndex(RandomProjection projection, float[] centroids, int clusters, int builtAt)
@@ -24,10 +26,13 @@ internal sealed class ClusterIndex
         Clusters = clusters;
         BuiltAt = builtAt;
         _members = new int[clusters][];
+        _memberSketches = new float[clusters][];
         _memberCounts = new int[clusters];
+        var capacity = Math.Max(4, 2 * builtAt / clusters);
         for (var c = 0; c < clusters; c++)
         {
-            _members[c] = new int[Math.Max(4, 2 * builtAt / clusters)];
+            _members[c] = new int[capacity];
+            _memberSketches[c] = new float[capacity * SketchDimensions];
         }
     }
 
@@ -98,16 +103,20 @@ internal sealed class ClusterIndex
     public void Assign(int position, ReadOnlySpan<float> sketch)
     {
         var c = NearestCentroid(_centroids, Clusters, sketch);
-        if (_memberCounts[c] == _members[c].Length)
+        var count = _memberCounts[c];
+        if (count == _members[c].Length)
         {
-            Array.Resize(ref _members[c], _members[c].Length * 2);
+            Array.Resize(ref _members[c], count * 2);
+            Array.Resize(ref _memberSketches[c], count * 2 * SketchDimensions);
         }
 
-        _members[c][_memberCounts[c]++] = position;
+        _members[c][count] = position;
+        sketch.CopyTo(_memberSketches[c].AsSpan(count * SketchDimensions));
+        _memberCounts[c] = count + 1;
     }
 
     /// <summary>Fills <paramref name="best"/> with the positions whose sketches are nearest the query's; returns how many.</summary>
-    public int Nearest(ReadOnlySpan<float> sketch, ReadOnlySpan<float> sketches, Span<int> best, Span<float> bestScores)
+    public int Nearest(ReadOnlySpan<float> sketch, Span<int> best, Span<float> bestScores)
     {
         Span<int> probes = stackalloc int[Probes];
         Span<float> probeScores = stackalloc float[Probes];
@@ -120,10 +129,12 @@ internal sealed class ClusterIndex
         var found = 0;
         for (var p = 0; p < probeCount; p++)
         {
-            var members = _members[probes[p]].AsSpan(0, _memberCounts[probes[p]]);
-            foreach (var position in members)
+            var c = probes[p];
+            var members = _members[c].AsSpan(0, _memberCounts[c]);
+            var sketches = _memberSketches[c].AsSpan();
+            for (var m = 0; m < members.Length; m++)
             {
-                found = TopInsert(best, bestScores, found, position, TensorPrimitives.Dot(sketch, sketches.Slice(position * SketchDimensions, SketchDimensions)));
+                found = TopInsert(best, bestScores, found, members[m], TensorPrimitives.Dot(sketch, sketches.Slice(m * SketchDimensions, SketchDimensions)));
             }
         }
 

@@ -15,12 +15,12 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private float[] _vectors = new float[dimensions * 16];
-    private float[] _sketches = [];
     private SemanticSlot?[] _slots = new SemanticSlot?[16];
     private int _count;
     private int _live;
     private ClusterIndex? _index;
     private int _indexBuilding;
+    private int _layout;
 
     public int Dimensions { get; } = dimensions;
 
@@ -40,10 +40,6 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
             {
                 Array.Resize(ref _slots, _count * 2);
                 Array.Resize(ref _vectors, _slots.Length * Dimensions);
-                if (_sketches.Length > 0)
-                {
-                    Array.Resize(ref _sketches, _slots.Length * ClusterIndex.SketchDimensions);
-                }
             }
 
             slot.Position = _count;
@@ -51,7 +47,7 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
             _slots[_count] = slot;
             if (_index is { } index)
             {
-                var sketch = _sketches.AsSpan(_count * ClusterIndex.SketchDimensions, ClusterIndex.SketchDimensions);
+                Span<float> sketch = stackalloc float[ClusterIndex.SketchDimensions];
                 index.Projection.Sketch(vector, sketch);
                 index.Assign(_count, sketch);
             }
@@ -134,7 +130,7 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
         index.Projection.Sketch(query, sketch);
         Span<int> candidates = stackalloc int[Rerank];
         Span<float> candidateScores = stackalloc float[Rerank];
-        var found = index.Nearest(sketch, _sketches, candidates, candidateScores);
+        var found = index.Nearest(sketch, candidates, candidateScores);
 
         SemanticSlot? best = null;
         var bestScore = threshold;
@@ -155,13 +151,16 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
     /// <summary>Clusters a copy of the sketches off the request path, then swaps the index in.</summary>
     private void BuildIndex()
     {
+        var stale = false;
         try
         {
             float[] vectors;
             int count;
+            int layout;
             _lock.EnterReadLock();
             try
             {
+                layout = _layout;
                 count = _count;
                 vectors = _vectors.AsSpan(0, count * Dimensions).ToArray();
             }
@@ -181,17 +180,21 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
             _lock.EnterWriteLock();
             try
             {
+                // A compaction moved the vectors while clustering: this index points at old positions.
+                stale = layout != _layout;
+                if (stale)
+                {
+                    return;
+                }
+
                 // Vectors added while clustering are sketched and assigned now.
-                var all = new float[_slots.Length * ClusterIndex.SketchDimensions];
-                sketches.CopyTo(all, 0);
+                var sketch = new float[ClusterIndex.SketchDimensions];
                 for (var i = count; i < _count; i++)
                 {
-                    var sketch = all.AsSpan(i * ClusterIndex.SketchDimensions, ClusterIndex.SketchDimensions);
                     projection.Sketch(_vectors.AsSpan(i * Dimensions, Dimensions), sketch);
                     index.Assign(i, sketch);
                 }
 
-                _sketches = all;
                 _index = index;
             }
             finally
@@ -202,6 +205,10 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
         finally
         {
             Volatile.Write(ref _indexBuilding, 0);
+            if (stale && Count >= indexThreshold && Interlocked.Exchange(ref _indexBuilding, 1) == 0)
+            {
+                _ = Task.Run(BuildIndex);
+            }
         }
     }
 
@@ -228,8 +235,8 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
 
         Array.Clear(_slots, write, _count - write);
         _count = write;
+        _layout++;
         _index = null;
-        _sketches = [];
         if (_count >= indexThreshold && Interlocked.Exchange(ref _indexBuilding, 1) == 0)
         {
             _ = Task.Run(BuildIndex);
