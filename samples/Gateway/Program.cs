@@ -27,6 +27,13 @@ if (builder.Configuration["LlmGateway:Ledger:ConnectionString"] is { Length: > 0
     gateway.AddPostgreSqlLedger();
 }
 
+// Response caching is off unless LlmGateway:Cache:Mode is Exact or Semantic (e.g. --LlmGateway:Cache:Mode=Exact);
+// with LlmGateway:CacheStore:ConnectionString set, instances share cached answers through PostgreSQL.
+if (builder.Configuration["LlmGateway:CacheStore:ConnectionString"] is { Length: > 0 })
+{
+    gateway.AddPostgreSqlCache();
+}
+
 var app = builder.Build();
 var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
 app.MapGet("/", () => Results.Text($$"""

@@ -397,4 +397,29 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal(2, embedding.InputTokens);
         Assert.Equal("embedder", _sink.Records.First(r => r.Operation == "embeddings").Caller.Key is { } key && key.StartsWith("key_", StringComparison.Ordinal) ? "embedder" : "missing");
     }
+
+    [Fact]
+    public async Task AnUnknownPolicyNameOnAnEndpointIsAnErrorWhenEndpointsAreBuilt()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway(),
+            app =>
+            {
+                app.MapLlmGateway("/typo").WithLlmCachePolicy("semantci");
+                _ = ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).ToList();
+            },
+            CacheSettings));
+
+        Assert.Contains("unknown LLM cache policy 'semantci'", ex.ToString());
+    }
+
+    [Fact]
+    public async Task InvalidCacheSettingsStopStartup()
+    {
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartGatewayAsync(new() { ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = "1.5", ["LlmGateway:Cache:Policies:off:Mode"] = "Exact" }));
+
+        Assert.Contains("LlmGateway:Cache:Policies:semantic", ex.ToString());
+        Assert.Contains("reserved", ex.ToString());
+    }
 }
