@@ -54,17 +54,6 @@ public class LlmCachePolicy
     /// output should not get a neighbour's answer). Default 1.0; requests without a temperature qualify.</summary>
     [Range(0.0, 2.0)]
     public double MaxSemanticTemperature { get; set; } = 1.0;
-
-    internal LlmCachePolicy CopyTo(LlmCachePolicy target)
-    {
-        target.Mode = Mode;
-        target.Ttl = Ttl;
-        target.Scope = Scope;
-        target.SimilarityThreshold = SimilarityThreshold;
-        target.MaxSemanticTurns = MaxSemanticTurns;
-        target.MaxSemanticTemperature = MaxSemanticTemperature;
-        return target;
-    }
 }
 
 /// <summary>

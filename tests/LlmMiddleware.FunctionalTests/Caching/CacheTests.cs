@@ -166,6 +166,7 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal("Hello from openai: Stream me", live);
         Assert.Equal(live, replayed);
         Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.True(usage?.OutputTokenCount > 0, "The SDK asks for usage; the replay must carry it.");
         Assert.Equal(1, UpstreamChats);
 
         // The same request in Anthropic's protocol has the same key: replayed as an Anthropic stream.

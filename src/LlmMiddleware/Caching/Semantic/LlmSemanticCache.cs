@@ -40,9 +40,6 @@ internal sealed partial class LlmSemanticCache : BackgroundService
     /// <summary>Names the embedder, so vectors of different embedders never share a partition.</summary>
     public string EmbedderId => _embedder.Value.Id;
 
-    /// <summary>Entries held on this instance.</summary>
-    public int Count => Volatile.Read(ref _count);
-
     /// <summary>The request's unit-length embedding; <see langword="null"/> when embedding failed (logged; the lookup is a miss).</summary>
     public async ValueTask<float[]?> EmbedAsync(string text, LlmCallerIdentity caller, CancellationToken cancellationToken)
     {
