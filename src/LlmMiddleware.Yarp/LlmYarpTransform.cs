@@ -25,15 +25,16 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         http.Features.Set(state);
         try
         {
-            var call = await executor.PrepareCallAsync(context, ResolveForRoute, http.RequestAborted).ConfigureAwait(false);
-            http.Response.RegisterForDispose(call);
-            state.Translation = call.Translation;
-            if (await executor.Cache.TryServeAsync(context, cachePolicy, http.RequestAborted).ConfigureAwait(false))
+            var call = await executor.PrepareCallAsync(context, ResolveForRoute, cachePolicy, http.RequestAborted).ConfigureAwait(false);
+            if (call is null)
             {
                 // Answered from the cache; YARP does not forward a request whose response has started.
                 await state.CompleteAsync().ConfigureAwait(false);
                 return;
             }
+
+            http.Response.RegisterForDispose(call);
+            state.Translation = call.Translation;
 
             var pathAndQuery = provider.ChatPath(call.Model, context.Request.Stream);
             var queryStart = pathAndQuery.IndexOf('?');

@@ -61,13 +61,11 @@ internal sealed partial class LlmCallExecutor
 
     public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
-        using var call = await PrepareCallAsync(context, ResolveAsync, aborted).ConfigureAwait(false);
-        if (await _cache.TryServeAsync(context, _cache.PolicyFor(context.HttpContext), aborted).ConfigureAwait(false))
+        using var call = await PrepareCallAsync(context, ResolveAsync, _cache.PolicyFor(context.HttpContext), aborted).ConfigureAwait(false);
+        if (call is not null)
         {
-            return;
+            await SendAsync(context, call, aborted).ConfigureAwait(false);
         }
-
-        await SendAsync(context, call, aborted).ConfigureAwait(false);
     });
 
     /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
@@ -139,11 +137,12 @@ internal sealed partial class LlmCallExecutor
     }
 
     /// <summary>
-    /// Reads and parses the caller's body, resolves the provider, runs the request hooks, and writes the upstream body:
-    /// the caller's bytes with the model rewritten in passthrough, a translated request otherwise. Shared by the
-    /// gateway endpoints and the YARP transforms.
+    /// Reads and parses the caller's body, resolves the provider, runs the request hooks, answers from the response
+    /// cache under <paramref name="cachePolicy"/> when it can (then returns <see langword="null"/>: the response is
+    /// written), and otherwise writes the upstream body: the caller's bytes with the model rewritten in passthrough, a
+    /// translated request otherwise. Shared by the gateway endpoints and the YARP transforms.
     /// </summary>
-    public async ValueTask<PreparedCall> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, CancellationToken cancellationToken)
+    public async ValueTask<PreparedCall?> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, ResolvedCachePolicy? cachePolicy, CancellationToken cancellationToken)
     {
         var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         PreparedCall? call = null;
@@ -155,6 +154,14 @@ internal sealed partial class LlmCallExecutor
             call = new PreparedCall(callerBody, candidates);
             SetRoute(context, route);
             await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
+
+            // Looked up before the upstream body is written (and remote images fetched): a hit needs neither.
+            if (await _cache.TryServeAsync(context, cachePolicy, cancellationToken).ConfigureAwait(false))
+            {
+                call.Dispose();
+                return null;
+            }
+
             await RetargetAsync(context, call, route, cancellationToken).ConfigureAwait(false);
             return call;
         }
