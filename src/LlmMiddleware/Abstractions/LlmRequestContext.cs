@@ -90,8 +90,8 @@ public sealed class LlmRequestContext
     /// <summary>Where the answer goes when the call fills the cache.</summary>
     internal Caching.CacheCall? CacheCall { get; set; }
 
-    /// <summary>Whether the relay should keep the complete response for the cache.</summary>
-    internal bool CaptureResponse { get; set; }
+    /// <summary>Whether the relay should keep the complete response for the cache (the call fills it).</summary>
+    internal bool CaptureResponse => CacheCall is not null;
 
     /// <summary>The complete response, when <see cref="CaptureResponse"/> was set and the response completed.</summary>
     internal LlmResponse? CapturedResponse { get; set; }

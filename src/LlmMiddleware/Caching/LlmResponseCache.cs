@@ -37,7 +37,7 @@ internal sealed partial class LlmResponseCache
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LlmResponseCache> _logger;
     private readonly ResolvedCachePolicy? _default;
-    private readonly Dictionary<string, ResolvedCachePolicy> _named = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, ResolvedCachePolicy?> _named = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConditionalWeakTable<LlmCachePolicy, ResolvedCachePolicy> _inCode = [];
 
     public LlmResponseCache(HybridCache cache, LlmSemanticCache semantic, LlmMeter meter, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmResponseCache> logger)
@@ -51,7 +51,7 @@ internal sealed partial class LlmResponseCache
         _default = Resolve(_options.Cache);
         foreach (var (name, policy) in _options.Cache.Policies)
         {
-            _named[name] = new ResolvedCachePolicy(policy);
+            _named[name] = Resolve(policy);
         }
     }
 
@@ -62,18 +62,17 @@ internal sealed partial class LlmResponseCache
     public ResolvedCachePolicy? PolicyNamed(string? name) =>
         name is null ? _default
         : string.Equals(name, OffPolicy, StringComparison.OrdinalIgnoreCase) ? null
-        : _named.TryGetValue(name, out var policy) ? Resolve(policy)
+        : _named.TryGetValue(name, out var policy) ? policy
         : throw new InvalidOperationException($"Unknown LLM cache policy '{name}'. Configure it under LlmGateway:Cache:Policies, or use '{OffPolicy}'.");
 
     /// <summary>The policy of a gateway endpoint: its <see cref="LlmCachePolicyMetadata"/>, else the default.</summary>
     public ResolvedCachePolicy? PolicyFor(HttpContext http) =>
         http.GetEndpoint()?.Metadata.GetMetadata<LlmCachePolicyMetadata>() is { } metadata
-            ? metadata.Policy is { } policy ? Resolve(_inCode.GetValue(policy, static p => new ResolvedCachePolicy(p))) : PolicyNamed(metadata.PolicyName)
+            ? metadata.Policy is { } policy ? (policy.Mode == LlmCacheMode.Off ? null : _inCode.GetValue(policy, static p => new ResolvedCachePolicy(p))) : PolicyNamed(metadata.PolicyName)
             : _default;
 
+    /// <summary>A policy ready for use; none for <see cref="LlmCacheMode.Off"/>.</summary>
     private static ResolvedCachePolicy? Resolve(LlmCachePolicy policy) => policy.Mode == LlmCacheMode.Off ? null : new ResolvedCachePolicy(policy);
-
-    private static ResolvedCachePolicy? Resolve(ResolvedCachePolicy policy) => policy.Mode == LlmCacheMode.Off ? null : policy;
 
     /// <summary>
     /// Answers the call from the cache when it can (returns <see langword="true"/> once the response is written).
@@ -101,7 +100,7 @@ internal sealed partial class LlmResponseCache
         {
             // Served fresh, and the fresh answer replaces the stored one.
             SetOutcome(context, LlmCacheOutcome.Bypass);
-            Fill(context, call);
+            context.CacheCall = call;
             return ValueTask.FromResult(false);
         }
 
@@ -132,7 +131,7 @@ internal sealed partial class LlmResponseCache
         {
             // The call this one waited for had nothing to share: go to the provider, and fill the entry if that works.
             SetOutcome(context, LlmCacheOutcome.Miss);
-            Fill(context, call);
+            context.CacheCall = call;
             return false;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !aborted.IsCancellationRequested)
@@ -168,14 +167,8 @@ internal sealed partial class LlmResponseCache
         }
 
         SetOutcome(context, LlmCacheOutcome.Miss);
-        Fill(context, call);
-        return false;
-    }
-
-    private static void Fill(LlmRequestContext context, CacheCall call)
-    {
         context.CacheCall = call;
-        context.CaptureResponse = true;
+        return false;
     }
 
     /// <summary>
