@@ -68,3 +68,23 @@ internal sealed class PostgreSqlSchema(Npgsql.NpgsqlDataSource dataSource, strin
 
     public void Dispose() => _lock.Dispose();
 }
+
+/// <summary>Deletes a table's expired rows at most once per interval, on the next write after it has passed.</summary>
+internal sealed class ExpiredRowsSweeper(Npgsql.NpgsqlDataSource dataSource, string table, TimeSpan interval)
+{
+    private readonly string _sweep = $"DELETE FROM {table} WHERE expires_at <= @now";
+    private long _nextSweep;
+
+    public async ValueTask SweepIfDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var due = Interlocked.Read(ref _nextSweep);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextSweep, (now + interval).UtcTicks, due) != due)
+        {
+            return;
+        }
+
+        await using var command = dataSource.CreateCommand(_sweep);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter("now", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = now.UtcDateTime });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -17,6 +17,7 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
     private readonly PostgreSqlSchema _schema;
     private readonly PostgreSqlCacheOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly ExpiredRowsSweeper _sweeper;
     private readonly string _insert;
     private readonly string _selectLive;
     private readonly string _selectOne;
@@ -36,8 +37,8 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
                 expires_at timestamptz NOT NULL);
             CREATE INDEX IF NOT EXISTS {table.Replace('.', '_')}_expires_at ON {table} (expires_at);
             """, _options.CreateTables);
+        _sweeper = new ExpiredRowsSweeper(_dataSource, table, _options.ExpiredRowsSweepInterval);
         _insert = $"""
-            DELETE FROM {table} WHERE expires_at <= @now;
             INSERT INTO {table} (id, partition, vector, payload, expires_at) VALUES (@id, @partition, @vector, @payload, @expires_at) ON CONFLICT (id) DO NOTHING;
             SELECT pg_notify('{_options.Channel}', @id::text);
             """;
@@ -50,13 +51,13 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
         ArgumentNullException.ThrowIfNull(record);
         await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(_insert);
-        command.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = _timeProvider.GetUtcNow().UtcDateTime });
         command.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Uuid) { Value = record.Id });
         command.Parameters.Add(new NpgsqlParameter("partition", NpgsqlDbType.Text) { Value = record.Partition });
         command.Parameters.Add(new NpgsqlParameter("vector", NpgsqlDbType.Array | NpgsqlDbType.Real) { Value = record.Vector });
         command.Parameters.Add(new NpgsqlParameter("payload", NpgsqlDbType.Bytea) { Value = record.Payload });
         command.Parameters.Add(new NpgsqlParameter("expires_at", NpgsqlDbType.TimestampTz) { Value = record.ExpiresAt.UtcDateTime });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await _sweeper.SweepIfDueAsync(_timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<LlmSemanticCacheRecord> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
