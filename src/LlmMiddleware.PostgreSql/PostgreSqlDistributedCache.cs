@@ -20,8 +20,7 @@ internal sealed class PostgreSqlDistributedCache : IDistributedCache, IAsyncDisp
     private readonly string _refresh;
     private readonly string _set;
     private readonly string _remove;
-    private readonly string _sweep;
-    private long _nextSweep;
+    private readonly ExpiredRowsSweeper _sweeper;
 
     public PostgreSqlDistributedCache(IOptions<PostgreSqlCacheOptions> options, TimeProvider timeProvider)
     {
@@ -41,14 +40,15 @@ internal sealed class PostgreSqlDistributedCache : IDistributedCache, IAsyncDisp
 
         // A read of a sliding entry moves its expiry, never past its absolute expiry.
         const string Slide = "expires_at = LEAST(@now + make_interval(secs => sliding_ms / 1000.0), COALESCE(absolute_expires_at, 'infinity'))";
-        _get = $"UPDATE {table} SET {Slide} WHERE key = @key AND expires_at > @now RETURNING value";
+        // Reads of entries without sliding expiry (all of the gateway's) write nothing.
         _refresh = $"UPDATE {table} SET {Slide} WHERE key = @key AND expires_at > @now AND sliding_ms IS NOT NULL";
+        _get = $"WITH slid AS ({_refresh}) SELECT value FROM {table} WHERE key = @key AND expires_at > @now";
         _set = $"""
             INSERT INTO {table} (key, value, expires_at, sliding_ms, absolute_expires_at) VALUES (@key, @value, @expires_at, @sliding_ms, @absolute)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, sliding_ms = excluded.sliding_ms, absolute_expires_at = excluded.absolute_expires_at
             """;
         _remove = $"DELETE FROM {table} WHERE key = @key";
-        _sweep = $"DELETE FROM {table} WHERE expires_at <= @now";
+        _sweeper = new ExpiredRowsSweeper(_dataSource, table, _options.ExpiredRowsSweepInterval);
     }
 
     // The gateway uses only the asynchronous members; the synchronous ones serve other users of IDistributedCache.
@@ -101,26 +101,13 @@ internal sealed class PostgreSqlDistributedCache : IDistributedCache, IAsyncDisp
         command.Parameters.Add(new NpgsqlParameter("sliding_ms", NpgsqlDbType.Bigint) { Value = sliding is { } s ? (long)s.TotalMilliseconds : DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("absolute", NpgsqlDbType.TimestampTz) { Value = absolute is { } a ? a.UtcDateTime : DBNull.Value });
         await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
-        await SweepIfDueAsync(now, token).ConfigureAwait(false);
+        await _sweeper.SweepIfDueAsync(now, token).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()
     {
         _schema.Dispose();
         return _dataSource.DisposeAsync();
-    }
-
-    private async ValueTask SweepIfDueAsync(DateTimeOffset now, CancellationToken token)
-    {
-        var due = Interlocked.Read(ref _nextSweep);
-        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextSweep, (now + _options.ExpiredRowsSweepInterval).UtcTicks, due) != due)
-        {
-            return;
-        }
-
-        await using var command = _dataSource.CreateCommand(_sweep);
-        command.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = now.UtcDateTime });
-        await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
     }
 
     private NpgsqlCommand Command(string sql, string key)
