@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Providers;
@@ -61,7 +62,11 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             }
 
             provider.ApplyHeaders(request.Headers, context.Request.Stream);
-            request.Content = new ReadOnlyMemoryContent(call.UpstreamBody);
+            // YARP sends what HttpContext.Request.Body holds (it refuses a replaced ProxyRequest.Content); the body is
+            // a pooled buffer that lives until the response ends.
+            MemoryMarshal.TryGetArray(call.UpstreamBody, out var body);
+            http.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+            request.Content!.Headers.ContentLength = body.Count;
             request.Content.Headers.ContentType = new("application/json");
         }
         catch (LlmGatewayException ex)

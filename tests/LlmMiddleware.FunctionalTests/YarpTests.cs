@@ -233,6 +233,52 @@ public sealed class YarpTests : IAsyncLifetime
         Assert.Contains("gemini", json.RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 
+    [Fact]
+    public async Task HashCookieSessionAffinityKeepsACallerOnItsDestination()
+    {
+        // HashCookie affinity hashes with System.IO.Hashing, which YARP now restores as an ordinary dependency.
+        await using var second = await FakeUpstream.StartAsync();
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["ReverseProxy:Routes:affine:ClusterId"] = "affine";
+        settings["ReverseProxy:Routes:affine:Match:Path"] = "/affine/v1/chat/completions";
+        settings["ReverseProxy:Routes:affine:Metadata:Llm.InboundProtocol"] = "openai";
+        settings["ReverseProxy:Clusters:affine:Metadata:Llm.Provider"] = "anthropic";
+        settings["ReverseProxy:Clusters:affine:LoadBalancingPolicy"] = "RoundRobin";
+        settings["ReverseProxy:Clusters:affine:SessionAffinity:Enabled"] = "true";
+        settings["ReverseProxy:Clusters:affine:SessionAffinity:Policy"] = "HashCookie";
+        settings["ReverseProxy:Clusters:affine:SessionAffinity:AffinityKeyName"] = "llm-affinity";
+        settings["ReverseProxy:Clusters:affine:Destinations:d1:Address"] = _upstream.BaseUrl + "/anthropic";
+        settings["ReverseProxy:Clusters:affine:Destinations:d2:Address"] = second.BaseUrl + "/anthropic";
+        await using var edge = await StartEdgeAsync(settings);
+
+        async Task<HttpResponseMessage> AskAsync(string? cookie)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, edge.BaseUrl + "/affine/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            if (cookie is not null)
+            {
+                request.Headers.Add("Cookie", cookie);
+            }
+
+            var response = await _http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response;
+        }
+
+        using var first = await AskAsync(null);
+        var cookie = first.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("llm-affinity=", StringComparison.Ordinal)).Split(';')[0];
+        var pinned = _upstream.Calls.IsEmpty ? second : _upstream;
+        for (var i = 0; i < 4; i++)
+        {
+            using var _ = await AskAsync(cookie);
+        }
+
+        Assert.Equal(5, pinned.Calls.Count);
+        Assert.Empty((pinned == second ? _upstream : second).Calls);
+    }
+
     [Theory]
     [InlineData("Llm.InboundProtocol", "cobol", "must be 'openai' or 'anthropic'")]
     [InlineData("Llm.Provder", "openai", "unknown LLM metadata key 'Llm.Provder'")]
