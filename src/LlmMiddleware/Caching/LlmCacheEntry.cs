@@ -1,10 +1,14 @@
+using System.ComponentModel;
+
 namespace LlmMiddleware.Caching;
 
 /// <summary>
 /// A cached answer: the response in the gateway's protocol-neutral form (replayed in whichever protocol the next
 /// caller speaks, streamed or not), who produced it, and what it cost at which price version, so a hit reports the
-/// cost it saved.
+/// cost it saved. Never changed once created: marked immutable, so HybridCache's L1 holds the instance itself and a hit
+/// deserializes nothing.
 /// </summary>
+[ImmutableObject(true)]
 internal sealed class LlmCacheEntry
 {
     public required LlmResponse Response { get; init; }

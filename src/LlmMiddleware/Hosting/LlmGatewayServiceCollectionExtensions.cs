@@ -40,8 +40,9 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();
-        // The response cache codes against HybridCache; a host's own AddHybridCache() registration wins.
-        services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.HybridCache, LlmMiddleware.Caching.LlmHybridCache>();
+        // The response cache runs on HybridCache (L1, the host's IDistributedCache as L2, stampede protection).
+        // AddHybridCache only adds what is missing, so a host's own HybridCache and its options win.
+        services.AddHybridCache();
         services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.IHybridCacheSerializer<LlmMiddleware.Caching.LlmCacheEntry>>(LlmMiddleware.Caching.LlmCacheEntrySerializer.Instance);
         services.TryAddSingleton<LlmMiddleware.Caching.Semantic.LlmSemanticCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmMiddleware.Caching.Semantic.LlmSemanticCache>(sp => sp.GetRequiredService<LlmMiddleware.Caching.Semantic.LlmSemanticCache>()));
