@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
@@ -21,19 +20,15 @@ public sealed class PostgreSqlServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Path.Combine(BinDirectory, "initdb")))
-        {
-            throw new InvalidOperationException($"PostgreSQL 15 is not installed ({BinDirectory}); install Debian's 'postgresql' package (.ci/run does).");
-        }
-
+        await DebianPackages.EnsureAsync("postgresql", Path.Combine(BinDirectory, "initdb"));
         Directory.CreateDirectory(_directory);
         var asRoot = Environment.UserName == "root";
         if (asRoot)
         {
-            await RunAsync("chown", "postgres:postgres", _directory);
+            await DebianPackages.RunAsync("chown", "postgres:postgres", _directory);
         }
 
-        _port = FreePort();
+        _port = SampleTests.FreePort();
         var data = Path.Combine(_directory, "data");
         await RunPostgresAsync(asRoot, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C");
         await RunPostgresAsync(asRoot, "pg_ctl", "-D", data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
@@ -72,33 +67,8 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static Task RunPostgresAsync(bool asRoot, string tool, params string[] args) =>
-        asRoot ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(BinDirectory, tool), .. args]) : RunAsync(Path.Combine(BinDirectory, tool), args);
-
-    private static async Task RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await output}{await error}");
-        }
-    }
+        asRoot ? DebianPackages.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(BinDirectory, tool), .. args]) : DebianPackages.RunAsync(Path.Combine(BinDirectory, tool), args);
 }
 
 [CollectionDefinition(Name)]
