@@ -47,6 +47,7 @@ public sealed partial class TiktokenEncoding
     private readonly PreTokenizer _preTokenizer;
     private readonly FrozenDictionary<int, byte[]> _specialTokenBytes;
     private readonly MergeCache _mergeCache = new();
+    private TiktokenEncodingTokenizer? _tokenizer;
 
     [ThreadStatic]
     private static List<int>? t_merged;
@@ -67,6 +68,9 @@ public sealed partial class TiktokenEncoding
 
     /// <summary>The encoding of GPT-4, GPT-3.5 Turbo and the text-embedding-3 / ada-002 models.</summary>
     public static TiktokenEncoding Cl100kBase => Cl100k.Value;
+
+    /// <summary>This encoding as a Microsoft.ML.Tokenizers <see cref="Microsoft.ML.Tokenizers.Tokenizer"/>.</summary>
+    public TiktokenEncodingTokenizer Tokenizer => _tokenizer ??= new TiktokenEncodingTokenizer(this);
 
     /// <summary>The encoding's name, as tiktoken spells it.</summary>
     public string Name { get; }
