@@ -41,6 +41,7 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
                 time_to_first_token_ms double precision, duration_ms double precision);
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS cache text NOT NULL DEFAULT 'None';
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS saved_cost numeric(20, 10);
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS tokenizer text;
             CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
             CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
             CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
@@ -49,11 +50,11 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,
                 provider, deployment, model, stream, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
                 reasoning_tokens, images, token_source, cost, price_version, unpriced, status, status_code, error_code, role,
-                time_to_first_token_ms, duration_ms, cache, saved_cost)
+                time_to_first_token_ms, duration_ms, cache, saved_cost, tokenizer)
             SELECT * FROM unnest(@id, @request_id, @ts, @caller_key, @team, @app, @user_id, @tags, @operation, @requested_model,
                 @provider, @deployment, @model, @stream, @input_tokens, @cached_input_tokens, @cache_write_input_tokens, @output_tokens,
                 @reasoning_tokens, @images, @token_source, @cost, @price_version, @unpriced, @status, @status_code, @error_code, @role,
-                @ttft_ms, @duration_ms, @cache, @saved_cost)
+                @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer)
             ON CONFLICT (id) DO NOTHING
             """;
     }
@@ -100,6 +101,7 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         p.Add(Column("duration_ms", records, r => r.Duration?.TotalMilliseconds, NpgsqlDbType.Double));
         p.Add(Column("cache", records, r => r.Cache.ToString(), NpgsqlDbType.Text));
         p.Add(Column("saved_cost", records, r => r.SavedCost, NpgsqlDbType.Numeric));
+        p.Add(Column("tokenizer", records, r => r.Tokenizer, NpgsqlDbType.Text));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -132,6 +132,22 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Contains("TableName must be a plain identifier", ex.Message);
     }
 
+    [Fact]
+    public async Task TheLedgerNamesTheTokenizerThatCounted()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using (var gateway = await StartGatewayAsync(database, flushInterval: "01:00:00"))
+        {
+            await CallAsync(gateway, 1);
+            using var response = await _http.PostAsync(gateway.BaseUrl + "/v1/embeddings", Json("""{"model":"gemini/text-embedding-004","input":"hello"}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await gateway.StopAsync();
+        }
+
+        Assert.Equal("tiktoken:o200k_base", await PostgreSqlServer.ScalarAsync<string>(database, "SELECT tokenizer FROM llm_call_records WHERE operation = 'embeddings'"));
+        Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE operation = 'chat' AND tokenizer IS NULL"));
+    }
+
     private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
         _upstream,
         b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database),

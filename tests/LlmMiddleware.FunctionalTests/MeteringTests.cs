@@ -73,6 +73,7 @@ public sealed class MeteringTests : IAsyncLifetime
         Assert.Equal((input, cached, output, reasoning), (record.InputTokens, record.CachedInputTokens, record.OutputTokens, record.ReasoningTokens));
         Assert.Equal(decimal.Parse(cost, System.Globalization.CultureInfo.InvariantCulture), record.Cost);
         Assert.Equal(LlmTokenSource.Provider, record.TokenSource);
+        Assert.Null(record.Tokenizer);
         Assert.Equal((LlmCallStatus.Succeeded, LlmCallRole.Primary, 200), (record.Status, record.Role, record.StatusCode));
         Assert.Equal(alias, record.RequestedModel);
         Assert.Equal("u-42", record.Caller.User);
@@ -138,6 +139,7 @@ public sealed class MeteringTests : IAsyncLifetime
         Assert.Equal(TiktokenEncoding.O200kBase.CountTokens(delivered), record.OutputTokens);
         Assert.True(record.InputTokens > 0);
         Assert.Equal(LlmTokenSource.Counted, record.TokenSource);
+        Assert.Equal("tiktoken:o200k_base", record.Tokenizer);
         Assert.True(record.Cost > 0m);
     }
 
@@ -230,6 +232,31 @@ public sealed class MeteringTests : IAsyncLifetime
         var record = await _sink.WaitForAsync(r => r.Operation == "embeddings");
         Assert.Equal(TiktokenEncoding.O200kBase.CountTokens("hello world") + TiktokenEncoding.O200kBase.CountTokens("second input"), record.InputTokens);
         Assert.Equal(LlmTokenSource.Counted, record.TokenSource);
+    }
+
+    [Fact]
+    public async Task AHostsTokenizerCountsForItsProviderAndTheRecordNamesIt()
+    {
+        // A WordPiece vocabulary of three words: anything else is one [UNK] token, where o200k_base would count several.
+        var vocabulary = new MemoryStream(Encoding.UTF8.GetBytes("[UNK]\nhello\nworld\n"));
+        var wordPiece = await Microsoft.ML.Tokenizers.WordPieceTokenizer.CreateAsync(vocabulary);
+        var sink = new CollectingSink();
+        await using var gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b =>
+            {
+                b.Services.AddLlmGateway().AddTokenizer("gemini", wordPiece, "wordpiece-test");
+                b.Services.AddSingleton<ILlmCallRecordSink>(sink);
+            },
+            app => app.MapLlmGateway(),
+            new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.020" });
+
+        using var response = await _http.PostAsync(gateway.BaseUrl + "/v1/embeddings", Json("""{"model":"gemini/text-embedding-004","input":["hello world","antidisestablishmentarianism"]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = await sink.WaitForAsync(r => r.Operation == "embeddings");
+        Assert.Equal((3, "wordpiece-test"), (record.InputTokens, record.Tokenizer));
+        Assert.True(TiktokenEncoding.O200kBase.CountTokens("antidisestablishmentarianism") > 1);
     }
 
     private async Task<HttpResponseMessage> PostAsync(string path, string body, string? key = null)

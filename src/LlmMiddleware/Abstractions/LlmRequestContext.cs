@@ -105,8 +105,9 @@ public sealed class LlmRequestContext
     /// <summary>Whether the call raced several deployments.</summary>
     internal bool Raced { get; set; }
 
-    /// <summary>Whether <see cref="Usage"/> was counted by the gateway rather than reported (Gemini embeddings).</summary>
-    internal bool UsageIsCounted { get; set; }
+    /// <summary>The tokenizer that counted <see cref="Usage"/> when the gateway counted it rather than the provider
+    /// reporting it (Gemini embeddings).</summary>
+    internal string? UsageCountedBy { get; set; }
 
     /// <summary>What was delivered to the caller, for counting when the provider reports no usage.</summary>
     internal Metering.DeliveredOutput Delivered { get; } = new();
@@ -116,12 +117,12 @@ public sealed class LlmRequestContext
     /// <summary>Images in the prompt, once counted by <see cref="CountPromptTokens"/>.</summary>
     internal int PromptImages { get; private set; }
 
-    /// <summary>The prompt's tokens counted with the tokenizer for the current provider and model; computed once.</summary>
-    internal long CountPromptTokens()
+    /// <summary>The prompt's tokens counted with <paramref name="tokenizer"/>, the current provider and model's; computed once.</summary>
+    internal long CountPromptTokens(Metering.CountingTokenizer tokenizer)
     {
         if (_promptTokens < 0)
         {
-            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, UpstreamModel, ProviderProtocol ?? InboundProtocol);
+            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, tokenizer, ProviderProtocol ?? InboundProtocol);
             PromptImages = images;
         }
 

@@ -57,9 +57,9 @@ internal static class EmbeddingsHandler
         context.UpstreamStatusCode = (int)response.StatusCode;
 
         // Gemini reports no token usage for embeddings: the inputs are counted.
-        var encoding = Metering.ChatTokenCounter.EncodingFor(model);
-        context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)encoding.CountTokens(text)) };
-        context.UsageIsCounted = true;
+        var tokenizer = executor.Tokenizers.For(provider.Name, model);
+        context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)tokenizer.Count(text)) };
+        context.UsageCountedBy = tokenizer.Name;
         var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
         using var output = new PooledBufferWriter(geminiBody.Length);
         WriteOpenAIResponse(geminiBody, requested, Json.String(root, "encoding_format") == "base64", output);

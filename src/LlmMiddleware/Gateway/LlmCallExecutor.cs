@@ -53,6 +53,9 @@ internal sealed partial class LlmCallExecutor
 
     public LlmProviderRegistry Registry => _registry;
 
+    /// <summary>The tokenizers the gateway counts with.</summary>
+    public Metering.LlmTokenizers Tokenizers => _meter.Tokenizers;
+
     public LlmGatewayOptions Options => _options;
 
     public TimeProvider TimeProvider => _timeProvider;
@@ -529,7 +532,7 @@ internal sealed partial class LlmCallExecutor
             (int?)leg.Response?.StatusCode ?? leg.Failure?.Error.Status,
             leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
             _timeProvider.GetElapsedTime(leg.Started),
-            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = ChatTokenCounter.EncodingFor(leg.Route.Model).CountTokens(leg.PrefetchedContent) });
+            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = Tokenizers.For(leg.Route.Provider.Name, leg.Route.Model).Count(leg.PrefetchedContent) });
         context.RecordAttempt(attempt);
         _telemetry.RecordAttempt(attempt, handedOver: false);
         if (attempt.Outcome == LlmAttemptOutcome.Cancelled)

@@ -50,6 +50,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmSpendAggregator>();
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
+        services.TryAddSingleton<LlmTokenizers>();
         services.TryAddSingleton<LlmMeter>();
         services.TryAddSingleton<LlmCallExecutor>();
         return new LlmGatewayBuilder(services);
@@ -143,6 +144,31 @@ public static class LlmGatewayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure<LlmGatewayOptions>(o => o.AddModel(alias, provider, model));
+        return builder;
+    }
+
+    /// <summary>
+    /// Counts the tokens of <paramref name="provider"/>'s models (or, with a <c>provider/model</c> name, of one model)
+    /// with <paramref name="tokenizer"/> wherever the gateway counts: prompts and delivered output a provider did not
+    /// report, the router's "fits", race losers. Call records name it <paramref name="name"/>. Without a registration,
+    /// OpenAI models count with their tiktoken encoding and every other model with o200k_base, as an estimate.
+    /// </summary>
+    /// <example><c>.AddTokenizer("vllm", LlamaTokenizer.Create(File.OpenRead("tokenizer.model")), "llama-3.1")</c></example>
+    public static ILlmGatewayBuilder AddTokenizer(this ILlmGatewayBuilder builder, string provider, Microsoft.ML.Tokenizers.Tokenizer tokenizer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return builder.AddTokenizer(provider, _ => tokenizer, name);
+    }
+
+    /// <summary>Counts with the tokenizer <paramref name="factory"/> creates (once, at start-up); see the other overload.</summary>
+    public static ILlmGatewayBuilder AddTokenizer(this ILlmGatewayBuilder builder, string provider, Func<IServiceProvider, Microsoft.ML.Tokenizers.Tokenizer> factory, string name)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(provider);
+        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var slash = provider.IndexOf('/');
+        builder.Services.AddSingleton(new LlmTokenizerRegistration(slash < 0 ? provider : provider[..slash], slash < 0 ? null : provider[(slash + 1)..], name, factory));
         return builder;
     }
 }

@@ -1,12 +1,11 @@
 using System.Buffers.Binary;
-using LlmMiddleware.Tokenizers;
 
 namespace LlmMiddleware.Metering;
 
 /// <summary>
-/// Counts the prompt tokens of a chat request before it is sent: the text with the model's tiktoken encoding (o200k_base
-/// for models without a public tokenizer, so Anthropic and Gemini counts are close estimates), plus the chat format's
-/// overheads. Used for the router's "fits", expected cost, budget checks, and for metering when a provider reports nothing.
+/// Counts the prompt tokens of a chat request before it is sent: the text with the model's tokenizer (see
+/// <see cref="LlmTokenizers"/>; o200k_base for models without a public one, so Anthropic and Gemini counts are close
+/// estimates), plus the chat format's overheads. Used for the router's "fits", expected cost, budget checks, and for metering when a provider reports nothing.
 /// </summary>
 internal static class ChatTokenCounter
 {
@@ -18,15 +17,10 @@ internal static class ChatTokenCounter
     private const int PerTool = 7;
     private const int ToolsOverhead = 12;
 
-    /// <summary>The encoding used to count for <paramref name="model"/>.</summary>
-    public static TiktokenEncoding EncodingFor(string? model) =>
-        (model is null ? null : TiktokenEncoding.ForModel(model)) ?? TiktokenEncoding.O200kBase;
-
-    /// <summary>Prompt tokens of <paramref name="request"/> for <paramref name="model"/> on a provider speaking
-    /// <paramref name="protocol"/>, and the number of images in it.</summary>
-    public static (long Tokens, int Images) CountPrompt(LlmRequest request, string? model, LlmProtocol protocol)
+    /// <summary>Prompt tokens of <paramref name="request"/> counted with <paramref name="encoding"/> for a provider
+    /// speaking <paramref name="protocol"/>, and the number of images in it.</summary>
+    public static (long Tokens, int Images) CountPrompt(LlmRequest request, CountingTokenizer encoding, LlmProtocol protocol)
     {
-        var encoding = EncodingFor(model);
         long tokens = ReplyPriming;
         var images = 0;
         if (request.System.Count > 0)
@@ -34,13 +28,13 @@ internal static class ChatTokenCounter
             tokens += PerMessage;
             foreach (var part in request.System)
             {
-                tokens += encoding.CountTokens(part.Text);
+                tokens += encoding.Count(part.Text);
             }
         }
 
         foreach (var message in request.Messages)
         {
-            tokens += PerMessage + (message.Name is null ? 0 : PerName + encoding.CountTokens(message.Name));
+            tokens += PerMessage + (message.Name is null ? 0 : PerName + encoding.Count(message.Name));
             foreach (var part in message.Content)
             {
                 tokens += CountPart(part, encoding, protocol, ref images);
@@ -52,24 +46,24 @@ internal static class ChatTokenCounter
             tokens += ToolsOverhead;
             foreach (var tool in request.Tools)
             {
-                tokens += PerTool + encoding.CountTokens(tool.Name) + encoding.CountTokens(tool.Description ?? "") + encoding.CountTokens(tool.ParametersJson);
+                tokens += PerTool + encoding.Count(tool.Name) + encoding.Count(tool.Description ?? "") + encoding.Count(tool.ParametersJson);
             }
         }
 
         return (tokens, images);
     }
 
-    private static long CountPart(LlmContentPart part, TiktokenEncoding encoding, LlmProtocol protocol, ref int images)
+    private static long CountPart(LlmContentPart part, CountingTokenizer encoding, LlmProtocol protocol, ref int images)
     {
         switch (part)
         {
             case LlmTextPart text:
-                return encoding.CountTokens(text.Text);
+                return encoding.Count(text.Text);
             case LlmImagePart image:
                 images++;
                 return ImageTokens(image, protocol);
             case LlmToolCallPart call:
-                return PerMessage + encoding.CountTokens(call.Name) + encoding.CountTokens(call.ArgumentsJson);
+                return PerMessage + encoding.Count(call.Name) + encoding.Count(call.ArgumentsJson);
             case LlmToolResultPart result:
                 long total = PerMessage;
                 foreach (var inner in result.Content)
@@ -79,9 +73,9 @@ internal static class ChatTokenCounter
 
                 return total;
             case LlmReasoningPart reasoning:
-                return encoding.CountTokens(reasoning.Text);
+                return encoding.Count(reasoning.Text);
             case LlmNativePart native:
-                return encoding.CountTokens(native.Json);
+                return encoding.Count(native.Json);
             default:
                 return 0;
         }

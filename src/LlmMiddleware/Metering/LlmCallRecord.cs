@@ -143,6 +143,10 @@ public sealed record LlmCallRecord
     /// <summary>Where the token counts come from.</summary>
     public LlmTokenSource TokenSource { get; init; }
 
+    /// <summary>The tokenizer that counted what the provider did not report (for example <c>tiktoken:o200k_base</c>, or
+    /// the name given to <c>AddTokenizer</c>); <see langword="null"/> when every count is the provider's.</summary>
+    public string? Tokenizer { get; init; }
+
     /// <summary>Cost in USD; <see langword="null"/> when the model has no price (then <see cref="Unpriced"/> is set).</summary>
     public decimal? Cost { get; init; }
 

@@ -34,10 +34,12 @@ internal sealed class LlmMeter
     private readonly LlmSpendAggregator _spend;
     private readonly LlmCallRecordDispatcher _dispatcher;
     private readonly LlmGatewayTelemetry _telemetry;
+    private readonly LlmTokenizers _tokenizers;
     private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmGatewayTelemetry telemetry)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmGatewayTelemetry telemetry, LlmTokenizers tokenizers)
     {
+        _tokenizers = tokenizers;
         _catalog = catalog;
         _options = options.Value.Metering;
         _spend = spend;
@@ -46,6 +48,9 @@ internal sealed class LlmMeter
     }
 
     public LlmMeteringOptions Options => _options;
+
+    /// <summary>The tokenizers the gateway counts with.</summary>
+    public LlmTokenizers Tokenizers => _tokenizers;
 
     /// <summary>Refuses a call to an unpriced model when the policy is <see cref="LlmUnpricedModelPolicy.Block"/>.</summary>
     public void EnsurePriced(LlmRequestContext context, LlmProviderEndpoint provider, string model)
@@ -81,6 +86,7 @@ internal sealed class LlmMeter
             InputTokens = usage.InputTokens,
             OutputTokens = usage.OutputTokens,
             TokenSource = LlmTokenSource.Counted,
+            Tokenizer = _tokenizers.For(attempt.Provider, attempt.Model).Name,
             Cost = pricing is null ? null : LlmCostCalculator.Cost(usage, pricing),
             PriceVersion = pricing?.Version,
             Unpriced = pricing is null,
@@ -114,7 +120,7 @@ internal sealed class LlmMeter
             return;
         }
 
-        var (usage, _, images) = SettleUsage(context);
+        var (usage, _, images, _) = SettleUsage(context);
         var pricing = PricingFor(context.ProviderName, context.UpstreamModel!, context.StartedAt);
         headers[CostHeader] = pricing is null ? "unpriced" : LlmCostCalculator.Cost(usage, pricing, images).ToString(CultureInfo.InvariantCulture);
         headers[InputTokensHeader] = usage.InputTokens.ToString(CultureInfo.InvariantCulture);
@@ -179,7 +185,7 @@ internal sealed class LlmMeter
             };
         }
 
-        var (usage, source, images) = SettleUsage(context);
+        var (usage, source, images, tokenizer) = SettleUsage(context);
         var status = context.Error?.Code == UnpricedCode ? LlmCallStatus.Blocked
             : context.ClientDisconnected ? LlmCallStatus.ClientDisconnected
             : context.Error is not null && context.TimeToFirstToken is not null && context.Request.Stream ? LlmCallStatus.StreamBroken
@@ -199,6 +205,7 @@ internal sealed class LlmMeter
             ReasoningTokens = usage.ReasoningTokens,
             Images = images,
             TokenSource = source,
+            Tokenizer = tokenizer,
             Cost = pricing is null ? (reachedProvider ? null : 0m) : LlmCostCalculator.Cost(usage, pricing, images),
             PriceVersion = pricing?.Version,
             Unpriced = pricing is null && reachedProvider,
@@ -217,37 +224,38 @@ internal sealed class LlmMeter
     /// provider's figures are kept where it gave them (typically the prompt, reported when a stream opens) and the gaps
     /// are counted: the prompt from the request, the output from what was actually delivered.
     /// </summary>
-    private static (LlmUsage Usage, LlmTokenSource Source, int Images) SettleUsage(LlmRequestContext context)
+    private (LlmUsage Usage, LlmTokenSource Source, int Images, string? Tokenizer) SettleUsage(LlmRequestContext context)
     {
         var reported = context.Usage;
         var images = context.PromptImages;
         var billable = context.UpstreamStatusCode is >= 200 and < 300 || (context.ClientDisconnected && context.UpstreamStatusCode is null && context.ProviderName is not null);
         if (!billable || context.Error?.Code == UnpricedCode)
         {
-            return (default, LlmTokenSource.Provider, images);
+            return (default, LlmTokenSource.Provider, images, null);
         }
 
-        if (context.UsageIsCounted)
+        if (context.UsageCountedBy is { } countedBy)
         {
-            return (reported, LlmTokenSource.Counted, images);
+            return (reported, LlmTokenSource.Counted, images, countedBy);
         }
 
         var complete = context.Error is null && !context.ClientDisconnected && (context.FinishReason is not null || !context.Request.Stream);
         if (complete && reported.InputTokens > 0 && (reported.OutputTokens > 0 || context.Delivered.IsEmpty))
         {
-            return (reported, LlmTokenSource.Provider, images);
+            return (reported, LlmTokenSource.Provider, images, null);
         }
 
+        var tokenizer = _tokenizers.For(context.ProviderName, context.UpstreamModel);
         var usage = reported;
         var inputCounted = reported.InputTokens <= 0 && context.OperationName == LlmOperationNames.Chat;
         if (inputCounted)
         {
-            usage = usage with { InputTokens = context.CountPromptTokens() };
+            usage = usage with { InputTokens = context.CountPromptTokens(tokenizer) };
             images = context.PromptImages;
         }
 
         // A cut stream's last usage event (if any) undercounts what was delivered; the delivered text is the floor.
-        var delivered = context.Delivered.IsEmpty ? 0 : ChatTokenCounter.EncodingFor(context.UpstreamModel).CountTokens(context.Delivered.ToText());
+        var delivered = context.Delivered.IsEmpty ? 0 : tokenizer.Count(context.Delivered.ToText());
         var outputCounted = delivered > reported.OutputTokens;
         if (outputCounted)
         {
@@ -257,7 +265,7 @@ internal sealed class LlmMeter
         var source = !inputCounted && !outputCounted ? LlmTokenSource.Provider
             : inputCounted && (outputCounted || reported.OutputTokens == 0) ? LlmTokenSource.Counted
             : LlmTokenSource.Mixed;
-        return (usage, source, images);
+        return (usage, source, images, source == LlmTokenSource.Provider ? null : tokenizer.Name);
     }
 
     /// <summary>By default a call is attributed to a fingerprint of the key it presented and to the request's user.</summary>

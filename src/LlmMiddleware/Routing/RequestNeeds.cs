@@ -47,7 +47,7 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
             capabilities |= LlmModelCapabilities.Reasoning;
         }
 
-        var (tokens, _) = Metering.ChatTokenCounter.CountPrompt(request, model: null, protocol);
+        var (tokens, _) = Metering.ChatTokenCounter.CountPrompt(request, Metering.LlmTokenizers.Default, protocol);
         return new RequestNeeds(tokens, request.MaxOutputTokens ?? 0, capabilities, request.Stream);
     }
 

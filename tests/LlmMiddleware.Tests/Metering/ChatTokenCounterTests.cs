@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using LlmMiddleware.Metering;
 using LlmMiddleware.Tokenizers;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace LlmMiddleware.Tests.Metering;
@@ -8,6 +9,27 @@ namespace LlmMiddleware.Tests.Metering;
 /// <summary>Pre-flight prompt counts: tokenizer counts plus each chat format's overheads.</summary>
 public sealed class ChatTokenCounterTests
 {
+    private static readonly LlmTokenizers BuiltIn = new([], new ServiceCollection().BuildServiceProvider());
+
+    [Fact]
+    public void TheHostsTokenizerForTheModelWinsThenTheProvidersThenTiktoken()
+    {
+        var perModel = TiktokenEncoding.O200kBase.Tokenizer;
+        var perProvider = TiktokenEncoding.Cl100kBase.Tokenizer;
+        var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        services.AddLlmGateway().AddTokenizer("vllm/llama-3", perModel, "llama-3-tokenizer").AddTokenizer("VLLM", _ => perProvider, "vllm-default");
+        using var provider = services.BuildServiceProvider();
+        var tokenizers = provider.GetRequiredService<LlmTokenizers>();
+
+        Assert.Equal(("llama-3-tokenizer", perModel), (tokenizers.For("vllm", "LLAMA-3").Name, tokenizers.For("vllm", "LLAMA-3").Tokenizer));
+        Assert.Equal("vllm-default", tokenizers.For("vllm", "mistral-7b").Name);
+        Assert.Equal("tiktoken:cl100k_base", tokenizers.For("openai", "gpt-4").Name);
+        Assert.Equal("tiktoken:o200k_base", tokenizers.For("openai", "gpt-4o").Name);
+        Assert.Equal("tiktoken:o200k_base", tokenizers.For("ollama", "llama-3").Name);
+        Assert.Same(TiktokenEncoding.O200kBase.Tokenizer, LlmTokenizers.Default.Tokenizer);
+    }
+
     [Fact]
     public void MessagesNamesAndToolsAddOpenAIsOverheads()
     {
@@ -17,7 +39,7 @@ public sealed class ChatTokenCounterTests
         request.Messages.Add(new LlmMessage(LlmRole.Assistant) { Content = { new LlmToolCallPart("c1", "add", """{"a":2,"b":2}""") } });
         request.Tools.Add(new LlmTool("add", "Adds numbers", """{"type":"object"}"""));
 
-        var (tokens, images) = ChatTokenCounter.CountPrompt(request, "gpt-4", LlmProtocol.OpenAIChat);
+        var (tokens, images) = ChatTokenCounter.CountPrompt(request, BuiltIn.For("openai", "gpt-4"), LlmProtocol.OpenAIChat);
 
         var cl100k = TiktokenEncoding.Cl100kBase;
         long expected = 3 // reply priming
@@ -34,7 +56,7 @@ public sealed class ChatTokenCounterTests
     {
         var request = new LlmRequest { Model = "m", Messages = { new LlmMessage(LlmRole.User) { Content = { new LlmTextPart("Bonjour tout le monde") } } } };
 
-        Assert.Equal(6 + TiktokenEncoding.O200kBase.CountTokens("Bonjour tout le monde"), ChatTokenCounter.CountPrompt(request, "claude-sonnet-4-5", LlmProtocol.AnthropicMessages).Tokens);
+        Assert.Equal(6 + TiktokenEncoding.O200kBase.CountTokens("Bonjour tout le monde"), ChatTokenCounter.CountPrompt(request, BuiltIn.For("anthropic", "claude-sonnet-4-5"), LlmProtocol.AnthropicMessages).Tokens);
     }
 
     [Theory]
