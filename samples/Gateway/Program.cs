@@ -1,5 +1,9 @@
 // A standalone LLM gateway. With no provider keys it answers through the built-in simulated provider; set
 // OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY and the "default" alias goes to that provider instead.
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
 var builder = WebApplication.CreateBuilder(args);
 
 // --urls and ASPNETCORE_URLS choose the listen address; this is only the default.
@@ -28,10 +32,28 @@ if (builder.Configuration["LlmGateway:Ledger:ConnectionString"] is { Length: > 0
 }
 
 // Response caching is off unless LlmGateway:Cache:Mode is Exact or Semantic (e.g. --LlmGateway:Cache:Mode=Exact);
-// with LlmGateway:CacheStore:ConnectionString set, instances share cached answers through PostgreSQL.
+// with LlmGateway:CacheStore:ConnectionString set, instances share cached answers through PostgreSQL, or through
+// Redis with LlmGateway:CacheStore:Kind=Redis.
 if (builder.Configuration["LlmGateway:CacheStore:ConnectionString"] is { Length: > 0 })
 {
-    gateway.AddPostgreSqlCache();
+    if (string.Equals(builder.Configuration["LlmGateway:CacheStore:Kind"], "Redis", StringComparison.OrdinalIgnoreCase))
+    {
+        gateway.AddRedisCache();
+    }
+    else
+    {
+        gateway.AddPostgreSqlCache();
+    }
+}
+
+// OpenTelemetry: the gateway's metrics (meter "LlmMiddleware") as Prometheus text at /metrics, and metrics and traces
+// (activity source "LlmMiddleware") over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+var telemetry = builder.Services.AddOpenTelemetry()
+    .WithMetrics(metrics => metrics.AddMeter("LlmMiddleware").AddPrometheusExporter())
+    .WithTracing(tracing => tracing.AddSource("LlmMiddleware"));
+if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
+{
+    telemetry.UseOtlpExporter();
 }
 
 var app = builder.Build();
@@ -45,4 +67,5 @@ app.MapGet("/", () => Results.Text($$"""
     """));
 app.MapLlmGateway();
 app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|day
+app.MapPrometheusScrapingEndpoint(); // GET /metrics
 app.Run();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
@@ -181,22 +182,9 @@ public sealed class FallbackTests : GroupGatewayTestBase
             Assert.Equal(0, openaiState.GetProperty("in_flight").GetInt32());
         }
 
-        var factory = Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        var gauges = new ConcurrentQueue<(string Deployment, int Value)>();
-        using (var meters = new System.Diagnostics.Metrics.MeterListener())
-        {
-            meters.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Scope == factory && instrument.Name == "llm_gateway.deployment.cooling_down")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            meters.SetMeasurementEventCallback<int>((_, value, tags, _) => gauges.Enqueue((ToDictionary(tags)["llm_gateway.deployment"]!.ToString()!, value)));
-            meters.Start();
-            meters.RecordObservableInstruments();
-        }
-
+        using var coolingDown = Collect<int>("llm_gateway.deployment.cooling_down");
+        coolingDown.RecordObservableInstruments();
+        var gauges = coolingDown.GetMeasurementSnapshot().Select(m => ((string)m.Tags["llm_gateway.deployment"]!, m.Value)).ToList();
         Assert.Contains(("openai/gpt-4o-mini", 1), gauges);
         Assert.Contains(("anthropic/claude-sonnet-4-5", 0), gauges);
 
@@ -250,19 +238,11 @@ public sealed class FallbackTests : GroupGatewayTestBase
     [Fact]
     public async Task AttemptsFallbacksDurationsTokensAndCostAreMeteredAndTraced()
     {
-        var factory = Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        var measurements = new ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
-        using var meters = new System.Diagnostics.Metrics.MeterListener();
-        meters.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Scope == factory)
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, ToDictionary(tags))));
-        meters.SetMeasurementEventCallback<double>((instrument, value, tags, _) => measurements.Enqueue((instrument.Name, value, ToDictionary(tags))));
-        meters.Start();
+        using var attemptsMetric = Collect<long>("llm_gateway.attempts");
+        using var fallbacks = Collect<long>("llm_gateway.fallbacks");
+        using var durations = Collect<double>("gen_ai.client.operation.duration");
+        using var tokenUsage = Collect<long>("gen_ai.client.token.usage");
+        using var costs = Collect<double>("llm_gateway.cost");
         var spans = new ConcurrentQueue<System.Diagnostics.Activity>();
         using var tracing = new System.Diagnostics.ActivityListener
         {
@@ -275,16 +255,15 @@ public sealed class FallbackTests : GroupGatewayTestBase
 
         await ChatAsync("chain");
 
-        var attempts = measurements.Where(m => m.Instrument == "llm_gateway.attempts").ToList();
-        Assert.Equal(["failed", "succeeded"], attempts.Select(a => a.Tags["llm_gateway.attempt.outcome"]));
-        Assert.Equal("openai/gpt-4o-mini", Assert.Single(measurements, m => m.Instrument == "llm_gateway.fallbacks").Tags["llm_gateway.deployment"]);
-        var duration = Assert.Single(measurements, m => m.Instrument == "gen_ai.client.operation.duration");
+        Assert.Equal(["failed", "succeeded"], attemptsMetric.GetMeasurementSnapshot().Select(a => a.Tags["llm_gateway.attempt.outcome"]));
+        Assert.Equal("openai/gpt-4o-mini", Assert.Single(fallbacks.GetMeasurementSnapshot()).Tags["llm_gateway.deployment"]);
+        var duration = Assert.Single(durations.GetMeasurementSnapshot());
         Assert.Equal("anthropic", duration.Tags["gen_ai.provider.name"]);
         Assert.Equal("chat", duration.Tags["gen_ai.operation.name"]);
-        var tokens = measurements.Where(m => m.Instrument == "gen_ai.client.token.usage").ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
+        var tokens = tokenUsage.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["gen_ai.token.type"]!, m => m.Value);
         Assert.Equal(11, tokens["input"]);
         Assert.Equal(7, tokens["output"]);
-        var cost = Assert.Single(measurements, m => m.Instrument == "llm_gateway.cost");
+        var cost = Assert.Single(costs.GetMeasurementSnapshot());
         Assert.Equal((double)0.0001299m, cost.Value, 12); // (8 x 3 + 3 x 0.30 + 7 x 15) / 1e6 at claude-sonnet-4-5's price
         Assert.Equal("claude-sonnet-4-5", cost.Tags["gen_ai.response.model"]);
         var span = Assert.Single(spans, s => s.DisplayName == "chat chain");
@@ -292,14 +271,7 @@ public sealed class FallbackTests : GroupGatewayTestBase
         Assert.Equal("anthropic/claude-sonnet-4-5", span.GetTagItem("llm_gateway.deployment"));
     }
 
-    private static Dictionary<string, object?> ToDictionary(ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        var result = new Dictionary<string, object?>();
-        foreach (var (key, value) in tags)
-        {
-            result[key] = value;
-        }
-
-        return result;
-    }
+    /// <summary>Collects what the gateway's own meter (from its IMeterFactory) records on <paramref name="instrument"/>.</summary>
+    private MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "LlmMiddleware", instrument);
 }

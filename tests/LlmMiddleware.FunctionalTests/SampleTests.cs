@@ -100,6 +100,48 @@ public sealed class SampleTests
     }
 
     [Fact]
+    public async Task GatewaySampleServesItsMetricsToAPrometheusScrape()
+    {
+        var port = FreePort();
+        using var process = await StartAsync("Gateway", port, "--LlmGateway:Cache:Mode=Exact");
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            for (var i = 0; i < 2; i++)
+            {
+                using var plain = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Scrape me"}]}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+            }
+
+            using var streamed = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"default","stream":true,"messages":[{"role":"user","content":"Stream me"}]}""", Encoding.UTF8, "application/json"));
+            await streamed.Content.ReadAsStringAsync();
+
+            // Calls are recorded as they complete, just after their last byte: scrape until the last one shows.
+            var metrics = "";
+            for (var scrape = 0; !metrics.Contains("gen_ai_server_time_to_first_token", StringComparison.Ordinal); scrape++)
+            {
+                Assert.True(scrape < 200, "The streamed call never reached the metrics:\n" + metrics);
+                await Task.Delay(scrape == 0 ? 0 : 50);
+                using var response = await http.GetAsync("/metrics");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
+                metrics = await response.Content.ReadAsStringAsync();
+            }
+
+            Assert.Contains("gen_ai_server_time_to_first_token_seconds_bucket{", metrics);
+            Assert.Contains("gen_ai_client_operation_duration_seconds_count{", metrics);
+            Assert.Matches("""llm_gateway_tokens_total\{[^}]*llm_gateway_token_type="input"[^}]*\} [1-9]""", metrics);
+            Assert.Matches("""llm_gateway_tokens_total\{[^}]*llm_gateway_token_type="output"[^}]*\} [1-9]""", metrics);
+            Assert.Matches("""llm_gateway_cache_requests_total\{[^}]*llm_gateway_cache_outcome="hit_exact"[^}]*\} 1""", metrics);
+            Assert.Matches("""llm_gateway_cache_requests_total\{[^}]*llm_gateway_cache_outcome="miss"[^}]*\} 2""", metrics);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task YarpEdgeSampleServesOrdinaryAndLlmRoutes()
     {
         var port = FreePort();

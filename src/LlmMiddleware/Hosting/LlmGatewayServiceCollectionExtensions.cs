@@ -37,6 +37,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmProviderRegistry>();
         services.AddMetrics();
         services.TryAddSingleton<LlmGatewayTelemetry>();
+        services.TryAddSingleton<LlmUsageMetrics>();
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();

@@ -21,12 +21,12 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHost
     private readonly ILlmCallRecordSink[] _sinks;
     private readonly LlmMeteringOptions _options;
     private readonly TimeProvider _timeProvider;
-    private readonly LlmGatewayTelemetry _telemetry;
+    private readonly LlmUsageMetrics _telemetry;
     private readonly ILogger<LlmCallRecordDispatcher> _logger;
     private readonly CancellationTokenSource _abandon = new();
     private int _pending;
 
-    public LlmCallRecordDispatcher(IEnumerable<ILlmCallRecordSink> sinks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, LlmGatewayTelemetry telemetry, ILogger<LlmCallRecordDispatcher> logger)
+    public LlmCallRecordDispatcher(IEnumerable<ILlmCallRecordSink> sinks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, LlmUsageMetrics telemetry, ILogger<LlmCallRecordDispatcher> logger)
     {
         _sinks = [.. sinks];
         _options = options.Value.Metering;

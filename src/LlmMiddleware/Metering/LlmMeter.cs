@@ -33,11 +33,11 @@ internal sealed class LlmMeter
     private readonly LlmMeteringOptions _options;
     private readonly LlmSpendAggregator _spend;
     private readonly LlmCallRecordDispatcher _dispatcher;
-    private readonly LlmGatewayTelemetry _telemetry;
+    private readonly LlmUsageMetrics _telemetry;
     private readonly LlmTokenizers _tokenizers;
     private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmGatewayTelemetry telemetry, LlmTokenizers tokenizers)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics telemetry, LlmTokenizers tokenizers)
     {
         _tokenizers = tokenizers;
         _catalog = catalog;
@@ -145,7 +145,7 @@ internal sealed class LlmMeter
     private void Publish(LlmCallRecord record)
     {
         _spend.Add(record);
-        _telemetry.RecordCost(record);
+        _telemetry.Record(record);
         _dispatcher.Enqueue(record);
     }
 

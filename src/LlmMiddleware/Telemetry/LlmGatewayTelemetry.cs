@@ -6,13 +6,14 @@ namespace LlmMiddleware.Telemetry;
 /// <summary>
 /// Metrics and traces of LLM calls, named after the OpenTelemetry GenAI semantic conventions where they exist
 /// (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>, <c>gen_ai.*</c> attributes), with
-/// gateway-specific instruments for routing (<c>llm_gateway.*</c>). Meter and activity source: <c>LlmMiddleware</c>.
+/// gateway-specific instruments for routing (<c>llm_gateway.*</c>); metering metrics are <see cref="LlmUsageMetrics"/>'s. Meter and activity source: <c>LlmMiddleware</c>.
 /// </summary>
 internal sealed class LlmGatewayTelemetry : IDisposable
 {
     public const string Name = "LlmMiddleware";
 
     private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    private static readonly double[] TimeToFirstTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
     private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
 
     private readonly Meter _meter;
@@ -20,8 +21,7 @@ internal sealed class LlmGatewayTelemetry : IDisposable
     private readonly Histogram<long> _tokens;
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _fallbacks;
-    private readonly Counter<double> _cost;
-    private readonly Counter<long> _droppedRecords;
+    private readonly Histogram<double> _timeToFirstToken;
 
     public LlmGatewayTelemetry(IMeterFactory meterFactory)
     {
@@ -30,8 +30,7 @@ internal sealed class LlmGatewayTelemetry : IDisposable
         _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens used by LLM calls through the gateway.", advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
         _attempts = _meter.CreateCounter<long>("llm_gateway.attempts", "{attempt}", "Upstream attempts, by deployment and outcome.");
         _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{fallback}", "Hand-overs from a failed deployment to the next candidate.");
-        _cost = _meter.CreateCounter<double>("llm_gateway.cost", "USD", "Cost of metered LLM calls, race losers included, at catalog prices.");
-        _droppedRecords = _meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records that could not be handed to the sinks.");
+        _timeToFirstToken = _meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time from a streamed request's receipt to its first content sent to the caller, for successful streams.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TimeToFirstTokenBuckets });
     }
 
     public static ActivitySource ActivitySource { get; } = new(Name);
@@ -123,7 +122,7 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             activity.Dispose();
         }
 
-        if (!_duration.Enabled && !_tokens.Enabled)
+        if (!_duration.Enabled && !_tokens.Enabled && !_timeToFirstToken.Enabled)
         {
             return;
         }
@@ -145,6 +144,11 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             _duration.Record(duration.TotalSeconds, tags);
         }
 
+        if (errorType is null && context.Request.Stream && context.TimeToFirstToken is { } firstToken)
+        {
+            _timeToFirstToken.Record(firstToken.TotalSeconds, tags);
+        }
+
         if (_tokens.Enabled && InputTokens(context) + OutputTokens(context) > 0)
         {
             var input = tags;
@@ -160,26 +164,6 @@ internal sealed class LlmGatewayTelemetry : IDisposable
     private static long InputTokens(LlmRequestContext context) => context.Record?.InputTokens ?? context.Usage.InputTokens;
 
     private static long OutputTokens(LlmRequestContext context) => context.Record?.OutputTokens ?? context.Usage.OutputTokens;
-
-    /// <summary>Adds a metered record's cost (unpriced records are counted with <c>llm_gateway.unpriced</c> = true and no cost).</summary>
-    public void RecordCost(LlmCallRecord record)
-    {
-        if (!_cost.Enabled || (record.Cost is null or 0m && !record.Unpriced))
-        {
-            return;
-        }
-
-        _cost.Add((double)(record.Cost ?? 0m), new TagList
-        {
-            { "gen_ai.operation.name", record.Operation },
-            { "gen_ai.provider.name", record.Provider },
-            { "gen_ai.response.model", record.Model },
-            { "llm_gateway.role", record.Role.ToString() },
-            { "llm_gateway.unpriced", record.Unpriced },
-        });
-    }
-
-    public void RecordDroppedRecords(int count) => _droppedRecords.Add(count);
 
     public void Dispose() => _meter.Dispose();
 }

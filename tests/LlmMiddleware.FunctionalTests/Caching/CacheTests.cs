@@ -8,6 +8,7 @@ using Anthropic.Models.Messages;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -115,6 +116,32 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal(original.OutputTokens, hit.OutputTokens);
         Assert.Equal("openai", hit.Provider);
         Assert.Equal(original.Cost!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), second.Headers.GetValues("x-llm-cost-saved-usd").Single());
+    }
+
+    [Fact]
+    public async Task CacheOutcomesSavedCostTokensByTypeAndTimeToFirstTokenAreMeasured()
+    {
+        var meters = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var outcomes = new MetricCollector<long>(meters, "LlmMiddleware", "llm_gateway.cache.requests");
+        using var saved = new MetricCollector<double>(meters, "LlmMiddleware", "llm_gateway.cache.saved_cost");
+        using var tokens = new MetricCollector<long>(meters, "LlmMiddleware", "llm_gateway.tokens");
+        using var firstToken = new MetricCollector<double>(meters, "LlmMiddleware", "gen_ai.server.time_to_first_token");
+
+        await PostAsync(Chat("Measure me"));
+        await PostAsync(Chat("Measure me"));
+        await PostAsync(Chat("Measure me too", extra: ",\"stream\":true"));
+        var original = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.Miss && !r.Stream);
+        await outcomes.WaitForMeasurementsAsync(3);
+        await firstToken.WaitForMeasurementsAsync(1);
+
+        Assert.Equal(["hit_exact", "miss", "miss"], outcomes.GetMeasurementSnapshot().Select(m => (string)m.Tags["llm_gateway.cache.outcome"]!).Order());
+        Assert.Equal((double)original.Cost!.Value, Assert.Single(saved.GetMeasurementSnapshot()).Value, 12);
+        var byType = tokens.GetMeasurementSnapshot().GroupBy(m => (string)m.Tags["llm_gateway.token.type"]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
+        Assert.Equal(2 * original.InputTokens, byType["input"]); // the two misses; the hit spent nothing
+        Assert.Equal(2 * original.CachedInputTokens, byType["cached_input"]);
+        Assert.Equal(2 * original.OutputTokens, byType["output"]);
+        Assert.True(original.CachedInputTokens > 0);
+        Assert.Equal("chat", Assert.Single(firstToken.GetMeasurementSnapshot()).Tags["gen_ai.operation.name"]);
     }
 
     [Fact]
