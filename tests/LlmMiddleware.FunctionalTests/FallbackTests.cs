@@ -5,13 +5,14 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
 /// <summary>Fallbacks, retries and cooldowns of model groups against fault-injecting fake upstreams.</summary>
 public sealed class FallbackTests : GroupGatewayTestBase
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     protected override Dictionary<string, string?> Settings => new()
     {

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
@@ -139,32 +140,10 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
         Assert.All(fixture.Upstream.Calls, c => Assert.DoesNotContain("caller-secret", string.Join(";", c.Headers.Select(h => h.Value.ToString()))));
     }
 
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider provider, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                provider.Lines.Enqueue($"{category} {formatter(state, exception)} {exception}");
-        }
-    }
-
     [Fact]
     public async Task ProviderKeysNeverReachTheLogs()
     {
-        var logs = new CapturingLoggerProvider();
+        using var logs = new FakeLoggerProvider();
         await using var gateway = await GatewayHost.StartAsync(
             fixture.Upstream,
             b =>
@@ -180,11 +159,12 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
                 $$"""{"model":"{{model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
         }
 
-        Assert.Contains(logs.Lines, l => l.Contains("Could not reach LLM provider gemini"));
-        Assert.True(logs.Lines.Any(l => l.Contains("ended: upstream status 200")), string.Join("\n", logs.Lines));
+        var lines = logs.Collector.GetSnapshot().Select(r => $"{r.Category} {r.Message} {r.Exception}").ToList();
+        Assert.Contains(lines, l => l.Contains("Could not reach LLM provider gemini"));
+        Assert.True(lines.Any(l => l.Contains("ended: upstream status 200")), string.Join("\n", lines));
         foreach (var key in new[] { FakeUpstream.OpenAIKey, FakeUpstream.AnthropicKey, FakeUpstream.GeminiKey, FakeUpstream.AzureKey })
         {
-            Assert.DoesNotContain(logs.Lines, l => l.Contains(key));
+            Assert.DoesNotContain(lines, l => l.Contains(key));
         }
     }
 

@@ -2,6 +2,7 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMiddleware.FunctionalTests.Caching;
 
@@ -12,7 +13,7 @@ public sealed class PostgreSqlDistributedCacheTests(PostgreSqlServer postgres)
     [Fact]
     public async Task EntriesExpireAbsolutelyOrSlideUntilTheirAbsoluteLimit()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-21T12:00:00Z"));
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<TimeProvider>(time);
