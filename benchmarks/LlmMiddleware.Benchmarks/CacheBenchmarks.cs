@@ -13,7 +13,8 @@ namespace LlmMiddleware.Benchmarks;
 /// <summary>
 /// The gateway's CPU for one whole chat call answered by the exact cache (read and parse the body, route, compute the
 /// key, look up the in-process level, replay, meter), non-streamed and streamed, and the key on its own. Baseline, in
-/// the same run: the same call answered by the in-process simulated provider with caching off (no network either way).
+/// the same run: the same call answered by the in-process simulated provider with caching off (no network either way);
+/// and the exact hit through the in-house HybridCache the gateway used before (<see cref="PreviousHybridCache"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class CacheBenchmarks
@@ -23,6 +24,8 @@ public class CacheBenchmarks
 
     private ServiceProvider _cached = null!;
     private ServiceProvider _uncached = null!;
+    private ServiceProvider _previous = null!;
+    private LlmCallExecutor _previousExecutor = null!;
     private LlmCallExecutor _cachedExecutor = null!;
     private LlmCallExecutor _uncachedExecutor = null!;
     private LlmRequest _request = null!;
@@ -32,16 +35,21 @@ public class CacheBenchmarks
     {
         _cached = Build("Exact");
         _uncached = Build("Off");
+        _previous = Build("Exact", previousCache: true);
+        _previousExecutor = _previous.GetRequiredService<LlmCallExecutor>();
         _cachedExecutor = _cached.GetRequiredService<LlmCallExecutor>();
         _uncachedExecutor = _uncached.GetRequiredService<LlmCallExecutor>();
         _request = RequestReader.Read(LlmProtocol.OpenAIChat, Body);
 
         // Fill the entry the hits replay.
-        Call(_cachedExecutor, Body).GetAwaiter().GetResult();
-        var probe = Call(_cachedExecutor, Body).GetAwaiter().GetResult();
-        if (probe.Response.Headers["x-llm-cache"] != "hit-exact")
+        foreach (var executor in new[] { _cachedExecutor, _previousExecutor })
         {
-            throw new InvalidOperationException("The benchmark's second call must be an exact hit.");
+            Call(executor, Body).GetAwaiter().GetResult();
+            var probe = Call(executor, Body).GetAwaiter().GetResult();
+            if (probe.Response.Headers["x-llm-cache"] != "hit-exact")
+            {
+                throw new InvalidOperationException("The benchmark's second call must be an exact hit.");
+            }
         }
     }
 
@@ -50,6 +58,7 @@ public class CacheBenchmarks
     {
         _cached.Dispose();
         _uncached.Dispose();
+        _previous.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "call answered by the simulated provider, cache off")]
@@ -57,6 +66,9 @@ public class CacheBenchmarks
 
     [Benchmark(Description = "exact hit, complete response")]
     public Task<HttpContext> ExactHit() => Call(_cachedExecutor, Body);
+
+    [Benchmark(Description = "exact hit, complete response, previous in-house HybridCache")]
+    public Task<HttpContext> ExactHitPrevious() => Call(_previousExecutor, Body);
 
     [Benchmark(Description = "exact hit, streamed")]
     public Task<HttpContext> ExactHitStreamed() => Call(_cachedExecutor, StreamBody);
@@ -77,7 +89,7 @@ public class CacheBenchmarks
         return http;
     }
 
-    private static ServiceProvider Build(string mode)
+    private static ServiceProvider Build(string mode, bool previousCache = false)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -89,6 +101,11 @@ public class CacheBenchmarks
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        if (previousCache)
+        {
+            services.AddSingleton<Microsoft.Extensions.Caching.Hybrid.HybridCache, PreviousHybridCache>();
+        }
+
         services.AddLlmGateway();
         return services.BuildServiceProvider();
     }

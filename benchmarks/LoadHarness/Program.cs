@@ -1,10 +1,9 @@
-// The three processes of the load comparison (see benchmarks/load.sh), all speaking to the same local upstream:
+// Two processes of the load comparison (see benchmarks/load.sh); the third is samples/Gateway as shipped:
 //   upstream  a fake provider answering OpenAI /v1/chat/completions and Anthropic /v1/messages with canned bodies
 //   yarp      plain YARP forwarding /v1/{**} to the upstream (the baseline)
-//   gateway   the LLM gateway: "gpt" passes through to the upstream's OpenAI API, "claude" translates to its Anthropic API
 using System.Text;
 
-var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp|gateway --urls URL [--upstream URL]");
+var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp --urls URL [--upstream URL]");
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 var upstream = builder.Configuration["upstream"] ?? "http://127.0.0.1:9001";
@@ -29,22 +28,6 @@ switch (mode)
             [new Yarp.ReverseProxy.Configuration.ClusterConfig { ClusterId = "upstream", Destinations = new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig> { ["d"] = new() { Address = upstream } } }]);
         var app = builder.Build();
         app.MapReverseProxy();
-        app.Run();
-        break;
-    }
-
-    case "gateway":
-    {
-        builder.Services.AddLlmGateway(o =>
-        {
-            o.UseEnvironmentVariables = false;
-            o.AddProvider("openai", new LlmMiddleware.LlmProviderOptions { BaseUrl = upstream + "/v1", ApiKey = "load" });
-            o.AddProvider("anthropic", new LlmMiddleware.LlmProviderOptions { BaseUrl = upstream, ApiKey = "load" });
-            o.AddModel("gpt", "openai", "gpt-4o-mini");
-            o.AddModel("claude", "anthropic", "claude-sonnet-4-5");
-        });
-        var app = builder.Build();
-        app.MapLlmGateway();
         app.Run();
         break;
     }
