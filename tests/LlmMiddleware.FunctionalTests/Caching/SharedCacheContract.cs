@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests.Caching;
+
+/// <summary>
+/// What every shared cache store owes gateway instances, run against each store (PostgreSQL, Redis): an exact entry
+/// one instance wrote is a hit on another; a semantic entry reaches a running instance through the store's
+/// announcements and is loaded by an instance started later.
+/// </summary>
+public abstract class SharedCacheContract : IAsyncLifetime
+{
+    protected HttpClient Http { get; } = new();
+
+    protected FakeUpstream Upstream { get; private set; } = null!;
+
+    public virtual async Task InitializeAsync() => Upstream = await FakeUpstream.StartAsync();
+
+    public virtual async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Upstream.DisposeAsync();
+    }
+
+    /// <summary>Adds the store under test to the gateway.</summary>
+    protected abstract void AddStore(ILlmGatewayBuilder gateway);
+
+    /// <summary>Waits until the store holds an exact entry (written off the request path).</summary>
+    protected abstract Task WaitForExactEntryAsync();
+
+    /// <summary>Waits until the store holds a semantic entry (written off the request path).</summary>
+    protected abstract Task WaitForSemanticEntryAsync();
+
+    protected Task<GatewayHost> StartAsync() => GatewayHost.StartAsync(
+        Upstream,
+        b => AddStore(b.Services.AddLlmGateway()),
+        app =>
+        {
+            app.MapLlmGateway();
+            app.MapLlmGateway("/semantic").WithLlmCachePolicy("semantic");
+        },
+        new Dictionary<string, string?>
+        {
+            ["LlmGateway:Cache:Mode"] = "Exact",
+            ["LlmGateway:Cache:Policies:semantic:Mode"] = "Semantic",
+            ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = "0.9",
+        });
+
+    /// <summary>Asks <paramref name="gateway"/> a question; the call must succeed whatever the store does.</summary>
+    protected async Task<string> CacheOutcomeAsync(GatewayHost gateway, string text, string prefix = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + prefix + "/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"gpt","messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "shared-tenant");
+        using var response = await Http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Hello from openai", body);
+        return response.Headers.GetValues("x-llm-cache").Single();
+    }
+
+    /// <summary>Polls a condition the test cannot be signalled about (another process's table or key space).</summary>
+    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
+    {
+        for (var i = 0; !await condition(); i++)
+        {
+            Assert.True(i < 500, failure);
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task AnExactEntryWrittenByOneInstanceIsAHitOnTheOther()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+
+        Assert.Equal("miss", await CacheOutcomeAsync(a, "Shared exact question"));
+        await WaitForExactEntryAsync();
+
+        Assert.Equal("hit-exact", await CacheOutcomeAsync(b, "Shared exact question"));
+        Assert.Single(Upstream.Calls);
+    }
+
+    [Fact]
+    public async Task ASemanticEntryReachesARunningInstanceAndALaterInstanceLoadsIt()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+
+        Assert.Equal("miss", await CacheOutcomeAsync(a, "How many moons does Jupiter have?", "/semantic"));
+        await WaitForSemanticEntryAsync();
+
+        // Instance B learns of it through the store's announcement (it was running already). Each try is worded apart
+        // (punctuation only), so a try that misses cannot turn the next into an exact hit.
+        string outcome;
+        var attempt = 0;
+        while ((outcome = await CacheOutcomeAsync(b, "how many moons does Jupiter have" + new string('?', attempt), "/semantic")) != "hit-semantic" && ++attempt < 100)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("hit-semantic", outcome);
+
+        // A third instance started later loads the stored entry.
+        await using var c = await StartAsync();
+        for (attempt = 0; (outcome = await CacheOutcomeAsync(c, "How many moons does Jupiter have" + new string('!', attempt), "/semantic")) != "hit-semantic" && attempt < 100; attempt++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("hit-semantic", outcome);
+    }
+}
