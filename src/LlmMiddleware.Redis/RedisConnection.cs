@@ -16,7 +16,7 @@ internal sealed class RedisConnection(IOptions<RedisCacheStoreOptions> options) 
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection.IsValueCreated)
+        if (_connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
         {
             await (await _connection.Value.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
         }

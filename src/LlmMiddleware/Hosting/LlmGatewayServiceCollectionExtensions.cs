@@ -150,9 +150,10 @@ public static class LlmGatewayServiceCollectionExtensions
 
     /// <summary>
     /// Counts the tokens of <paramref name="provider"/>'s models (or, with a <c>provider/model</c> name, of one model)
-    /// with <paramref name="tokenizer"/> wherever the gateway counts: prompts and delivered output a provider did not
-    /// report, the router's "fits", race losers. Call records name it <paramref name="name"/>. Without a registration,
-    /// OpenAI models count with their tiktoken encoding and every other model with o200k_base, as an estimate.
+    /// with <paramref name="tokenizer"/> wherever the gateway counts a call to them: prompts and delivered output the
+    /// provider did not report, race losers, embeddings inputs. Call records name it <paramref name="name"/>. Without a
+    /// registration, OpenAI models count with their tiktoken encoding and every other model with o200k_base, as an
+    /// estimate; so does the router's "fits", which counts once, before a deployment is chosen.
     /// </summary>
     /// <example><c>.AddTokenizer("vllm", LlamaTokenizer.Create(File.OpenRead("tokenizer.model")), "llama-3.1")</c></example>
     public static ILlmGatewayBuilder AddTokenizer(this ILlmGatewayBuilder builder, string provider, Microsoft.ML.Tokenizers.Tokenizer tokenizer, string name)

@@ -3,9 +3,10 @@ using System.Buffers.Binary;
 namespace LlmMiddleware.Metering;
 
 /// <summary>
-/// Counts the prompt tokens of a chat request before it is sent: the text with the model's tokenizer (see
-/// <see cref="LlmTokenizers"/>; o200k_base for models without a public one, so Anthropic and Gemini counts are close
-/// estimates), plus the chat format's overheads. Used for the router's "fits", expected cost, budget checks, and for metering when a provider reports nothing.
+/// Counts the prompt tokens of a chat request before it is sent: the text with a tokenizer (see
+/// <see cref="LlmTokenizers"/>: the model's, or o200k_base for models without a public one, so Anthropic and Gemini
+/// counts are close estimates), plus the chat format's overheads. Used for the router's "fits", expected cost, budget
+/// checks, and for metering when a provider reports nothing.
 /// </summary>
 internal static class ChatTokenCounter
 {
@@ -17,9 +18,9 @@ internal static class ChatTokenCounter
     private const int PerTool = 7;
     private const int ToolsOverhead = 12;
 
-    /// <summary>Prompt tokens of <paramref name="request"/> counted with <paramref name="encoding"/> for a provider
+    /// <summary>Prompt tokens of <paramref name="request"/> counted with <paramref name="tokenizer"/> for a provider
     /// speaking <paramref name="protocol"/>, and the number of images in it.</summary>
-    public static (long Tokens, int Images) CountPrompt(LlmRequest request, CountingTokenizer encoding, LlmProtocol protocol)
+    public static (long Tokens, int Images) CountPrompt(LlmRequest request, CountingTokenizer tokenizer, LlmProtocol protocol)
     {
         long tokens = ReplyPriming;
         var images = 0;
@@ -28,16 +29,16 @@ internal static class ChatTokenCounter
             tokens += PerMessage;
             foreach (var part in request.System)
             {
-                tokens += encoding.Count(part.Text);
+                tokens += tokenizer.Count(part.Text);
             }
         }
 
         foreach (var message in request.Messages)
         {
-            tokens += PerMessage + (message.Name is null ? 0 : PerName + encoding.Count(message.Name));
+            tokens += PerMessage + (message.Name is null ? 0 : PerName + tokenizer.Count(message.Name));
             foreach (var part in message.Content)
             {
-                tokens += CountPart(part, encoding, protocol, ref images);
+                tokens += CountPart(part, tokenizer, protocol, ref images);
             }
         }
 
@@ -46,36 +47,36 @@ internal static class ChatTokenCounter
             tokens += ToolsOverhead;
             foreach (var tool in request.Tools)
             {
-                tokens += PerTool + encoding.Count(tool.Name) + encoding.Count(tool.Description ?? "") + encoding.Count(tool.ParametersJson);
+                tokens += PerTool + tokenizer.Count(tool.Name) + tokenizer.Count(tool.Description ?? "") + tokenizer.Count(tool.ParametersJson);
             }
         }
 
         return (tokens, images);
     }
 
-    private static long CountPart(LlmContentPart part, CountingTokenizer encoding, LlmProtocol protocol, ref int images)
+    private static long CountPart(LlmContentPart part, CountingTokenizer tokenizer, LlmProtocol protocol, ref int images)
     {
         switch (part)
         {
             case LlmTextPart text:
-                return encoding.Count(text.Text);
+                return tokenizer.Count(text.Text);
             case LlmImagePart image:
                 images++;
                 return ImageTokens(image, protocol);
             case LlmToolCallPart call:
-                return PerMessage + encoding.Count(call.Name) + encoding.Count(call.ArgumentsJson);
+                return PerMessage + tokenizer.Count(call.Name) + tokenizer.Count(call.ArgumentsJson);
             case LlmToolResultPart result:
                 long total = PerMessage;
                 foreach (var inner in result.Content)
                 {
-                    total += CountPart(inner, encoding, protocol, ref images);
+                    total += CountPart(inner, tokenizer, protocol, ref images);
                 }
 
                 return total;
             case LlmReasoningPart reasoning:
-                return encoding.Count(reasoning.Text);
+                return tokenizer.Count(reasoning.Text);
             case LlmNativePart native:
-                return encoding.Count(native.Json);
+                return tokenizer.Count(native.Json);
             default:
                 return 0;
         }

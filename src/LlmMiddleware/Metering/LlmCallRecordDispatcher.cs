@@ -21,17 +21,17 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHost
     private readonly ILlmCallRecordSink[] _sinks;
     private readonly LlmMeteringOptions _options;
     private readonly TimeProvider _timeProvider;
-    private readonly LlmUsageMetrics _telemetry;
+    private readonly LlmUsageMetrics _metrics;
     private readonly ILogger<LlmCallRecordDispatcher> _logger;
     private readonly CancellationTokenSource _abandon = new();
     private int _pending;
 
-    public LlmCallRecordDispatcher(IEnumerable<ILlmCallRecordSink> sinks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, LlmUsageMetrics telemetry, ILogger<LlmCallRecordDispatcher> logger)
+    public LlmCallRecordDispatcher(IEnumerable<ILlmCallRecordSink> sinks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, LlmUsageMetrics metrics, ILogger<LlmCallRecordDispatcher> logger)
     {
         _sinks = [.. sinks];
         _options = options.Value.Metering;
         _timeProvider = timeProvider;
-        _telemetry = telemetry;
+        _metrics = metrics;
         _logger = logger;
     }
 
@@ -46,7 +46,7 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHost
         if (Interlocked.Increment(ref _pending) > _options.MaxPendingRecords && _queue.Reader.TryRead(out var dropped))
         {
             Interlocked.Decrement(ref _pending);
-            _telemetry.RecordDroppedRecords(1);
+            _metrics.RecordDroppedRecords(1);
             Log.RecordDropped(_logger, dropped.Id, dropped.RequestId);
         }
 
@@ -54,7 +54,7 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHost
         {
             // The host is stopping and the queue has been drained: a call that ends this late is logged, not lost silently.
             Interlocked.Decrement(ref _pending);
-            _telemetry.RecordDroppedRecords(1);
+            _metrics.RecordDroppedRecords(1);
             Log.RecordDropped(_logger, record.Id, record.RequestId);
         }
     }
@@ -154,7 +154,7 @@ internal sealed partial class LlmCallRecordDispatcher : BackgroundService, IHost
                 }
                 catch (Exception ex)
                 {
-                    _telemetry.RecordDroppedRecords(batch.Count);
+                    _metrics.RecordDroppedRecords(batch.Count);
                     Log.SinkAbandoned(_logger, sink.GetType().Name, batch.Count, ex);
                     break;
                 }

@@ -33,18 +33,18 @@ internal sealed class LlmMeter
     private readonly LlmMeteringOptions _options;
     private readonly LlmSpendAggregator _spend;
     private readonly LlmCallRecordDispatcher _dispatcher;
-    private readonly LlmUsageMetrics _telemetry;
+    private readonly LlmUsageMetrics _metrics;
     private readonly LlmTokenizers _tokenizers;
     private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics telemetry, LlmTokenizers tokenizers)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers)
     {
         _tokenizers = tokenizers;
         _catalog = catalog;
         _options = options.Value.Metering;
         _spend = spend;
         _dispatcher = dispatcher;
-        _telemetry = telemetry;
+        _metrics = metrics;
     }
 
     public LlmMeteringOptions Options => _options;
@@ -145,7 +145,7 @@ internal sealed class LlmMeter
     private void Publish(LlmCallRecord record)
     {
         _spend.Add(record);
-        _telemetry.Record(record);
+        _metrics.Record(record);
         _dispatcher.Enqueue(record);
     }
 

@@ -14,9 +14,10 @@ internal sealed record CountingTokenizer(Tokenizer Tokenizer, string Name)
 internal sealed record LlmTokenizerRegistration(string Provider, string? Model, string Name, Func<IServiceProvider, Tokenizer> Factory);
 
 /// <summary>
-/// Picks the tokenizer that counts a call's tokens (prompts and delivered output when the provider reports none, "fits",
-/// race losers): the host's for the provider and model, then the host's for the provider, then tiktoken — the model's
-/// own encoding for OpenAI models, o200k_base as an estimate for every other model.
+/// Picks the tokenizer that counts a call's tokens (prompts and delivered output when the provider reports none, race
+/// losers, embeddings inputs): the host's for the provider and model, then the host's for the provider, then tiktoken —
+/// the model's own encoding for OpenAI models, o200k_base as an estimate for every other model. The router's "fits"
+/// counts before a deployment is chosen, with <see cref="Default"/>.
 /// </summary>
 internal sealed class LlmTokenizers
 {
