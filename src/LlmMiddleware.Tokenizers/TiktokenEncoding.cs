@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Frozen;
+using System.Runtime.InteropServices;
 using System.Text;
 using LlmMiddleware.Tokenizers.Internal;
 
@@ -46,7 +47,7 @@ public sealed partial class TiktokenEncoding
     private readonly TokenRanks _ranks;
     private readonly PreTokenizer _preTokenizer;
     private readonly FrozenDictionary<int, byte[]> _specialTokenBytes;
-    private readonly MergeCache _mergeCache = new();
+    private readonly ThreadLocal<MergeCache> _mergeCaches = new(() => new MergeCache());
     private TiktokenEncodingTokenizer? _tokenizer;
 
     [ThreadStatic]
@@ -240,6 +241,7 @@ public sealed partial class TiktokenEncoding
     {
         var preTokenizer = _preTokenizer;
         var ranks = _ranks;
+        var cache = _mergeCaches.Value!;
         for (var start = 0; start < utf8.Length;)
         {
             var end = preTokenizer.PieceEnd(utf8, start);
@@ -250,36 +252,31 @@ public sealed partial class TiktokenEncoding
             {
                 sink.Add(rank);
             }
-            else if (piece.Length <= MergeCache.MaxPieceLength)
-            {
-                AddMerged(piece, hash, ref sink);
-            }
-            else
+            else if (piece.Length > MergeCache.MaxPieceLength)
             {
                 BytePairMerger.Merge(piece, ranks, ref sink);
+            }
+            else if (!cache.TryAdd(piece, hash, ref sink))
+            {
+                AddMerged(piece, hash, cache, ref sink);
             }
 
             start = end;
         }
     }
 
-    /// <summary>Empties the merge cache, so a benchmark can measure a text never seen before.</summary>
-    internal void ClearMergeCache() => _mergeCache.Clear();
+    /// <summary>Empties this thread's merge cache, so a benchmark can measure a text never seen before.</summary>
+    internal void ClearMergeCache() => _mergeCaches.Value!.Clear();
 
-    private void AddMerged<TSink>(ReadOnlySpan<byte> piece, uint hash, ref TSink sink)
+    private void AddMerged<TSink>(ReadOnlySpan<byte> piece, uint hash, MergeCache cache, ref TSink sink)
         where TSink : struct, ITokenSink
     {
-        var tokens = _mergeCache.Find(piece, hash);
-        if (tokens is null)
-        {
-            var merged = t_merged ??= new List<int>(MergeCache.MaxPieceLength);
-            merged.Clear();
-            var collect = new ListSink(merged);
-            BytePairMerger.Merge(piece, _ranks, ref collect);
-            tokens = [.. merged];
-            _mergeCache.Add(piece, hash, tokens);
-        }
-
+        var merged = t_merged ??= new List<int>(MergeCache.MaxPieceLength);
+        merged.Clear();
+        var collect = new ListSink(merged);
+        BytePairMerger.Merge(piece, _ranks, ref collect);
+        var tokens = CollectionsMarshal.AsSpan(merged);
+        cache.Add(piece, hash, tokens);
         foreach (var token in tokens)
         {
             sink.Add(token);
