@@ -7,8 +7,9 @@ namespace LlmMiddleware.Benchmarks;
 /// A varied corpus of at least 12 MB built from files every Debian machine of this kind has, so measurements are not
 /// flattered by this repository's own text: manual pages in thirteen languages (Latin, Cyrillic and CJK scripts),
 /// English licences, source code in five languages, JSON, XML documentation and system logs. Files are taken in path
-/// order up to a budget per kind and interleaved with a fixed seed, so every run and every machine of this kind builds
-/// the same corpus. <see cref="Describe"/> says what it holds.
+/// order up to a budget per kind and interleaved with a fixed seed, so runs on one machine build the same corpus, and
+/// machines of this kind nearly the same one (system logs grow, installed packages add copyright files).
+/// <see cref="Describe"/> says what it holds.
 /// </summary>
 public static class RealisticCorpus
 {
