@@ -61,6 +61,24 @@ public sealed class TiktokenEncodingTokenizerTests
         Assert.True(consumed < ids.Count);
     }
 
+    /// <summary>Pieces over 128 bytes merge on a heap rather than by scanning: runs of CJK text (one piece, three bytes
+    /// a character) and long words, checked against the package's own tiktoken for both encodings.</summary>
+    [Theory]
+    [InlineData("o200k_base")]
+    [InlineData("cl100k_base")]
+    public void LongPiecesMergeAsTheOracleDoes(string encoding)
+    {
+        var random = new Random(9);
+        var cjk = string.Concat(Enumerable.Range(0, 700).Select(_ => (char)random.Next(0x4E00, 0x6000)));
+        var word = string.Concat(Enumerable.Range(0, 3000).Select(_ => (char)random.Next('a', 'z' + 1)));
+        var oracle = TiktokenTokenizer.CreateForEncoding(encoding);
+
+        foreach (var text in new[] { cjk, word, "x" + cjk[..200] + " " + word[..400] })
+        {
+            Assert.Equal(oracle.EncodeToIds(text), TiktokenEncoding.GetEncoding(encoding).Tokenizer.EncodeToIds(text));
+        }
+    }
+
     [Fact]
     public void SpecialTokenTextIsOrdinaryText()
     {

@@ -102,12 +102,13 @@ internal static class BytePairMerger
         where TSink : struct, ITokenSink
     {
         // Tokens form a linked list indexed by their first byte (a token's start never moves: the left one absorbs the
-        // right). A heap holds candidate pairs by (rank, position); a pair whose tokens changed since it was pushed is stale.
+        // right). A min-heap holds candidate pairs by (rank, position); a pair whose tokens changed since it was pushed
+        // is stale. Every array is pooled: a merge allocates nothing, so long pieces never cost a collection.
         var length = piece.Length;
         var next = ArrayPool<int>.Shared.Rent(length);
         var prev = ArrayPool<int>.Shared.Rent(length);
         var version = ArrayPool<int>.Shared.Rent(length);
-        var heap = new PriorityQueue<(int Left, int LeftVersion, int RightVersion), long>(length);
+        var heap = new PairHeap(3 * length); // n - 1 pairs at first, at most two more per merge
         try
         {
             for (var i = 0; i < length; i++)
@@ -119,10 +120,10 @@ internal static class BytePairMerger
 
             for (var i = 0; i + 1 < length; i++)
             {
-                Push(piece, ranks, heap, next, version, i);
+                Push(piece, ranks, ref heap, next, version, i);
             }
 
-            while (heap.TryDequeue(out var pair, out _))
+            while (heap.TryPop(out var pair))
             {
                 var right = next[pair.Left];
                 if (version[pair.Left] != pair.LeftVersion || right >= length || version[right] != pair.RightVersion)
@@ -139,10 +140,10 @@ internal static class BytePairMerger
 
                 version[pair.Left]++;
                 version[right]++;
-                Push(piece, ranks, heap, next, version, pair.Left);
+                Push(piece, ranks, ref heap, next, version, pair.Left);
                 if (prev[pair.Left] >= 0)
                 {
-                    Push(piece, ranks, heap, next, version, prev[pair.Left]);
+                    Push(piece, ranks, ref heap, next, version, prev[pair.Left]);
                 }
             }
 
@@ -153,13 +154,14 @@ internal static class BytePairMerger
         }
         finally
         {
+            heap.Dispose();
             ArrayPool<int>.Shared.Return(next);
             ArrayPool<int>.Shared.Return(prev);
             ArrayPool<int>.Shared.Return(version);
         }
     }
 
-    private static void Push(ReadOnlySpan<byte> piece, TokenRanks ranks, PriorityQueue<(int Left, int LeftVersion, int RightVersion), long> heap, int[] next, int[] version, int left)
+    private static void Push(ReadOnlySpan<byte> piece, TokenRanks ranks, ref PairHeap heap, int[] next, int[] version, int left)
     {
         var right = next[left];
         if (right < piece.Length)
@@ -167,7 +169,7 @@ internal static class BytePairMerger
             var rank = ranks.Rank(piece[left..next[right]]);
             if (rank >= 0)
             {
-                heap.Enqueue((left, version[left], version[right]), ((long)rank << 32) | (uint)left);
+                heap.Push(new Pair(((long)rank << 32) | (uint)left, left, version[left], version[right]));
             }
         }
     }
