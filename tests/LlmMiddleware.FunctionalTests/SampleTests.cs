@@ -34,9 +34,17 @@ public sealed class SampleTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    internal static async Task<Process> StartAsync(string sample, int port, params string[] extraArgs)
+    internal static Task<Process> StartAsync(string sample, int port, params string[] extraArgs) =>
+        StartAsync(sample, port, new Dictionary<string, string>(), extraArgs);
+
+    internal static async Task<Process> StartAsync(string sample, int port, IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(SampleDll(sample))! };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add(SampleDll(sample));
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
@@ -134,6 +142,51 @@ public sealed class SampleTests
             Assert.Matches("""llm_gateway_tokens_total\{[^}]*llm_gateway_token_type="output"[^}]*\} [1-9]""", metrics);
             Assert.Matches("""llm_gateway_cache_requests_total\{[^}]*llm_gateway_cache_outcome="hit_exact"[^}]*\} 1""", metrics);
             Assert.Matches("""llm_gateway_cache_requests_total\{[^}]*llm_gateway_cache_outcome="miss"[^}]*\} 2""", metrics);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task GatewaySampleExportsMetricsAndTracesOverOtlpWhenAnEndpointIsSet()
+    {
+        // A stand-in OTLP/HTTP collector: it records which signals arrive, in OTLP's protobuf encoding.
+        var received = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
+        var bothArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var collector = builder.Build();
+        collector.MapPost("/v1/{signal}", async (string signal, Microsoft.AspNetCore.Http.HttpRequest request) =>
+        {
+            await request.Body.CopyToAsync(Stream.Null);
+            received[signal] = request.ContentType ?? "";
+            if (received.ContainsKey("metrics") && received.ContainsKey("traces"))
+            {
+                bothArrived.TrySetResult();
+            }
+
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        await collector.StartAsync();
+        var port = FreePort();
+        using var process = await StartAsync("Gateway", port, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Urls.First(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+        try
+        {
+            using var http = new HttpClient();
+            using var response = await http.PostAsync($"http://127.0.0.1:{port}/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Export me"}]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+            await bothArrived.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.Equal("application/x-protobuf", received["metrics"]);
+            Assert.Equal("application/x-protobuf", received["traces"]);
         }
         finally
         {
