@@ -66,11 +66,7 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
 
             // Wait until the flushes are observable (never for a fixed time: a busy machine flushes late), then kill
             // without any chance to flush again.
-            for (var i = 0; await RecordsAsync(database) < 15; i++)
-            {
-                Assert.True(i < 6000, "The records never reached PostgreSQL.");
-                await Task.Delay(10);
-            }
+            await Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(database, "llm_call_records") >= 15, "The records never reached PostgreSQL.", attempts: 6000);
         }
         finally
         {
@@ -152,12 +148,6 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Equal("tiktoken:o200k_base", await PostgreSqlServer.ScalarAsync<string>(database, "SELECT tokenizer FROM llm_call_records WHERE operation = 'embeddings'"));
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE operation = 'chat' AND tokenizer IS NULL"));
     }
-
-    /// <summary>The rows of the ledger table; 0 until the first flush creates it.</summary>
-    private static async Task<long> RecordsAsync(string database) =>
-        await PostgreSqlServer.ScalarAsync<bool>(database, "SELECT to_regclass('llm_call_records') IS NOT NULL")
-            ? await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records")
-            : 0;
 
     private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
         _upstream,

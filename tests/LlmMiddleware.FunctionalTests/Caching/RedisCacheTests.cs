@@ -1,6 +1,5 @@
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 
 namespace LlmMiddleware.FunctionalTests.Caching;
 
@@ -18,17 +17,9 @@ public sealed class RedisCacheTests(RedisServer redis) : SharedCacheContract
         o.Channel = _prefix + "semantic";
     });
 
-    protected override Task WaitForExactEntryAsync() => WaitForKeysAsync("exact:*");
+    protected override Task WaitForExactEntryAsync() => redis.WaitForKeysAsync(_prefix + "exact:*");
 
-    protected override Task WaitForSemanticEntryAsync() => WaitForKeysAsync("semantic:*", 2); // the entry and the index of live entries
-
-    /// <summary>Waits until Redis holds at least <paramref name="count"/> keys matching <paramref name="pattern"/>.</summary>
-    private async Task WaitForKeysAsync(string pattern, int count = 1)
-    {
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        var server = connection.GetServer(connection.GetEndPoints()[0]);
-        await WaitUntilAsync(() => Task.FromResult(server.Keys(pattern: _prefix + pattern).Count() >= count), $"No key {_prefix}{pattern} reached Redis.");
-    }
+    protected override Task WaitForSemanticEntryAsync() => redis.WaitForKeysAsync(_prefix + "semantic:*", 2); // the entry and the index of live entries
 
     [Fact]
     public async Task RedisGoingAwayTurnsTheCacheIntoMissesNeverIntoFailedCalls()
@@ -55,11 +46,7 @@ public sealed class RedisCacheTests(RedisServer redis) : SharedCacheContract
         foreach (var gateway in new[] { a, b })
         {
             var connection = await gateway.Services.GetRequiredService<LlmMiddleware.Redis.RedisConnection>().GetAsync();
-            for (var i = 0; !connection.IsConnected; i++)
-            {
-                Assert.True(i < 6000, "The gateway never reconnected to Redis.");
-                await Task.Delay(10);
-            }
+            await Poll.UntilAsync(() => Task.FromResult(connection.IsConnected), "The gateway never reconnected to Redis.", attempts: 6000);
         }
 
         Assert.Equal("miss", await CacheOutcomeAsync(a, "after the outage"));

@@ -65,16 +65,6 @@ public abstract class SharedCacheContract : IAsyncLifetime
         return response.Headers.GetValues("x-llm-cache").Single();
     }
 
-    /// <summary>Polls a condition the test cannot be signalled about (another process's table or key space).</summary>
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        for (var i = 0; !await condition(); i++)
-        {
-            Assert.True(i < 500, failure);
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task AnExactEntryWrittenByOneInstanceIsAHitOnTheOther()
     {

@@ -22,10 +22,6 @@ public sealed class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheCon
 
     protected override Task WaitForSemanticEntryAsync() => WaitForRowAsync("llm_semantic_cache");
 
-    private Task WaitForRowAsync(string table) => WaitUntilAsync(
-        async () => await TableExistsAsync(table) && await PostgreSqlServer.ScalarAsync<long>(_database, $"SELECT count(*) FROM {table}") > 0,
-        $"No row reached {table}.");
-
-    private async Task<bool> TableExistsAsync(string table) =>
-        await PostgreSqlServer.ScalarAsync<bool>(_database, $"SELECT to_regclass('{table}') IS NOT NULL");
+    private Task WaitForRowAsync(string table) =>
+        Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(_database, table) > 0, $"No row reached {table}.");
 }

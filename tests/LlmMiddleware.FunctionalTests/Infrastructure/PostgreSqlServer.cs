@@ -58,6 +58,13 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         return $"Host=127.0.0.1;Port={_port};Username=postgres;Database={name}";
     }
 
+    /// <summary>The rows of <paramref name="table"/>; 0 while the gateway has not yet created it (tables are created
+    /// on first write, off the request path).</summary>
+    public static async Task<long> RowsAsync(string connectionString, string table) =>
+        await ScalarAsync<bool>(connectionString, $"SELECT to_regclass('{table}') IS NOT NULL")
+            ? await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {table}")
+            : 0;
+
     /// <summary>Runs a scalar query.</summary>
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {

@@ -56,6 +56,15 @@ public sealed class RedisServer : IAsyncLifetime
         await ready.Task.WaitAsync(TimeSpan.FromMinutes(1));
     }
 
+    /// <summary>Waits until the server holds at least <paramref name="count"/> keys matching <paramref name="pattern"/>
+    /// (the gateway writes them off the request path).</summary>
+    public async Task WaitForKeysAsync(string pattern, int count = 1)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(ConnectionString);
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        await Poll.UntilAsync(() => Task.FromResult(server.Keys(pattern: pattern).Count() >= count), $"No key {pattern} reached Redis.");
+    }
+
     /// <summary>Kills the server (no shutdown courtesy: Redis simply goes away) and waits for it to exit.</summary>
     public async Task StopAsync()
     {
