@@ -53,7 +53,7 @@ internal sealed class LlmUsageMetrics
             AddTokens(tags, "reasoning", record.ReasoningTokens);
         }
 
-        if (record.Cache != LlmCacheOutcome.None && record.Role != LlmCallRole.RaceLoser)
+        if (_cacheRequests.Enabled && record.Cache != LlmCacheOutcome.None && record.Role != LlmCallRole.RaceLoser)
         {
             _cacheRequests.Add(1, new TagList
             {
@@ -62,7 +62,7 @@ internal sealed class LlmUsageMetrics
             });
         }
 
-        if (record.SavedCost is { } saved && saved > 0m)
+        if (_savedCost.Enabled && record.SavedCost is { } saved && saved > 0m)
         {
             _savedCost.Add((double)saved, tags);
         }
