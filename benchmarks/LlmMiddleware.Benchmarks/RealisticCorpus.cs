@@ -45,9 +45,12 @@ public static class RealisticCorpus
     public static string Describe() => Built.Value.Description;
 
     /// <summary>The corpus as its files (each a document of one kind), for per-document measurements.</summary>
-    public static IReadOnlyList<string> Documents => BuiltDocuments.Value;
+    public static IReadOnlyList<string> Documents => BuiltDocuments.Value.Select(d => d.Text).ToList();
 
-    private static readonly Lazy<List<string>> BuiltDocuments = new(() => Collect().Select(d => d.Text).ToList());
+    /// <summary>The documents with their kind (<c>prose:de</c>, <c>code:c</c>, ...), in corpus order.</summary>
+    public static IReadOnlyList<(string Kind, string Text)> DocumentsByKind => BuiltDocuments.Value;
+
+    private static readonly Lazy<List<(string Kind, string Text)>> BuiltDocuments = new(Collect);
 
     private static (string, string) Build()
     {

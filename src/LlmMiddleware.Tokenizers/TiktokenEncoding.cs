@@ -265,6 +265,9 @@ public sealed partial class TiktokenEncoding
         }
     }
 
+    /// <summary>The splitter and the rank table, for the benchmarks' stage-by-stage profile.</summary>
+    internal (PreTokenizer PreTokenizer, TokenRanks Ranks) Stages => (_preTokenizer, _ranks);
+
     /// <summary>Empties this thread's merge cache, so a benchmark can measure a text never seen before.</summary>
     internal void ClearMergeCache() => _mergeCaches.Value!.Clear();
 

@@ -61,7 +61,7 @@ public sealed class TiktokenEncodingTokenizerTests
         Assert.True(consumed < ids.Count);
     }
 
-    /// <summary>Pieces over 128 bytes merge on a heap rather than by scanning: runs of CJK text (one piece, three bytes
+    /// <summary>Pieces over 32 bytes merge on a heap rather than by scanning: runs of CJK text (one piece, three bytes
     /// a character) and long words, checked against the package's own tiktoken for both encodings.</summary>
     [Theory]
     [InlineData("o200k_base")]

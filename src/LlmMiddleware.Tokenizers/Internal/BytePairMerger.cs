@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace LlmMiddleware.Tokenizers.Internal;
 
@@ -30,7 +31,7 @@ internal static class BytePairMerger
 {
     /// <summary>Up to this length the quadratic scan over a stack array is fastest; beyond it a heap keeps long pieces
     /// (a run of thousands of letters) from going quadratic.</summary>
-    private const int ScanLimit = 128;
+    private const int ScanLimit = 32;
 
     public static void Merge<TSink>(ReadOnlySpan<byte> piece, TokenRanks ranks, ref TSink sink)
         where TSink : struct, ITokenSink
@@ -45,29 +46,33 @@ internal static class BytePairMerger
         }
     }
 
+    [SkipLocalsInit] // the arrays are written before they are read
     private static void MergeByScan<TSink>(ReadOnlySpan<byte> piece, TokenRanks ranks, ref TSink sink)
         where TSink : struct, ITokenSink
     {
-        // Boundaries 0..n; pairRanks[i] is the rank of the bytes from boundary i to boundary i + 2.
-        var boundaries = piece.Length + 1;
-        Span<int> starts = stackalloc int[boundaries];
-        Span<int> pairRanks = stackalloc int[boundaries];
-        for (var i = 0; i < boundaries; i++)
+        // Token i is piece[starts[i]..starts[i + 1]] with rank tokens[i]; pairs[i] is the rank of tokens i and i + 1
+        // merged, int.MaxValue when that is not a token. A merge removes entry i + 1 from each array.
+        var count = piece.Length;
+        Span<int> starts = stackalloc int[ScanLimit + 1];
+        Span<int> tokens = stackalloc int[ScanLimit];
+        Span<int> pairs = stackalloc int[ScanLimit];
+        for (var i = 0; i < count; i++)
         {
             starts[i] = i;
-            var pairRank = i + 2 < boundaries ? ranks.PairRank(piece[i], piece[i + 1]) : TokenRanks.NotFound;
-            pairRanks[i] = pairRank < 0 ? int.MaxValue : pairRank;
+            tokens[i] = ranks.ByteRank(piece[i]);
+            pairs[i] = i + 1 < count ? OrMax(ranks.PairRank(piece[i], piece[i + 1])) : int.MaxValue;
         }
 
-        while (boundaries > 2)
+        starts[count] = count;
+        while (count > 1)
         {
             var best = int.MaxValue;
             var at = -1;
-            for (var i = 0; i < boundaries - 2; i++)
+            for (var i = 0; i < count - 1; i++)
             {
-                if (pairRanks[i] < best)
+                if (pairs[i] < best)
                 {
-                    best = pairRanks[i];
+                    best = pairs[i];
                     at = i;
                 }
             }
@@ -77,24 +82,26 @@ internal static class BytePairMerger
                 break;
             }
 
-            // Drop boundary at + 1: tokens at and at + 1 become one.
-            for (var j = at + 1; j < boundaries - 1; j++)
+            tokens[at] = best;
+            count--;
+            for (var j = at + 1; j < count; j++)
             {
                 starts[j] = starts[j + 1];
-                pairRanks[j] = pairRanks[j + 1];
+                tokens[j] = tokens[j + 1];
+                pairs[j] = pairs[j + 1];
             }
 
-            boundaries--;
-            pairRanks[at] = at + 2 < boundaries ? RankOrMax(ranks, piece[starts[at]..starts[at + 2]]) : int.MaxValue;
+            starts[count] = starts[count + 1];
+            pairs[at] = at + 1 < count ? OrMax(ranks.Rank(piece[starts[at]..starts[at + 2]])) : int.MaxValue;
             if (at > 0)
             {
-                pairRanks[at - 1] = RankOrMax(ranks, piece[starts[at - 1]..starts[at + 1]]);
+                pairs[at - 1] = OrMax(ranks.Rank(piece[starts[at - 1]..starts[at + 1]]));
             }
         }
 
-        for (var i = 0; i < boundaries - 1; i++)
+        for (var i = 0; i < count; i++)
         {
-            sink.Add(ranks.Rank(piece[starts[i]..starts[i + 1]]));
+            sink.Add(tokens[i]);
         }
     }
 
@@ -102,54 +109,56 @@ internal static class BytePairMerger
         where TSink : struct, ITokenSink
     {
         // Tokens form a linked list indexed by their first byte (a token's start never moves: the left one absorbs the
-        // right). A min-heap holds candidate pairs by (rank, position); a pair whose tokens changed since it was pushed
-        // is stale. Every array is pooled: a merge allocates nothing, so long pieces never cost a collection.
+        // right). pairs[i] is the rank of token i merged with the next one (NotFound if that is no token, or token i is
+        // gone); a popped candidate is current only if it still matches: a pair's bytes only grow, so its rank never
+        // comes back. Every array is pooled: a merge allocates nothing, so long pieces never cost a collection.
         var length = piece.Length;
         var next = ArrayPool<int>.Shared.Rent(length);
         var prev = ArrayPool<int>.Shared.Rent(length);
-        var version = ArrayPool<int>.Shared.Rent(length);
-        var heap = new PairHeap(3 * length); // n - 1 pairs at first, at most two more per merge
+        var tokens = ArrayPool<int>.Shared.Rent(length);
+        var pairs = ArrayPool<int>.Shared.Rent(length);
+        var heap = new CandidateHeap(3 * length); // n - 1 pairs at first, at most two more per merge
         try
         {
             for (var i = 0; i < length; i++)
             {
                 next[i] = i + 1;
                 prev[i] = i - 1;
-                version[i] = 0;
+                tokens[i] = ranks.ByteRank(piece[i]);
+                pairs[i] = i + 1 < length ? ranks.PairRank(piece[i], piece[i + 1]) : TokenRanks.NotFound;
+                if (pairs[i] >= 0)
+                {
+                    heap.Push(CandidateHeap.Candidate(pairs[i], i));
+                }
             }
 
-            for (var i = 0; i + 1 < length; i++)
+            while (heap.TryPop(out var rank, out var left))
             {
-                Push(piece, ranks, ref heap, next, version, i);
-            }
-
-            while (heap.TryPop(out var pair))
-            {
-                var right = next[pair.Left];
-                if (version[pair.Left] != pair.LeftVersion || right >= length || version[right] != pair.RightVersion)
+                if (pairs[left] != rank)
                 {
                     continue;
                 }
 
+                var right = next[left];
                 var after = next[right];
-                next[pair.Left] = after;
+                tokens[left] = rank;
+                pairs[right] = TokenRanks.NotFound;
+                next[left] = after;
                 if (after < length)
                 {
-                    prev[after] = pair.Left;
+                    prev[after] = left;
                 }
 
-                version[pair.Left]++;
-                version[right]++;
-                Push(piece, ranks, ref heap, next, version, pair.Left);
-                if (prev[pair.Left] >= 0)
+                Pair(piece, ranks, ref heap, pairs, left, after < length ? next[after] : -1);
+                if (prev[left] >= 0)
                 {
-                    Push(piece, ranks, ref heap, next, version, prev[pair.Left]);
+                    Pair(piece, ranks, ref heap, pairs, prev[left], after);
                 }
             }
 
             for (var i = 0; i < length; i = next[i])
             {
-                sink.Add(ranks.Rank(piece[i..next[i]]));
+                sink.Add(tokens[i]);
             }
         }
         finally
@@ -157,26 +166,23 @@ internal static class BytePairMerger
             heap.Dispose();
             ArrayPool<int>.Shared.Return(next);
             ArrayPool<int>.Shared.Return(prev);
-            ArrayPool<int>.Shared.Return(version);
+            ArrayPool<int>.Shared.Return(tokens);
+            ArrayPool<int>.Shared.Return(pairs);
         }
     }
 
-    private static void Push(ReadOnlySpan<byte> piece, TokenRanks ranks, ref PairHeap heap, int[] next, int[] version, int left)
+    /// <summary>Sets the pair of the token at <paramref name="left"/> to the bytes up to <paramref name="end"/> (-1: no
+    /// next token) and offers it as a candidate if it is a token.</summary>
+    private static void Pair(ReadOnlySpan<byte> piece, TokenRanks ranks, ref CandidateHeap heap, int[] pairs, int left, int end)
     {
-        var right = next[left];
-        if (right < piece.Length)
+        var rank = end < 0 ? TokenRanks.NotFound : ranks.Rank(piece[left..end]);
+        pairs[left] = rank;
+        if (rank >= 0)
         {
-            var rank = ranks.Rank(piece[left..next[right]]);
-            if (rank >= 0)
-            {
-                heap.Push(new Pair(((long)rank << 32) | (uint)left, left, version[left], version[right]));
-            }
+            heap.Push(CandidateHeap.Candidate(rank, left));
         }
     }
 
-    private static int RankOrMax(TokenRanks ranks, ReadOnlySpan<byte> bytes)
-    {
-        var rank = ranks.Rank(bytes);
-        return rank < 0 ? int.MaxValue : rank;
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int OrMax(int rank) => rank < 0 ? int.MaxValue : rank;
 }

@@ -36,6 +36,10 @@ internal static class CharClasses
 {
     private static readonly CharClass[] Bmp = BuildBmp();
 
+    /// <summary>The class of the ASCII character <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static CharClass Ascii(byte b) => Bmp[b];
+
     /// <summary>Decodes the code point at <paramref name="index"/> of valid UTF-8 and returns its class and byte length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static CharClass At(ReadOnlySpan<byte> utf8, int index, out int length)

@@ -12,6 +12,21 @@ internal abstract class PreTokenizer
     /// <summary>The end (exclusive) of the piece that starts at <paramref name="start"/>; always after it.</summary>
     public abstract int PieceEnd(ReadOnlySpan<byte> text, int start);
 
+    /// <summary>Where the ASCII letters of a word start when the piece at <paramref name="start"/> is one (a letter, or
+    /// an ASCII character that may prefix a word followed by a letter): <paramref name="start"/> or the next byte; -1
+    /// otherwise. ASCII words, most of code and of Latin-script prose, then take a tight loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static int AsciiWordStart(ReadOnlySpan<byte> text, int start)
+    {
+        var first = text[start];
+        return IsAsciiLetter(first) ? start
+            : first < 0x80 && CanPrefixWord(CharClasses.Ascii(first)) && start + 1 < text.Length && IsAsciiLetter(text[start + 1]) ? start + 1
+            : -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static bool IsAsciiLetter(byte b) => (uint)((b | 0x20) - 'a') < 26;
+
     /// <summary>The end of the run of characters in <paramref name="cls"/> that starts at <paramref name="end"/>.</summary>
     protected static int RunOf(ReadOnlySpan<byte> text, int end, CharClass cls)
     {
@@ -138,6 +153,22 @@ internal sealed class Cl100kPreTokenizer : PreTokenizer
             return start + contraction;
         }
 
+        // An ASCII word ends at the first byte that is no ASCII letter; at a non-ASCII one the general path decides.
+        var word = AsciiWordStart(text, start);
+        if (word >= 0)
+        {
+            var wordEnd = word + 1;
+            while (wordEnd < text.Length && IsAsciiLetter(text[wordEnd]))
+            {
+                wordEnd++;
+            }
+
+            if (wordEnd == text.Length || text[wordEnd] < 0x80)
+            {
+                return wordEnd;
+            }
+        }
+
         var cls = CharClasses.At(text, start, out var length);
         if ((cls & CharClass.Letter) != 0)
         {
@@ -169,6 +200,40 @@ internal sealed class O200kPreTokenizer : PreTokenizer
     public static readonly O200kPreTokenizer Instance = new();
 
     public override int PieceEnd(ReadOnlySpan<byte> text, int start)
+    {
+        var word = AsciiWordStart(text, start);
+        if (word >= 0)
+        {
+            var end = AsciiWordEnd(text, word);
+            if (end > 0)
+            {
+                return end;
+            }
+        }
+
+        return GeneralPieceEnd(text, start);
+    }
+
+    /// <summary><c>[A-Z]*[a-z]+contraction?|[A-Z]+[a-z]*contraction?</c> from an ASCII letter at <paramref name="start"/>;
+    /// -1 when a non-ASCII byte follows the letters (it may be a letter of the word).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AsciiWordEnd(ReadOnlySpan<byte> text, int start)
+    {
+        var end = start;
+        while (end < text.Length && (uint)(text[end] - 'A') < 26)
+        {
+            end++;
+        }
+
+        while (end < text.Length && (uint)(text[end] - 'a') < 26)
+        {
+            end++;
+        }
+
+        return end < text.Length && text[end] >= 0x80 ? -1 : end + ContractionLength(text, end);
+    }
+
+    private static int GeneralPieceEnd(ReadOnlySpan<byte> text, int start)
     {
         var cls = CharClasses.At(text, start, out var length);
         var prefixed = CanPrefixWord(cls) && start + length < text.Length;

@@ -7,44 +7,59 @@ using System.Runtime.CompilerServices;
 namespace LlmMiddleware.Tokenizers.Internal;
 
 /// <summary>
-/// The mergeable ranks of an encoding: token bytes to rank (an open-addressing table keyed by span, so a look-up
-/// allocates nothing) and rank to bytes for decoding. Tokens of up to 8 bytes (nearly every merge step) are kept packed
-/// in their slot, so such a look-up reads one slot and never the byte arena.
+/// The mergeable ranks of an encoding: token bytes to rank and rank to bytes. The index is an open-addressing table of
+/// 4-byte slots (rank and a hash fingerprint), small enough to stay in a core's cache; tokens of up to 8 bytes (nearly
+/// every look-up) are then confirmed against one word per rank and never against the byte arena. Look-ups take spans
+/// of valid UTF-8 (pieces of text and their parts), which never hold the bytes 0xF8–0xFF.
 /// </summary>
 internal sealed class TokenRanks
 {
     public const int NotFound = -1;
 
+    /// <summary>The key of tokens no short look-up can match: longer than 8 bytes, or holding a byte valid UTF-8 never
+    /// has (a look-up key of 8 bytes has no 0xFF byte; one of up to 7 has its length in a top byte of 0xF9–0xFF and valid
+    /// UTF-8 below it).</summary>
+    private const ulong Unmatchable = ulong.MaxValue;
+
     private readonly byte[] _arena;
     private readonly int[] _offsets; // token r is _arena[_offsets[r].._offsets[r + 1]]
-    private readonly Slot[] _slots;
+    private readonly ulong[] _shortKeys; // by rank: ShortKey, or Unmatchable
+    private readonly uint[] _index; // (rank + 1) << _fingerprintBits | fingerprint; 0 = empty
     private readonly int _mask;
-    private readonly int[] _pairRanks; // rank of every two-byte token, indexed by first * 256 + second; NotFound if none
+    private readonly int _fingerprintBits;
+    private readonly int[] _byteRanks = new int[256]; // rank of every one-byte token
+    private readonly int[] _pairRanks = new int[256 * 256]; // rank of every two-byte token by first * 256 + second, or NotFound
 
     private TokenRanks(byte[] arena, int[] offsets)
     {
         _arena = arena;
         _offsets = offsets;
-        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Count * 2);
-        _slots = new Slot[capacity];
+        _shortKeys = new ulong[Count];
+        Array.Fill(_pairRanks, NotFound);
+
+        // Load factor ~0.4; the fingerprint (hash bits the slot number does not use) rejects nearly every other token
+        // in a probe without reading anything else.
+        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)(Count + Count / 3));
+        _index = new uint[capacity];
         _mask = capacity - 1;
+        _fingerprintBits = BitOperations.LeadingZeroCount((uint)Count + 1);
         for (var rank = 0; rank < Count; rank++)
         {
             var bytes = TokenBytes(rank);
-            var slot = (int)Hash(bytes) & _mask;
-            while (_slots[slot].RankPlusOne != 0)
+            _shortKeys[rank] = bytes.Length <= 8 && bytes.IndexOfAnyInRange((byte)0xF8, (byte)0xFF) < 0 ? ShortKey(bytes) : Unmatchable;
+            var hash = Hash(bytes);
+            var slot = (int)hash & _mask;
+            while (_index[slot] != 0)
             {
                 slot = (slot + 1) & _mask;
             }
 
-            _slots[slot] = new Slot { Packed = bytes.Length <= 8 ? Pack(bytes) : 0, RankPlusOne = rank + 1, Length = bytes.Length };
-        }
-
-        // Every merge starts from byte pairs, so they get a direct table instead of a hash look-up.
-        _pairRanks = new int[256 * 256];
-        for (var pair = 0; pair < _pairRanks.Length; pair++)
-        {
-            _pairRanks[pair] = Rank([(byte)(pair >> 8), (byte)pair]);
+            _index[slot] = ((uint)(rank + 1) << _fingerprintBits) | Fingerprint(hash);
+            switch (bytes.Length)
+            {
+                case 1: _byteRanks[bytes[0]] = rank; break;
+                case 2: _pairRanks[(bytes[0] << 8) | bytes[1]] = rank; break;
+            }
         }
     }
 
@@ -93,6 +108,10 @@ internal sealed class TokenRanks
     /// <summary>The bytes of the token with <paramref name="rank"/>.</summary>
     public ReadOnlySpan<byte> TokenBytes(int rank) => _arena.AsSpan(_offsets[rank], _offsets[rank + 1] - _offsets[rank]);
 
+    /// <summary>The rank of the one-byte token <paramref name="value"/> (every byte is one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int ByteRank(byte value) => _byteRanks[value];
+
     /// <summary>The rank of the two bytes <paramref name="first"/> and <paramref name="second"/>, or <see cref="NotFound"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int PairRank(byte first, byte second) => _pairRanks[(first << 8) | second];
@@ -105,26 +124,59 @@ internal sealed class TokenRanks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Rank(ReadOnlySpan<byte> bytes, uint hash)
     {
-        var length = bytes.Length;
-        var packed = length <= 8 ? Pack(bytes) : 0;
+        var fingerprint = Fingerprint(hash);
+        var fingerprintMask = (1u << _fingerprintBits) - 1;
         var slot = (int)hash & _mask;
+        if (bytes.Length <= 8)
+        {
+            var key = ShortKey(bytes);
+            while (true)
+            {
+                var entry = _index[slot];
+                if (entry == 0)
+                {
+                    return NotFound;
+                }
+
+                if ((entry & fingerprintMask) == fingerprint && _shortKeys[(int)(entry >> _fingerprintBits) - 1] == key)
+                {
+                    return (int)(entry >> _fingerprintBits) - 1;
+                }
+
+                slot = (slot + 1) & _mask;
+            }
+        }
+
         while (true)
         {
-            ref readonly var entry = ref _slots[slot];
-            if (entry.RankPlusOne == 0)
+            var entry = _index[slot];
+            if (entry == 0)
             {
                 return NotFound;
             }
 
-            if (entry.Length == length &&
-                (length <= 8 ? entry.Packed == packed : _arena.AsSpan(_offsets[entry.RankPlusOne - 1], length).SequenceEqual(bytes)))
+            if ((entry & fingerprintMask) == fingerprint)
             {
-                return entry.RankPlusOne - 1;
+                var rank = (int)(entry >> _fingerprintBits) - 1;
+                var offset = _offsets[rank];
+                if (_offsets[rank + 1] - offset == bytes.Length && _arena.AsSpan(offset, bytes.Length).SequenceEqual(bytes))
+                {
+                    return rank;
+                }
             }
 
             slot = (slot + 1) & _mask;
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint Fingerprint(uint hash) => hash >> (32 - _fingerprintBits);
+
+    /// <summary>Up to 8 bytes in one word; fewer than 8 with 0xF8 + their count in the top byte: equal keys mean
+    /// equal bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ShortKey(ReadOnlySpan<byte> bytes) =>
+        bytes.Length == 8 ? Pack(bytes) : Pack(bytes) | ((ulong)(0xF8 + bytes.Length) << 56);
 
     /// <summary>A fast hash of short byte strings: up to 8 bytes are packed into one word; longer ones are read a word at
     /// a time, the last word overlapping the end; then mixed.</summary>
@@ -179,12 +231,5 @@ internal sealed class TokenRanks
             1 => bytes[0],
             _ => 0,
         };
-    }
-
-    private struct Slot
-    {
-        public ulong Packed;     // the token's bytes when it has at most 8
-        public int RankPlusOne;  // 0 = empty
-        public int Length;
     }
 }
