@@ -9,6 +9,9 @@ namespace LlmMiddleware.PostgreSql;
 /// A durable ledger of call records in PostgreSQL, shared by every gateway instance that points at it. Batches arrive
 /// from the gateway's record dispatcher (off the request path) and are written with one multi-row insert; record ids
 /// are the primary key and duplicates are ignored, so a batch retried after an unclear failure is never double-counted.
+/// Text the caller chose (model names, user ids, tags) is stored as <see cref="LedgerText"/> makes it storable; a record
+/// PostgreSQL still refuses (a cost past <c>numeric(20, 10)</c>) makes the batch throw
+/// <see cref="LlmCallRecordRejectedException"/>, so the dispatcher quarantines that record alone.
 /// </summary>
 internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposable
 {
@@ -70,18 +73,18 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         await using var command = _dataSource.CreateCommand(_insert);
         var p = command.Parameters;
         p.Add(Column("id", records, r => r.Id, NpgsqlDbType.Uuid));
-        p.Add(Column("request_id", records, r => r.RequestId, NpgsqlDbType.Text));
+        p.Add(Column("request_id", records, r => LedgerText.Clean(r.RequestId), NpgsqlDbType.Text));
         p.Add(Column("ts", records, r => r.Timestamp.ToUniversalTime(), NpgsqlDbType.TimestampTz));
-        p.Add(Column("caller_key", records, r => r.Caller.Key, NpgsqlDbType.Text));
-        p.Add(Column("team", records, r => r.Caller.Team, NpgsqlDbType.Text));
-        p.Add(Column("app", records, r => r.Caller.App, NpgsqlDbType.Text));
-        p.Add(Column("user_id", records, r => r.Caller.User, NpgsqlDbType.Text));
-        p.Add(Column("tags", records, r => r.Caller.Tags is { Count: > 0 } tags ? JsonSerializer.Serialize(tags) : null, NpgsqlDbType.Jsonb));
-        p.Add(Column("operation", records, r => r.Operation, NpgsqlDbType.Text));
-        p.Add(Column("requested_model", records, r => r.RequestedModel, NpgsqlDbType.Text));
-        p.Add(Column("provider", records, r => r.Provider, NpgsqlDbType.Text));
-        p.Add(Column("deployment", records, r => r.Deployment, NpgsqlDbType.Text));
-        p.Add(Column("model", records, r => r.Model, NpgsqlDbType.Text));
+        p.Add(Column("caller_key", records, r => LedgerText.Clean(r.Caller.Key), NpgsqlDbType.Text));
+        p.Add(Column("team", records, r => LedgerText.Clean(r.Caller.Team), NpgsqlDbType.Text));
+        p.Add(Column("app", records, r => LedgerText.Clean(r.Caller.App), NpgsqlDbType.Text));
+        p.Add(Column("user_id", records, r => LedgerText.Clean(r.Caller.User), NpgsqlDbType.Text));
+        p.Add(Column("tags", records, r => r.Caller.Tags is { Count: > 0 } tags ? JsonSerializer.Serialize(LedgerText.Clean(tags)) : null, NpgsqlDbType.Jsonb));
+        p.Add(Column("operation", records, r => LedgerText.Clean(r.Operation), NpgsqlDbType.Text));
+        p.Add(Column("requested_model", records, r => LedgerText.Clean(r.RequestedModel), NpgsqlDbType.Text));
+        p.Add(Column("provider", records, r => LedgerText.Clean(r.Provider), NpgsqlDbType.Text));
+        p.Add(Column("deployment", records, r => LedgerText.Clean(r.Deployment), NpgsqlDbType.Text));
+        p.Add(Column("model", records, r => LedgerText.Clean(r.Model), NpgsqlDbType.Text));
         p.Add(Column("stream", records, r => r.Stream, NpgsqlDbType.Boolean));
         p.Add(Column("input_tokens", records, r => r.InputTokens, NpgsqlDbType.Bigint));
         p.Add(Column("cached_input_tokens", records, r => r.CachedInputTokens, NpgsqlDbType.Bigint));
@@ -91,18 +94,26 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         p.Add(Column("images", records, r => r.Images, NpgsqlDbType.Integer));
         p.Add(Column("token_source", records, r => r.TokenSource.ToString(), NpgsqlDbType.Text));
         p.Add(Column("cost", records, r => r.Cost, NpgsqlDbType.Numeric));
-        p.Add(Column("price_version", records, r => r.PriceVersion, NpgsqlDbType.Text));
+        p.Add(Column("price_version", records, r => LedgerText.Clean(r.PriceVersion), NpgsqlDbType.Text));
         p.Add(Column("unpriced", records, r => r.Unpriced, NpgsqlDbType.Boolean));
         p.Add(Column("status", records, r => r.Status.ToString(), NpgsqlDbType.Text));
         p.Add(Column("status_code", records, r => r.StatusCode, NpgsqlDbType.Integer));
-        p.Add(Column("error_code", records, r => r.ErrorCode, NpgsqlDbType.Text));
+        p.Add(Column("error_code", records, r => LedgerText.Clean(r.ErrorCode), NpgsqlDbType.Text));
         p.Add(Column("role", records, r => r.Role.ToString(), NpgsqlDbType.Text));
         p.Add(Column("ttft_ms", records, r => r.TimeToFirstToken?.TotalMilliseconds, NpgsqlDbType.Double));
         p.Add(Column("duration_ms", records, r => r.Duration?.TotalMilliseconds, NpgsqlDbType.Double));
         p.Add(Column("cache", records, r => r.Cache.ToString(), NpgsqlDbType.Text));
         p.Add(Column("saved_cost", records, r => r.SavedCost, NpgsqlDbType.Numeric));
-        p.Add(Column("tokenizer", records, r => r.Tokenizer, NpgsqlDbType.Text));
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        p.Add(Column("tokenizer", records, r => LedgerText.Clean(r.Tokenizer), NpgsqlDbType.Text));
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState[..2] is "22" or "23" or "54")
+        {
+            // Data exception, integrity constraint, program limit: the same rows would fail again, forever.
+            throw new LlmCallRecordRejectedException($"PostgreSQL refused the batch ({ex.SqlState}: {ex.MessageText}).", ex);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,14 +1,17 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
-/// <summary>The PostgreSQL ledger against a real server: nothing lost on a graceful stop or restart, at most the flush
-/// window on a kill, retried batches never double-counted, and a slow database never delays a response.</summary>
+/// <summary>The PostgreSQL ledger against a real server: nothing lost on a graceful stop or restart, what was flushed
+/// survives a kill, retried batches never double-counted, a slow database never delays a response, a record it cannot
+/// store is quarantined alone and a failing sink never holds it back.</summary>
 [Collection(PostgreSqlCollection.Name)]
 public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
 {
@@ -123,6 +126,56 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARecordPostgreSqlCannotStoreNeverHoldsBackTheOthers()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var metrics = new List<(long Value, string? Reason)>();
+        await using (var gateway = await StartGatewayAsync(database, flushInterval: "01:00:00"))
+        {
+            using var dropped = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.metering.dropped");
+
+            // One batch at shutdown holds everything: text PostgreSQL refuses (NUL), text longer than an index entry
+            // allows, and a provider's usage whose cost no numeric(20, 10) holds.
+            await PostAsync(gateway, "/v1/chat/completions", """{"model":"gpt","user":"a\u0000b","messages":[{"role":"user","content":"hi"}]}""");
+            await PostAsync(gateway, "/v1/chat/completions", """{"model":"gpt\u0000x","messages":[{"role":"user","content":"hi"}]}""", HttpStatusCode.NotFound);
+            await PostAsync(gateway, "/v1/messages", $$"""{"model":"gpt","max_tokens":10,"metadata":{"user_id":"{{new string('u', 5000)}}"},"messages":[{"role":"user","content":"hi"}]}""");
+            _upstream.Enqueue(new FakeFault
+            {
+                Status = 200,
+                Provider = "openai",
+                Body = """{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":100000000000000000,"completion_tokens":1,"total_tokens":100000000000000001}}""",
+            });
+            await PostAsync(gateway, "/v1/chat/completions", """{"model":"gpt","messages":[{"role":"user","content":"hi"}]}""");
+            await CallAsync(gateway, 4);
+            await gateway.StopAsync();
+            metrics.AddRange(dropped.GetMeasurementSnapshot().Select(m => (m.Value, m.Tags.TryGetValue("llm_gateway.drop.reason", out var reason) ? reason as string : null)));
+        }
+
+        Assert.Equal(7L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+        Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE user_id = 'a\uFFFDb'"));
+        Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE requested_model = 'gpt\uFFFDx'"));
+        Assert.Equal(new string('u', 512) + "…", await PostgreSqlServer.ScalarAsync<string>(database, "SELECT user_id FROM llm_call_records WHERE length(user_id) > 100"));
+        Assert.Equal([(1L, "rejected")], metrics);
+    }
+
+    [Fact]
+    public async Task ADownSinkNeverHoldsBackTheLedger()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var export = new UnreachableExport();
+        await using var gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database).Services.AddSingleton<ILlmCallRecordSink>(export),
+            settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.010" });
+
+        await CallAsync(gateway, 6);
+
+        // The export fails every write and is retried with backoff; the ledger, fed on its own, gets every record.
+        await Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(database, "llm_call_records") == 6, "The ledger waited for the failing sink.", attempts: 6000);
+        Assert.True(export.Attempts > 0);
+    }
+
+    [Fact]
     public async Task LedgerSettingsAreValidatedAtStartup()
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => GatewayHost.StartAsync(
@@ -166,5 +219,25 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         }
     }
 
+    private async Task PostAsync(GatewayHost gateway, string path, string body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await _http.PostAsync(gateway.BaseUrl + path, Json(body));
+        Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    /// <summary>A host's billing export whose endpoint is down.</summary>
+    private sealed class UnreachableExport : ILlmCallRecordSink
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public ValueTask WriteAsync(IReadOnlyList<LlmCallRecord> records, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _attempts);
+            throw new HttpRequestException("The billing export is unreachable.");
+        }
+    }
 }

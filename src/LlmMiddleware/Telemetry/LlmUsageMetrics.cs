@@ -24,7 +24,7 @@ internal sealed class LlmUsageMetrics
         _tokens = meter.CreateCounter<long>("llm_gateway.tokens", "{token}", "Metered tokens by type: input (all prompt tokens), cached_input, cache_write_input, output (all generated tokens), reasoning.");
         _cacheRequests = meter.CreateCounter<long>("llm_gateway.cache.requests", "{request}", "Calls under a response-cache policy, by outcome: hit_exact, hit_semantic, miss, bypass.");
         _savedCost = meter.CreateCounter<double>("llm_gateway.cache.saved_cost", "USD", "What the calls that cache hits answered had cost, at their price versions.");
-        _droppedRecords = meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records that could not be handed to the sinks.");
+        _droppedRecords = meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records a sink did not get, by llm_gateway.drop.reason: queue_full, stopped, abandoned (shutdown ran out of time) or rejected (quarantined: the sink can never store it).");
     }
 
     /// <summary>Adds a metered record (unpriced records are counted with <c>llm_gateway.unpriced</c> = true and no cost).</summary>
@@ -68,7 +68,7 @@ internal sealed class LlmUsageMetrics
         }
     }
 
-    public void RecordDroppedRecords(int count) => _droppedRecords.Add(count);
+    public void RecordDroppedRecords(int count, string reason) => _droppedRecords.Add(count, new KeyValuePair<string, object?>("llm_gateway.drop.reason", reason));
 
     private void AddTokens(TagList tags, string type, long count)
     {
