@@ -1,5 +1,7 @@
 // A standalone LLM gateway. With no provider keys it answers through the built-in simulated provider; set
 // OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY and the "default" alias goes to that provider instead.
+using System.Security.Cryptography;
+using System.Text;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -68,6 +70,16 @@ app.MapGet("/", () => Results.Text($$"""
     Try: curl -s <this host>/v1/chat/completions -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
     """));
 app.MapLlmGateway();
+
+// Operator endpoints — who spent what, and the model groups' deployment health — answer only to the operator key
+// (LlmGateway:OperatorKey, sent as "Authorization: Bearer <key>"). With no key configured they refuse everyone.
+var operatorKey = Encoding.UTF8.GetBytes(builder.Configuration["LlmGateway:OperatorKey"] ?? "");
+app.UseWhen(http => http.Request.Path.StartsWithSegments("/llm"), operators => operators.Use((http, next) =>
+    operatorKey.Length > 0 && http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(auth[7..]), operatorKey)
+        ? next(http)
+        : Results.Json(new { error = new { type = "authentication_error", message = "Operator endpoints need the operator key (LlmGateway:OperatorKey) as a bearer token." } }, statusCode: 401).ExecuteAsync(http)));
 app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|day
+app.MapLlmDeploymentHealth(); // GET /llm/deployments
 app.MapPrometheusScrapingEndpoint(); // GET /metrics
 app.Run();

@@ -78,6 +78,45 @@ public sealed class SampleTests
     }
 
     [Fact]
+    public async Task GatewaySampleServesOperatorEndpointsOnlyToTheOperatorKey()
+    {
+        var open = FreePort();
+        var keyed = FreePort();
+        using var withoutKey = await StartAsync("Gateway", open);
+        using var withKey = await StartAsync("Gateway", keyed, "--LlmGateway:OperatorKey=op-secret");
+        using var http = new HttpClient();
+        try
+        {
+            foreach (var path in new[] { "/llm/spend?groupBy=key", "/llm/deployments" })
+            {
+                Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"http://127.0.0.1:{open}{path}")).StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, $"http://127.0.0.1:{open}{path}", "Bearer ")).StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"http://127.0.0.1:{keyed}{path}")).StatusCode);
+                Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, $"http://127.0.0.1:{keyed}{path}", "Bearer op-secreT")).StatusCode);
+                using var allowed = await SendAsync(http, $"http://127.0.0.1:{keyed}{path}", "Bearer op-secret");
+                Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+                Assert.Equal("application/json", allowed.Content.Headers.ContentType?.MediaType);
+            }
+
+            // Callers of the gateway itself are unaffected.
+            using var chat = await http.PostAsync($"http://127.0.0.1:{keyed}/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        }
+        finally
+        {
+            withoutKey.Kill(entireProcessTree: true);
+            withKey.Kill(entireProcessTree: true);
+        }
+
+        static async Task<HttpResponseMessage> SendAsync(HttpClient http, string url, string authorization)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            return await http.SendAsync(request);
+        }
+    }
+
+    [Fact]
     public async Task GatewaySampleAnswersBothSdksThroughTheSimulatedProvider()
     {
         var port = FreePort();
