@@ -130,6 +130,33 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
+    /// <summary>vLLM and Ollama need no key and live on this host's own ports: until the operator enables them, a
+    /// caller naming them gets a 404 in its protocol, never a connection from the gateway to localhost.</summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"vllm/x","messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/chat/completions", """{"model":"OLLAMA/x","messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/embeddings", """{"model":"vllm/x","input":"hi"}""")]
+    [InlineData("/v1/messages", """{"model":"ollama/x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""")]
+    public async Task LocalProvidersAreOffUntilConfigured(string path, string body)
+    {
+        using var response = await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("does not exist", json.RootElement.GetProperty("error").GetProperty("message").GetString());
+
+        // Enabled by a provider entry (or a route, a group deployment, VLLM_BASE_URL): then it is used.
+        await using var enabled = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?>
+        {
+            ["LlmGateway:Providers:vllm:BaseUrl"] = fixture.Upstream.BaseUrl + "/openai/v1",
+            ["LlmGateway:Providers:vllm:ApiKey"] = FakeUpstream.OpenAIKey,
+            ["LlmGateway:Providers:ollama:BaseUrl"] = fixture.Upstream.BaseUrl + "/openai/v1",
+            ["LlmGateway:Providers:ollama:ApiKey"] = FakeUpstream.OpenAIKey,
+        });
+        using var served = await fixture.Http.PostAsync(enabled.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
     [Fact]
     public async Task ProviderWithoutKeyIsAClearConfigurationError()
     {

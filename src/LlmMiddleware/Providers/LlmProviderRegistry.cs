@@ -34,7 +34,11 @@ internal sealed class LlmProviderRegistry : IDisposable
         var providers = new Dictionary<string, LlmProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
         foreach (var preset in ProviderPresets.All.Values)
         {
-            if (preset.Name == "openai-compatible")
+            // Key-optional local servers (vllm, ollama) point at this host's own ports: a caller naming "vllm/x" must not
+            // make the gateway connect there unless the operator enabled the provider (its variables, or a route,
+            // group deployment or provider entry naming it).
+            if (preset.Name == "openai-compatible" ||
+                (preset.IsLocal && Variable(preset.BaseUrlVariable) is null && Variable(preset.KeyVariable) is null && !IsReferenced(settings, preset.Name)))
             {
                 continue;
             }
@@ -103,4 +107,8 @@ internal sealed class LlmProviderRegistry : IDisposable
     }
 
     public void Dispose() => _handler.Dispose();
+
+    private static bool IsReferenced(LlmGatewayOptions settings, string provider) =>
+        settings.Models.Values.Any(route => string.Equals(route.Provider, provider, StringComparison.OrdinalIgnoreCase)) ||
+        settings.Groups.Values.Any(group => group.Deployments.Any(d => string.Equals(d.Provider, provider, StringComparison.OrdinalIgnoreCase)));
 }

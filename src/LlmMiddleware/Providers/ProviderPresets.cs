@@ -12,7 +12,11 @@ internal sealed record ProviderPreset(
     string? BaseUrlVariable,
     bool RequiresKey,
     OpenAIDialect Dialect = OpenAIDialect.None,
-    string? AlternateKeyVariable = null);
+    string? AlternateKeyVariable = null)
+{
+    /// <summary>A server on this host, needing no key (vLLM, Ollama): only there when the operator enables it.</summary>
+    public bool IsLocal => !RequiresKey && Kind != LlmProviderKind.Simulated && DefaultBaseUrl?.StartsWith("http://localhost:", StringComparison.Ordinal) == true;
+}
 
 internal static class ProviderPresets
 {
