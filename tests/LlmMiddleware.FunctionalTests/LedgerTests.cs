@@ -6,6 +6,10 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
@@ -79,6 +83,55 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
 
         Assert.Equal(15L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
         Assert.Equal(0m, await PostgreSqlServer.ScalarAsync<decimal>(database, "SELECT sum(cost) FROM llm_call_records WHERE provider = 'simulated'"));
+    }
+
+    [Fact]
+    public async Task APostgreSqlOutageLosesNoRecordAfterAGracefulStop()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b =>
+            {
+                b.Services.AddLlmGateway().AddPostgreSqlLedger(database);
+                b.Services.AddSingleton<TimeProvider>(clock);
+                b.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+                b.Logging.AddFakeLogging();
+            },
+            settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.050" });
+        var log = gateway.Services.GetRequiredService<FakeLogCollector>();
+        await CallAsync(gateway, 4);
+        await Poll.UntilAsync(async () => Advance(clock, 50) && await PostgreSqlServer.RowsAsync(database, "llm_call_records") == 4, "The first records never reached PostgreSQL.", attempts: 6000);
+
+        await postgres.StopAsync();
+        try
+        {
+            // Calls are answered while the ledger's writes fail (the token only guards against a hang), and the outage
+            // lasts on the gateway's clock until the ledger backs off for its longest delay.
+            using var hang = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await CallAsync(gateway, 20, hang.Token);
+            await Poll.UntilAsync(
+                () => Task.FromResult(Advance(clock, 1000) && log.GetSnapshot().Any(r => r.Id.Name == "SinkFailed" && r.Message.Contains("retrying in 30 s", StringComparison.Ordinal))),
+                "The ledger never backed off to its longest delay.",
+                attempts: 6000);
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        // The clock stands still: a graceful stop must retry at once rather than wait out the 30 s backoff.
+        await CallAsync(gateway, 4);
+        await gateway.StopAsync();
+
+        Assert.Equal(28L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+    }
+
+    private static bool Advance(FakeTimeProvider clock, int milliseconds)
+    {
+        clock.Advance(TimeSpan.FromMilliseconds(milliseconds));
+        return true;
     }
 
     [Fact]

@@ -15,6 +15,11 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
+    // Once the host stops, a sink that was down is retried at once and then every StoppingRetryDelay, so records are
+    // not lost to the shutdown timeout while a long backoff runs out.
+    private static readonly TimeSpan StoppingRetryDelay = TimeSpan.FromMilliseconds(100);
+
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<LlmCallRecord> _queue = Channel.CreateUnbounded<LlmCallRecord>(new UnboundedChannelOptions { SingleReader = true });
     private readonly string _name = sink.GetType().Name;
     private int _pending;
@@ -35,7 +40,11 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
         }
     }
 
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete()
+    {
+        _queue.Writer.TryComplete();
+        _stopping.Cancel();
+    }
 
     public async Task RunAsync()
     {
@@ -83,14 +92,19 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
             }
             catch (Exception ex) when (!abandon.IsCancellationRequested)
             {
-                Log.SinkFailed(logger, _name, batch.Count, delay.TotalSeconds, ex);
-                try
+                var stopping = _stopping.IsCancellationRequested;
+                var wait = stopping ? StoppingRetryDelay : delay;
+                Log.SinkFailed(logger, _name, batch.Count, wait.TotalSeconds, ex);
+                using (var cut = CancellationTokenSource.CreateLinkedTokenSource(abandon, stopping ? default : _stopping.Token))
                 {
-                    await Task.Delay(delay, timeProvider, abandon).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Shutdown ran out of time: the next attempt fails fast and reports the loss.
+                    try
+                    {
+                        await Task.Delay(wait, timeProvider, cut.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The host is stopping (retry now) or shutdown ran out of time (the next attempt reports the loss).
+                    }
                 }
 
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));

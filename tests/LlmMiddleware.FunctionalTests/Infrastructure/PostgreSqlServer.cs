@@ -31,9 +31,15 @@ public sealed class PostgreSqlServer : IAsyncLifetime
         _port = SampleTests.FreePort();
         var data = Path.Combine(_directory, "data");
         await RunPostgresAsync(asRoot, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C");
-        await RunPostgresAsync(asRoot, "pg_ctl", "-D", data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
-            "-o", $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start");
+        await StartAsync();
     }
+
+    /// <summary>Starts the server (again) and returns once it accepts connections.</summary>
+    public Task StartAsync() => RunPostgresAsync(Environment.UserName == "root", "pg_ctl", "-D", Path.Combine(_directory, "data"), "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
+        "-o", $"-p {_port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start");
+
+    /// <summary>Stops the server as an outage would (open connections are cut), keeping its data for <see cref="StartAsync"/>.</summary>
+    public Task StopAsync() => RunPostgresAsync(Environment.UserName == "root", "pg_ctl", "-D", Path.Combine(_directory, "data"), "-m", "fast", "-w", "stop");
 
     public async Task DisposeAsync()
     {
@@ -65,10 +71,10 @@ public sealed class PostgreSqlServer : IAsyncLifetime
             ? await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {table}")
             : 0;
 
-    /// <summary>Runs a scalar query.</summary>
+    /// <summary>Runs a scalar query, on a connection of its own (a pooled one may have been cut by a restart).</summary>
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return (T)(await command.ExecuteScalarAsync())!;
