@@ -93,7 +93,13 @@ internal sealed partial class LlmResponseCache
         }
 
         var caller = _meter.CallerOf(context);
-        var scope = ScopeOf(policy.Scope, caller);
+        if (!TryScope(policy.Scope, caller, out var scope))
+        {
+            // Fails closed: a caller the gateway cannot tell apart from others shares nothing unless the policy says Shared.
+            SetOutcome(context, LlmCacheOutcome.Bypass);
+            return ValueTask.FromResult(false);
+        }
+
         var call = new CacheCall(LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope), policy, Tags(context));
         context.HttpContext.Response.RegisterForDispose(call);
         if (noCache)
@@ -290,12 +296,19 @@ internal sealed partial class LlmResponseCache
         };
     }
 
-    private static string? ScopeOf(LlmCacheScope scope, LlmCallerIdentity caller) => scope switch
+    /// <summary>The partition of the caller's entries (<see langword="null"/>: everyone's); false when the caller has no
+    /// identity the scope can use.</summary>
+    private static bool TryScope(LlmCacheScope scope, LlmCallerIdentity caller, out string? partition)
     {
-        LlmCacheScope.Shared => null,
-        LlmCacheScope.Tenant when caller.Team is { } team => "team:" + team,
-        _ => "key:" + caller.Key,
-    };
+        partition = scope switch
+        {
+            LlmCacheScope.Shared => null,
+            LlmCacheScope.Tenant when !string.IsNullOrEmpty(caller.Team) => "team:" + caller.Team,
+            _ when !string.IsNullOrEmpty(caller.Key) => "key:" + caller.Key,
+            _ => "",
+        };
+        return partition is not "";
+    }
 
     /// <summary>Entries are tagged with the requested model, the routed provider/model and its price version, so a host
     /// can drop them with <see cref="HybridCache.RemoveByTagAsync(string, CancellationToken)"/>.</summary>

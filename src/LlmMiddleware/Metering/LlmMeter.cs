@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -268,27 +269,38 @@ internal sealed class LlmMeter
         return (usage, source, images, source == LlmTokenSource.Provider ? null : tokenizer.Name);
     }
 
-    /// <summary>By default a call is attributed to a fingerprint of the key it presented and to the request's user.</summary>
+    /// <summary>
+    /// By default a call is attributed to the host's authenticated principal when there is one (Basic, cookies, mTLS, an
+    /// auth proxy: <c>principal_…</c>, a fingerprint of its authentication type and name identifier), else to a
+    /// fingerprint of the key it presented (<c>key_…</c>), and to the request's user. A caller with neither has no key.
+    /// </summary>
     private LlmCallerIdentity DefaultCaller(LlmRequestContext context)
     {
-        var headers = context.HttpContext.Request.Headers;
+        var http = context.HttpContext;
+        if (http.User.Identity is { IsAuthenticated: true } identity &&
+            (http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? identity.Name) is { Length: > 0 } name)
+        {
+            return new LlmCallerIdentity { Key = Fingerprint("principal_", identity.AuthenticationType + "\n" + name), User = context.Request.User };
+        }
+
+        var headers = http.Request.Headers;
         string? key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer[7..]
             : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
             : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
             : null;
-        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint(key), User = context.Request.User };
+        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint("key_", key), User = context.Request.User };
     }
 
-    private string Fingerprint(string key)
+    private string Fingerprint(string prefix, string key)
     {
-        if (_keyFingerprints.TryGetValue(key, out var fingerprint))
+        if (_keyFingerprints.TryGetValue(key, out var fingerprint) && fingerprint.StartsWith(prefix, StringComparison.Ordinal))
         {
             return fingerprint;
         }
 
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
-        fingerprint = "key_" + Convert.ToHexStringLower(hash[..8]);
+        fingerprint = prefix + Convert.ToHexStringLower(hash[..8]);
         if (_keyFingerprints.Count >= MaxRememberedKeys)
         {
             _keyFingerprints.Clear();

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
@@ -293,6 +294,76 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal("miss", CacheHeader(other.Headers));
         Assert.Equal("hit-exact", CacheHeader(shared.Headers));
         Assert.Equal(3, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task CallersTheGatewayCannotTellApartShareNothing()
+    {
+        // The host authenticates with Basic (no bearer, no x-api-key reaches the gateway): its principal is the identity.
+        await _gateway.DisposeAsync();
+        _gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway(),
+            app =>
+            {
+                app.Use((http, next) =>
+                {
+                    if (AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var basic) && basic.Scheme == "Basic")
+                    {
+                        var user = Encoding.UTF8.GetString(Convert.FromBase64String(basic.Parameter!)).Split(':')[0];
+                        http.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], "Basic"));
+                    }
+
+                    return next(http);
+                });
+                app.MapLlmGateway();
+                app.MapLlmGateway("/shared").WithLlmCachePolicy("shared");
+            },
+            CacheSettings);
+
+        async Task<string> AskAsync(string text, string? basicUser, string prefix = "")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, _gateway.BaseUrl + prefix + "/v1/chat/completions") { Content = new StringContent(Chat(text), Encoding.UTF8, "application/json") };
+            if (basicUser is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(basicUser + ":secret")));
+            }
+
+            using var response = await _http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return CacheHeader(response.Headers);
+        }
+
+        Assert.Equal("miss", await AskAsync("Basic question", "alice"));
+        Assert.Equal("hit-exact", await AskAsync("Basic question", "alice"));
+        Assert.Equal("miss", await AskAsync("Basic question", "bob"));
+        Assert.Equal("bypass", await AskAsync("Anonymous question", null));
+        Assert.Equal("bypass", await AskAsync("Anonymous question", null));
+        Assert.Equal("miss", await AskAsync("Anonymous shared question", null, "/shared"));
+        Assert.Equal("hit-exact", await AskAsync("Anonymous shared question", null, "/shared"));
+        Assert.Equal(5, UpstreamChats);
+    }
+
+    [Fact]
+    public async Task AHookIdentityWithNeitherKeyNorTeamSharesNothing()
+    {
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(configure: b => b.Services.AddLlmGateway().AddHook(new AppOnlyHook()));
+
+        await PostAsync(Chat("App question"), key: "alice-key");
+        var other = await PostAsync(Chat("App question"), key: "bob-key");
+
+        Assert.Equal("bypass", CacheHeader(other.Headers));
+        Assert.Equal(2, UpstreamChats);
+    }
+
+    private sealed class AppOnlyHook : LlmGatewayHook
+    {
+        public override ValueTask OnRequestAsync(LlmRequestContext context, CancellationToken cancellationToken)
+        {
+            context.Caller = new LlmCallerIdentity { App = "reports" };
+            return ValueTask.CompletedTask;
+        }
     }
 
     [Fact]
