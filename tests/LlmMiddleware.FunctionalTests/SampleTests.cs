@@ -153,7 +153,7 @@ public sealed class SampleTests
         using var process = await StartAsync("Gateway", port, "--LlmGateway:Cache:Mode=Exact");
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), DefaultRequestHeaders = { { "Authorization", "Bearer scrape-key" } } };
             for (var i = 0; i < 2; i++)
             {
                 using var plain = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Scrape me"}]}""", Encoding.UTF8, "application/json"));

@@ -306,7 +306,10 @@ public sealed class YarpTests : IAsyncLifetime
 
         async Task<(string Cache, string Text)> AskAsync(string path, string body)
         {
-            using var response = await _http.PostAsync(_edge.BaseUrl + path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            // A caller the edge can tell apart (its key): an anonymous one would share nothing and always bypass.
+            using var request = new HttpRequestMessage(HttpMethod.Post, _edge.BaseUrl + path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Add("Authorization", "Bearer caller-token");
+            using var response = await _http.SendAsync(request);
             return (response.Headers.TryGetValues("x-llm-cache", out var values) ? values.Single() : "none", await response.Content.ReadAsStringAsync());
         }
 

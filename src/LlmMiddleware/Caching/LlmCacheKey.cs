@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Utilities;
+using Microsoft.AspNetCore.Http;
 
 namespace LlmMiddleware.Caching;
 
@@ -16,17 +19,19 @@ namespace LlmMiddleware.Caching;
 internal static class LlmCacheKey
 {
     /// <summary>Bumped whenever the canonical form changes, so old entries are never read with a new meaning.</summary>
-    private const string Version = "llm-cache-v1";
+    private const string Version = "llm-cache-v2";
 
     /// <summary>
     /// The key of <paramref name="request"/> as sent to <paramref name="resolvedModel"/>, scoped to
-    /// <paramref name="scope"/> (the tenant: caller key or team; <see langword="null"/> when the host shares entries).
+    /// <paramref name="scope"/> (the tenant: caller key or team; <see langword="null"/> when the host shares entries), with
+    /// <paramref name="unmodeled"/>: what else the caller sends that can change the answer (<see cref="Unmodeled"/>).
     /// </summary>
-    public static string Compute(LlmRequest request, string requestedModel, string resolvedModel, string? scope)
+    public static string Compute(LlmRequest request, string requestedModel, string resolvedModel, string? scope, string? unmodeled = null)
     {
         using var buffer = new PooledBufferWriter(4096);
         var w = new Writer(buffer);
         WriteHeader(ref w, Version, requestedModel, resolvedModel, scope);
+        w.String(unmodeled);
         w.Count(request.Messages.Count);
         foreach (var message in request.Messages)
         {
@@ -48,17 +53,68 @@ internal static class LlmCacheKey
     /// (tenant, models, system prompt, tools, output format, sampling), plus the embedder, so only requests that differ in
     /// their messages alone are ever compared, and vectors of different embedders never meet.
     /// </summary>
-    public static string ComputePartition(LlmRequest request, string requestedModel, string resolvedModel, string? scope, string embedder)
+    public static string ComputePartition(LlmRequest request, string requestedModel, string resolvedModel, string? scope, string embedder, string? unmodeled = null)
     {
         using var buffer = new PooledBufferWriter(1024);
         var w = new Writer(buffer);
         WriteHeader(ref w, PartitionVersion, requestedModel, resolvedModel, scope);
+        w.String(unmodeled);
         w.String(embedder);
         WriteParameters(ref w, request);
         return Hash(PartitionVersion, buffer);
     }
 
-    private const string PartitionVersion = "llm-semantic-v1";
+    private const string PartitionVersion = "llm-semantic-v2";
+
+    /// <summary>Top-level fields each protocol's reader turns into the parsed request (written below by meaning).</summary>
+    private static readonly FrozenSet<string> OpenAIModeled = FrozenSet.Create(StringComparer.Ordinal,
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_completion_tokens", "max_tokens", "parallel_tool_calls",
+        "user", "safety_identifier", "n", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort", "stop", "response_format",
+        "tool_choice", "tools");
+
+    private static readonly FrozenSet<string> AnthropicModeled = FrozenSet.Create(StringComparer.Ordinal,
+        "model", "messages", "system", "stream", "max_tokens", "metadata", "output_config", "temperature", "thinking", "tool_choice", "top_k",
+        "top_p", "stop_sequences", "tools");
+
+    /// <summary>
+    /// What a caller sends beyond its parsed request that can change the answer: the body's top-level fields the
+    /// parsed form does not model (<c>logit_bias</c>, <c>logprobs</c>, <c>prediction</c>, <c>service_tier</c>, any field a
+    /// provider adds), which reach the provider in passthrough, canonicalized; and an Anthropic caller's
+    /// <c>anthropic-beta</c> flags, forwarded to Anthropic. <see langword="null"/> when there is none, so such requests
+    /// key as their parsed form alone and an OpenAI and an Anthropic caller asking the same share entries.
+    /// </summary>
+    public static string? Unmodeled(ReadOnlyMemory<byte> body, LlmProtocol protocol, IHeaderDictionary headers)
+    {
+        using var document = JsonDocument.Parse(body);
+        var modeled = protocol == LlmProtocol.AnthropicMessages ? AnthropicModeled : OpenAIModeled;
+        var unmodeled = new List<JsonProperty>();
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            if (!modeled.Contains(property.Name))
+            {
+                unmodeled.Add(property);
+            }
+        }
+
+        var beta = protocol == LlmProtocol.AnthropicMessages ? headers["anthropic-beta"].ToString() : "";
+        if (unmodeled.Count == 0 && beta.Length == 0)
+        {
+            return null;
+        }
+
+        using var buffer = new PooledBufferWriter(256);
+        var w = new Writer(buffer);
+        w.String(beta);
+        unmodeled.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        w.Count(unmodeled.Count);
+        foreach (var property in unmodeled)
+        {
+            w.String(property.Name);
+            w.Json(property.Value);
+        }
+
+        return Hash("unmodeled", buffer);
+    }
 
     private static void WriteHeader(ref Writer w, string version, string requestedModel, string resolvedModel, string? scope)
     {
@@ -208,6 +264,13 @@ internal static class LlmCacheKey
         public void Double(double? value) => Long(value is null ? null : BitConverter.DoubleToInt64Bits(value.Value));
 
         public void Bool(bool? value) => Tag(value switch { null => 0, false => 1, true => 2 });
+
+        /// <summary>Canonical JSON of a parsed value.</summary>
+        public void Json(JsonElement element)
+        {
+            Tag(2);
+            Element(element);
+        }
 
         /// <summary>Canonical JSON: sorted keys, values by meaning; text that is not JSON is written as a string.</summary>
         public void Json(string? json)

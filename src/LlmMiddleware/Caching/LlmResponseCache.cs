@@ -78,7 +78,7 @@ internal sealed partial class LlmResponseCache
     /// Answers the call from the cache when it can (returns <see langword="true"/> once the response is written).
     /// Otherwise prepares the call to fill the cache when it completes, and returns <see langword="false"/>.
     /// </summary>
-    public ValueTask<bool> TryServeAsync(LlmRequestContext context, ResolvedCachePolicy? policy, CancellationToken aborted)
+    public ValueTask<bool> TryServeAsync(LlmRequestContext context, ResolvedCachePolicy? policy, ReadOnlyMemory<byte> callerBody, CancellationToken aborted)
     {
         if (policy is null)
         {
@@ -100,7 +100,8 @@ internal sealed partial class LlmResponseCache
             return ValueTask.FromResult(false);
         }
 
-        var call = new CacheCall(LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope), policy, Tags(context));
+        var unmodeled = LlmCacheKey.Unmodeled(callerBody, context.InboundProtocol, context.HttpContext.Request.Headers);
+        var call = new CacheCall(LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope, unmodeled), policy, Tags(context));
         context.HttpContext.Response.RegisterForDispose(call);
         if (noCache)
         {
@@ -110,10 +111,10 @@ internal sealed partial class LlmResponseCache
             return ValueTask.FromResult(false);
         }
 
-        return LookUpAsync(context, call, caller, scope, aborted);
+        return LookUpAsync(context, call, caller, scope, unmodeled, aborted);
     }
 
-    private async ValueTask<bool> LookUpAsync(LlmRequestContext context, CacheCall call, LlmCallerIdentity caller, string? scope, CancellationToken aborted)
+    private async ValueTask<bool> LookUpAsync(LlmRequestContext context, CacheCall call, LlmCallerIdentity caller, string? scope, string? unmodeled, CancellationToken aborted)
     {
         LlmCacheEntry entry;
         try
@@ -125,7 +126,7 @@ internal sealed partial class LlmResponseCache
                 await Task.WhenAny(pending, call.Elected).WaitAsync(aborted).ConfigureAwait(false);
                 if (call.IsLeader && !pending.IsCompleted)
                 {
-                    return await LeadAsync(context, call, caller, scope, aborted).ConfigureAwait(false);
+                    return await LeadAsync(context, call, caller, scope, unmodeled, aborted).ConfigureAwait(false);
                 }
 
                 lookup = new ValueTask<LlmCacheEntry>(pending);
@@ -152,14 +153,14 @@ internal sealed partial class LlmResponseCache
     }
 
     /// <summary>This call fills its key: a semantic neighbour answers it (and the waiters), or a provider will.</summary>
-    private async ValueTask<bool> LeadAsync(LlmRequestContext context, CacheCall call, LlmCallerIdentity caller, string? scope, CancellationToken aborted)
+    private async ValueTask<bool> LeadAsync(LlmRequestContext context, CacheCall call, LlmCallerIdentity caller, string? scope, string? unmodeled, CancellationToken aborted)
     {
         if (call.Policy.Mode == LlmCacheMode.Semantic && SemanticRules.Allow(context.Request, call.Policy) is { } text)
         {
             var vector = await _semantic.EmbedAsync(text, caller, aborted).ConfigureAwait(false);
             if (vector is not null)
             {
-                call.Partition = LlmCacheKey.ComputePartition(context.Request, context.RequestedModel, context.UpstreamModel!, scope, _semantic.EmbedderId);
+                call.Partition = LlmCacheKey.ComputePartition(context.Request, context.RequestedModel, context.UpstreamModel!, scope, _semantic.EmbedderId, unmodeled);
                 if (_semantic.Find(call.Partition, vector, call.Policy.SimilarityThreshold) is { } neighbour)
                 {
                     var entry = neighbour.AsSemantic();

@@ -167,8 +167,14 @@ public sealed class CacheTests : IAsyncLifetime
         await PostAsync(Chat("Same words"));
         var other = await PostAsync(Chat("Same words", extra: ""","temperature":0.5"""));
 
+        // A field the gateway does not model still reaches the provider in passthrough: keyed as sent.
+        var biased = await PostAsync(Chat("Same words", extra: ""","logit_bias":{"50256":-100}"""));
+        var biasedAgain = await PostAsync(Chat("Same words", extra: ""","logit_bias" : { "50256" : -100 }"""));
+
         Assert.Equal("miss", CacheHeader(other.Headers));
-        Assert.Equal(2, UpstreamChats);
+        Assert.Equal("miss", CacheHeader(biased.Headers));
+        Assert.Equal("hit-exact", CacheHeader(biasedAgain.Headers));
+        Assert.Equal(3, UpstreamChats);
     }
 
     [Fact]

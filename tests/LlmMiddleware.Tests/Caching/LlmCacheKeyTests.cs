@@ -64,7 +64,7 @@ public sealed class LlmCacheKeyTests
         Assert.NotEqual(key, LlmCacheKey.Compute(request, "cheap", "openai/gpt-4o-mini", "team-a"));
         Assert.NotEqual(key, LlmCacheKey.Compute(request, "gpt", "openai/gpt-4o-mini", "team-b"));
         Assert.NotEqual(key, LlmCacheKey.Compute(request, "gpt", "openai/gpt-4o-mini", null));
-        Assert.StartsWith("llm-cache-v1:", key);
+        Assert.StartsWith("llm-cache-v2:", key);
     }
 
     [Fact]
@@ -76,7 +76,44 @@ public sealed class LlmCacheKeyTests
         Assert.NotEqual(Key(history.Replace("ARGS", """{\"a\":1,\"b\":2}""")), Key(history.Replace("ARGS", """{\"a\":1,\"b\":3}""")));
     }
 
-    private static string Key(string body) => LlmCacheKey.Compute(Parse(body), "gpt", "openai/gpt-4o-mini", "tenant");
+    private static string Key(string body, LlmProtocol protocol = LlmProtocol.OpenAIChat, string? beta = null)
+    {
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary();
+        if (beta is not null)
+        {
+            headers["anthropic-beta"] = beta;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(body);
+        return LlmCacheKey.Compute(RequestReader.Read(protocol, bytes), "gpt", "openai/gpt-4o-mini", "tenant", LlmCacheKey.Unmodeled(bytes, protocol, headers));
+    }
+
+    /// <summary>Fields the parsed request does not model still reach the provider in passthrough: they are keyed as sent.</summary>
+    [Theory]
+    [InlineData("\"logit_bias\":{\"50256\":-100}")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":2")]
+    [InlineData("\"prediction\":{\"type\":\"content\",\"content\":\"x\"}")]
+    [InlineData("\"service_tier\":\"flex\"")]
+    [InlineData("\"web_search_options\":{}")]
+    [InlineData("\"some_new_field\":1")]
+    public void FieldsTheParserDoesNotModelAreKeyedAsSent(string field)
+    {
+        var with = Base.Replace("\"seed\":7", "\"seed\":7," + field);
+        Assert.NotEqual(Key(Base), Key(with));
+        Assert.Equal(Key(with), Key(with.Replace(":", " : ")));
+        Assert.NotEqual(Key(with), Key(with.Replace("\"seed\":7,", "\"seed\":7,\"zzz\":0,")));
+    }
+
+    [Fact]
+    public void ForwardedAnthropicHeadersAndUnmodeledAnthropicFieldsAreKeyed()
+    {
+        const string message = """{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""";
+        Assert.NotEqual(Key(message, LlmProtocol.AnthropicMessages), Key(message, LlmProtocol.AnthropicMessages, beta: "context-1m-2025-08-07"));
+        Assert.NotEqual(Key(message, LlmProtocol.AnthropicMessages), Key(message.Replace("\"max_tokens\":10", "\"max_tokens\":10,\"container\":\"c1\""), LlmProtocol.AnthropicMessages));
+
+        // Without extras, both protocols asking the same share the key (and so the entry).
+        Assert.Equal(Key("""{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), Key(message, LlmProtocol.AnthropicMessages));
+    }
 
     private static LlmRequest Parse(string body) => RequestReader.Read(LlmProtocol.OpenAIChat, Encoding.UTF8.GetBytes(body));
 
