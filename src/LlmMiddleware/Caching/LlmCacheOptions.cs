@@ -54,6 +54,10 @@ public class LlmCachePolicy
     /// output should not get a neighbour's answer). Default 1.0; requests without a temperature qualify.</summary>
     [Range(0.0, 2.0)]
     public double MaxSemanticTemperature { get; set; } = 1.0;
+
+    /// <summary>Whether a request that offers tools may be answered semantically. Default false: a near-duplicate
+    /// wording can call the same tool with different arguments, so only an exact match answers it.</summary>
+    public bool SemanticWithTools { get; set; }
 }
 
 /// <summary>

@@ -105,9 +105,10 @@ internal sealed partial class LlmResponseCache
         context.HttpContext.Response.RegisterForDispose(call);
         if (noCache)
         {
-            // Served fresh, and the fresh answer replaces the stored one.
+            // Served fresh; the fresh answer replaces the stored one only in the caller's own scope — one caller may not
+            // overwrite what every caller of a shared policy is answered with.
             SetOutcome(context, LlmCacheOutcome.Bypass);
-            context.CacheCall = call;
+            context.CacheCall = scope is null ? null : call;
             return ValueTask.FromResult(false);
         }
 

@@ -13,6 +13,7 @@ internal sealed class ResolvedCachePolicy
         SimilarityThreshold = policy.SimilarityThreshold;
         MaxSemanticTurns = policy.MaxSemanticTurns;
         MaxSemanticTemperature = policy.MaxSemanticTemperature;
+        SemanticWithTools = policy.SemanticWithTools;
         EntryOptions = new HybridCacheEntryOptions { Expiration = policy.Ttl, LocalCacheExpiration = policy.Ttl };
         RefreshOptions = new HybridCacheEntryOptions { Expiration = policy.Ttl, LocalCacheExpiration = policy.Ttl, Flags = HybridCacheEntryFlags.DisableLocalCacheRead | HybridCacheEntryFlags.DisableDistributedCacheRead };
     }
@@ -28,6 +29,8 @@ internal sealed class ResolvedCachePolicy
     public int MaxSemanticTurns { get; }
 
     public double MaxSemanticTemperature { get; }
+
+    public bool SemanticWithTools { get; }
 
     public HybridCacheEntryOptions EntryOptions { get; }
 

@@ -4,14 +4,15 @@ namespace LlmMiddleware.Caching;
 
 /// <summary>
 /// The semantic cache's safety rules: a near neighbour's answer is only given to a short conversation of plain text,
-/// without tool results (an agent loop must see its own tools' output), within the policy's turn and temperature bounds.
+/// without tool results (an agent loop must see its own tools' output), offering no tools unless the policy allows it,
+/// within the policy's turn and temperature bounds.
 /// </summary>
 internal static class SemanticRules
 {
     /// <summary>The text to embed when the request may be answered semantically; <see langword="null"/> when not.</summary>
     public static string? Allow(LlmRequest request, ResolvedCachePolicy policy)
     {
-        if (request.Temperature > policy.MaxSemanticTemperature)
+        if (request.Temperature > policy.MaxSemanticTemperature || (request.Tools.Count > 0 && !policy.SemanticWithTools))
         {
             return null;
         }

@@ -29,6 +29,9 @@ public sealed class CacheTests : IAsyncLifetime
         ["LlmGateway:Cache:Policies:semantic:Mode"] = "Semantic",
         ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = "0.9",
         ["LlmGateway:Cache:Policies:semantic:MaxSemanticTemperature"] = "0.7",
+        ["LlmGateway:Cache:Policies:semantic-tools:Mode"] = "Semantic",
+        ["LlmGateway:Cache:Policies:semantic-tools:SimilarityThreshold"] = "0.9",
+        ["LlmGateway:Cache:Policies:semantic-tools:SemanticWithTools"] = "true",
         ["LlmGateway:Cache:Policies:shared:Mode"] = "Exact",
         ["LlmGateway:Cache:Policies:shared:Scope"] = "Shared",
         ["LlmGateway:Metering:FlushInterval"] = "00:00:00.020",
@@ -59,6 +62,7 @@ public sealed class CacheTests : IAsyncLifetime
         {
             app.MapLlmGateway();
             app.MapLlmGateway("/semantic").WithLlmCachePolicy("semantic");
+            app.MapLlmGateway("/semantic-tools").WithLlmCachePolicy("semantic-tools");
             app.MapLlmGateway("/shared").WithLlmCachePolicy("shared");
             app.MapLlmGateway("/off").WithLlmCachePolicy("off");
         },
@@ -437,6 +441,33 @@ public sealed class CacheTests : IAsyncLifetime
         var hit = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitSemantic);
         Assert.Equal(0m, hit.Cost);
         Assert.True(hit.SavedCost > 0);
+    }
+
+    [Fact]
+    public async Task ARequestOfferingToolsIsASemanticHitOnlyWherethePolicyAllowsIt()
+    {
+        const string tools = ""","tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]""";
+        await PostAsync(Chat("What is the weather in Paris?", extra: tools), prefix: "/semantic");
+        var near = await PostAsync(Chat("what is the weather in Paris", extra: tools), prefix: "/semantic");
+        await PostAsync(Chat("What is the weather in Rome?", extra: tools), prefix: "/semantic-tools");
+        var allowed = await PostAsync(Chat("what is the weather in Rome", extra: tools), prefix: "/semantic-tools");
+
+        Assert.Equal("miss", CacheHeader(near.Headers));
+        Assert.Equal("hit-semantic", CacheHeader(allowed.Headers));
+    }
+
+    [Fact]
+    public async Task NoCacheRefreshesOnlyTheCallersOwnScope()
+    {
+        await PostAsync(Chat("Shared directive"), prefix: "/shared", key: "tenant-1");
+        _upstream.Enqueue(new FakeFault { Text = "Fresh answer for tenant two" });
+        var fresh = await PostAsync(Chat("Shared directive"), prefix: "/shared", key: "tenant-2", cacheControl: "no-cache");
+        var later = await PostAsync(Chat("Shared directive"), prefix: "/shared", key: "tenant-3");
+
+        Assert.Equal("bypass", CacheHeader(fresh.Headers));
+        Assert.Contains("Fresh answer for tenant two", fresh.Body);
+        Assert.Equal("hit-exact", CacheHeader(later.Headers));
+        Assert.Contains("Hello from openai: Shared directive", later.Body);
     }
 
     [Theory]

@@ -17,7 +17,7 @@ public sealed class RedisCacheTests(RedisServer redis) : SharedCacheContract
         o.Channel = _prefix + "semantic";
     });
 
-    protected override Task WaitForExactEntryAsync() => redis.WaitForKeysAsync(_prefix + "exact:*");
+    protected override Task WaitForExactEntryAsync(int count = 1) => redis.WaitForKeysAsync(_prefix + "exact:*", count);
 
     protected override Task WaitForSemanticEntryAsync() => redis.WaitForKeysAsync(_prefix + "semantic:*", 2); // the entry and the index of live entries
 

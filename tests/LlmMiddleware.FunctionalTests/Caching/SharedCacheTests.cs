@@ -18,10 +18,10 @@ public sealed class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheCon
 
     protected override void AddStore(ILlmGatewayBuilder gateway) => gateway.AddPostgreSqlCache(_database);
 
-    protected override Task WaitForExactEntryAsync() => WaitForRowAsync("llm_cache_entries");
+    protected override Task WaitForExactEntryAsync(int count = 1) => WaitForRowAsync("llm_cache_entries", count);
 
-    protected override Task WaitForSemanticEntryAsync() => WaitForRowAsync("llm_semantic_cache");
+    protected override Task WaitForSemanticEntryAsync() => WaitForRowAsync("llm_semantic_cache", 1);
 
-    private Task WaitForRowAsync(string table) =>
-        Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(_database, table) > 0, $"No row reached {table}.");
+    private Task WaitForRowAsync(string table, int count) =>
+        Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(_database, table) >= count, $"Fewer than {count} rows reached {table}.");
 }
