@@ -123,8 +123,19 @@ internal sealed partial class LlmResponseCache
             var lookup = _cache.GetOrCreateAsync(call.Key, call, static (call, _) => call.ElectAsync(), call.Policy.EntryOptions, call.Tags, aborted);
             if (!lookup.IsCompleted)
             {
+                // A waiter gives a slow leader no longer than its own call would have for its first token; then it
+                // goes to the provider itself (and leaves the entry to the leader).
                 var pending = lookup.AsTask();
-                await Task.WhenAny(pending, call.Elected).WaitAsync(aborted).ConfigureAwait(false);
+                try
+                {
+                    await Task.WhenAny(pending, call.Elected).WaitAsync(_options.FirstTokenTimeout ?? _options.UpstreamTimeout, _timeProvider, aborted).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    SetOutcome(context, LlmCacheOutcome.Miss);
+                    return false;
+                }
+
                 if (call.IsLeader && !pending.IsCompleted)
                 {
                     return await LeadAsync(context, call, caller, scope, unmodeled, aborted).ConfigureAwait(false);

@@ -1,7 +1,7 @@
-using System.Security.Claims;
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Anthropic;
@@ -10,6 +10,7 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -277,6 +278,36 @@ public sealed class CacheTests : IAsyncLifetime
             : JsonDocument.Parse(r.Body).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
         Assert.Single(results, r => CacheHeader(r.Headers) == "miss");
         Assert.Equal(49, results.Count(r => CacheHeader(r.Headers) == "hit-exact"));
+    }
+
+    [Fact]
+    public async Task AWaiterGivesASlowLeaderNoMoreThanItsOwnFirstTokenDeadline()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await _gateway.DisposeAsync();
+        _gateway = await StartGatewayAsync(new() { ["LlmGateway:FirstTokenTimeout"] = "00:00:05" }, b => b.Services.AddSingleton<TimeProvider>(clock));
+
+        // The leader streams its first words and then stalls (for real time; the gateway's clock moves only when driven).
+        _upstream.Enqueue(new FakeFault { DelayAfterEvents = 2, EventDelay = TimeSpan.FromSeconds(30) });
+        var leader = PostAsync(Chat("Slow leader", extra: ""","stream":true"""));
+        await Poll.UntilAsync(() => Task.FromResult(UpstreamChats == 1), "The leader never reached the provider.");
+        var waiter = PostAsync(Chat("Slow leader"));
+
+        // A second at a time on the gateway's clock: the waiter must give up after its 5 s, long before the leader ends.
+        await Poll.UntilAsync(() => Task.FromResult(Advance(clock) && waiter.IsCompleted), "The waiter waited on the leader past its own deadline.", attempts: 100);
+
+        var answer = await waiter;
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        Assert.Equal("miss", CacheHeader(answer.Headers));
+        Assert.Contains("Hello from openai: Slow leader", answer.Body);
+        Assert.Equal(2, UpstreamChats);
+        Assert.False(leader.IsCompleted);
+
+        static bool Advance(FakeTimeProvider clock)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return true;
+        }
     }
 
     [Fact]
