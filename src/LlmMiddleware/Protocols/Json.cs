@@ -13,14 +13,21 @@ internal static class Json
 
     public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
 
+    /// <summary>
+    /// A caller's body: no duplicate fields (the gateway would act on one "model" while a provider reads another) and
+    /// at most 64 levels deep, the depth every schema, argument or part re-read from it must then fit in too.
+    /// </summary>
+    public static readonly JsonDocumentOptions RequestOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
     /// <summary>The raw UTF-8 of an element as it appeared in the source (strings keep their quotes and escapes).</summary>
     public static ReadOnlySpan<byte> Raw(JsonElement element) => JsonMarshal.GetRawUtf8Value(element);
 
+    /// <summary>Parses a caller's body under <see cref="RequestOptions"/>; anything else is a 400.</summary>
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string what)
     {
         try
         {
-            return JsonDocument.Parse(utf8, DocumentOptions);
+            return JsonDocument.Parse(utf8, RequestOptions);
         }
         catch (JsonException ex)
         {

@@ -151,7 +151,7 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
         var values = new Dictionary<string, object>();
         if (required.ValueKind == JsonValueKind.Array)
         {
-            foreach (var name in required.EnumerateArray().Select(r => r.GetString()).OfType<string>())
+            foreach (var name in required.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!))
             {
                 values[name] = Json.String(Json.Property(properties, name), "type") switch
                 {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Polly;
 using Polly.CircuitBreaker;
@@ -63,6 +64,9 @@ internal static class DeploymentResilience
 
     public static bool IsTransient(HttpStatusCode status) => (int)status is 408 or 429 or 529 || (int)status >= 500;
 
+    /// <summary>A day: beyond it a <c>retry-after-ms</c> is not a delay but garbage.</summary>
+    private const double MaxRetryAfterMilliseconds = 86_400_000;
+
     private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider timeProvider)
     {
         if (response is null)
@@ -70,7 +74,10 @@ internal static class DeploymentResilience
             return null;
         }
 
-        if (response.Headers.TryGetValues("retry-after-ms", out var values) && double.TryParse(values.FirstOrDefault(), out var ms))
+        // A provider's number, in the invariant culture, and only a sane one: "1e20", "Infinity" or "-5" are ignored.
+        if (response.Headers.TryGetValues("retry-after-ms", out var values) &&
+            double.TryParse(values.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) &&
+            ms is >= 0 and <= MaxRetryAfterMilliseconds)
         {
             return TimeSpan.FromMilliseconds(ms);
         }

@@ -1,0 +1,105 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>Inputs found to crash the gateway (500) in review: each is now a 4xx in the caller's protocol, or served.</summary>
+public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    /// <summary>Duplicate fields are ambiguous — the gateway would route on one "model" while a provider reads another —
+    /// so they are refused anywhere in the body.</summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"gpt","model":"gpt","model":"x","messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/chat/completions", """{"model":"gpt","stream":true,"stream":false,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/chat/completions", """{"model":"gpt","messages":[{"role":"user","content":"hi","content":"bye"}]}""")]
+    [InlineData("/v1/messages", """{"model":"claude","model":"gpt","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("/v1/embeddings", """{"model":"gpt","model":"x","input":"hi"}""")]
+    public async Task DuplicateFieldsAreA400(string path, string body)
+    {
+        var (status, json) = await PostAsync(path, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("Duplicate", ErrorMessage(json), StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Schemas nested past the gateway's depth limit are a 400 before any provider writer sees them; schemas
+    /// within it are served by every provider kind (Gemini's writer re-reads them).</summary>
+    [Theory]
+    [InlineData("gem")]
+    [InlineData("gpt")]
+    [InlineData("claude")]
+    [InlineData("simulated/echo")]
+    public async Task DeepSchemasAreRefusedOrServedNeverA500(string model)
+    {
+        // Each level of nesting is two JSON levels (the schema and its "properties").
+        var (tooDeep, refusal) = await PostAsync("/v1/chat/completions", WithSchemas(model, levels: 40));
+        var (deep, body) = await PostAsync("/v1/chat/completions", WithSchemas(model, levels: 28));
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooDeep);
+        Assert.Contains("depth", ErrorMessage(refusal), StringComparison.OrdinalIgnoreCase);
+        Assert.True(deep == HttpStatusCode.OK, $"{deep}: {body.RootElement.GetRawText()}");
+    }
+
+    [Fact]
+    public async Task ANonStringInRequiredIsServedByTheSimulatedProvider()
+    {
+        const string schema = """{"type":"object","properties":{"a":{"type":"string"}},"required":[1,"a",null,{"x":1}]}""";
+        var (status, body) = await PostAsync("/v1/chat/completions", WithSchema("simulated/echo", schema));
+
+        Assert.True(status == HttpStatusCode.OK, $"{status}: {body.RootElement.GetRawText()}");
+    }
+
+    /// <summary>A provider's <c>retry-after-ms</c> is read in the invariant culture and only when sane.</summary>
+    [Theory]
+    [InlineData("1e20")]
+    [InlineData("Infinity")]
+    [InlineData("-5")]
+    [InlineData("NaN")]
+    [InlineData("1,5")]
+    public async Task AnInsaneRetryAfterFromTheProviderIsIgnored(string value)
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?>
+        {
+            ["LlmGateway:Groups:g:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:g:Deployments:0:Model"] = "gpt-4o-mini",
+        });
+        fixture.Upstream.Enqueue(new FakeFault { Status = 429, Body = """{"error":{"message":"slow down","type":"rate_limit_error"}}""", Headers = { ["retry-after-ms"] = value } });
+
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent("""{"model":"g","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.True((int)response.StatusCode < 500, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static string WithSchemas(string model, int levels)
+    {
+        var schema = new StringBuilder();
+        for (var i = 0; i < levels; i++)
+        {
+            schema.Append("""{"type":"object","properties":{"a":""");
+        }
+
+        schema.Append("""{"type":"string"}""");
+        for (var i = 0; i < levels; i++)
+        {
+            schema.Append("}}");
+        }
+
+        return WithSchema(model, schema.ToString());
+    }
+
+    /// <summary>A chat request offering a tool and asking for structured output, both with <paramref name="schema"/>.</summary>
+    private static string WithSchema(string model, string schema) =>
+        "{\"model\":\"" + model + "\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," +
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" + schema + "}}]," +
+        "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"out\",\"schema\":" + schema + "}}}";
+
+    private static string ErrorMessage(JsonDocument json) => json.RootElement.GetProperty("error").GetProperty("message").GetString()!;
+
+    private async Task<(HttpStatusCode Status, JsonDocument Json)> PostAsync(string path, string body)
+    {
+        using var response = await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()));
+    }
+}
