@@ -42,6 +42,19 @@ public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.True(deep == HttpStatusCode.OK, $"{deep}: {body.RootElement.GetRawText()}");
     }
 
+    /// <summary>Found by the fuzz suite: a tool schema whose "properties" is not an object crashed the Gemini writer.</summary>
+    [Theory]
+    [InlineData("gem", "\"auto\"")]
+    [InlineData("gem", "[1]")]
+    [InlineData("claude", "\"auto\"")]
+    [InlineData("simulated/echo", "\"auto\"")]
+    public async Task AToolSchemaOfTheWrongShapeIsNeverA500(string model, string properties)
+    {
+        var (status, body) = await PostAsync("/v1/chat/completions", WithSchema(model, "{\"type\":\"object\",\"properties\":" + properties + "}"));
+
+        Assert.True((int)status < 500, $"{status}: {body.RootElement.GetRawText()}");
+    }
+
     [Fact]
     public async Task ANonStringInRequiredIsServedByTheSimulatedProvider()
     {

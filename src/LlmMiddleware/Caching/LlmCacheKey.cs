@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Runtime.InteropServices;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
@@ -323,13 +324,32 @@ internal static class LlmCacheKey
 
                     break;
                 case JsonValueKind.String:
-                    String(element.GetString());
+                    string? value;
+                    try
+                    {
+                        value = element.GetString();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        // An escaped lone surrogate ("\ud800") has no string value: keyed by its raw text instead.
+                        Tag(3);
+                        Raw(JsonMarshal.GetRawUtf8Value(element));
+                        break;
+                    }
+
+                    String(value);
                     break;
                 case JsonValueKind.Number:
                     // 1, 1.0 and 1e0 are the same number to a model's tool schema.
                     Double(element.TryGetDouble(out var number) ? number : double.NaN);
                     break;
             }
+        }
+
+        private void Raw(ReadOnlySpan<byte> bytes)
+        {
+            Int(bytes.Length);
+            Bytes(bytes);
         }
 
         private void Bytes(ReadOnlySpan<byte> bytes) => output.Write(bytes);

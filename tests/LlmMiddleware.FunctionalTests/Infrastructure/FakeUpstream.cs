@@ -88,12 +88,12 @@ public sealed class FakeUpstream : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         FakeUpstream? fake = null;
-        app.MapPost("/openai/v1/chat/completions", (HttpContext http) => fake!.HandleOpenAIAsync(http, "openai"));
-        app.MapPost("/mistral/v1/chat/completions", (HttpContext http) => fake!.HandleOpenAIAsync(http, "mistral"));
-        app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => fake!.HandleOpenAIAsync(http, "azure"));
-        app.MapPost("/openai/v1/embeddings", (HttpContext http) => fake!.HandleOpenAIEmbeddingsAsync(http));
-        app.MapPost("/anthropic/v1/messages", (HttpContext http) => fake!.HandleAnthropicAsync(http));
-        app.MapPost("/gemini/v1beta/models/{**rest}", (HttpContext http) => fake!.HandleGeminiAsync(http));
+        app.MapPost("/openai/v1/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "openai")));
+        app.MapPost("/mistral/v1/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "mistral")));
+        app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
+        app.MapPost("/openai/v1/embeddings", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIEmbeddingsAsync(http)));
+        app.MapPost("/anthropic/v1/messages", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicAsync(http), "anthropic"));
+        app.MapPost("/gemini/v1beta/models/{**rest}", (HttpContext http) => Strict(http, () => fake!.HandleGeminiAsync(http), "gemini"));
         app.Map("/echo/{**rest}", async (HttpContext http) =>
         {
             using var reader = new StreamReader(http.Request.Body);
@@ -174,6 +174,25 @@ public sealed class FakeUpstream : IAsyncDisposable
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>A body the fake cannot read (wrong types, missing fields) is a 400, as the real APIs answer it.</summary>
+    private static async Task Strict(HttpContext http, Func<Task> handle, string protocol = "openai")
+    {
+        try
+        {
+            await handle();
+        }
+        catch (Exception ex) when (!http.Response.HasStarted && ex is InvalidOperationException or NullReferenceException or JsonException or FormatException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException)
+        {
+            var message = "Invalid request: " + ex.Message;
+            await WriteJsonAsync(http, 400, (protocol switch
+            {
+                "anthropic" => new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = "invalid_request_error", ["message"] = message } },
+                "gemini" => new JsonObject { ["error"] = new JsonObject { ["code"] = 400, ["message"] = message, ["status"] = "INVALID_ARGUMENT" } },
+                _ => new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error" } },
+            }).ToJsonString());
         }
     }
 

@@ -104,6 +104,16 @@ public sealed class LlmCacheKeyTests
         Assert.NotEqual(Key(with), Key(with.Replace("\"seed\":7,", "\"seed\":7,\"zzz\":0,")));
     }
 
+    /// <summary>A part the gateway passes through unread may hold an escaped lone surrogate, which has no string value.</summary>
+    [Fact]
+    public void ALoneSurrogateInAPassedThroughPartIsKeyedByItsText()
+    {
+        static string WithPart(string text) => $$"""{"model":"gpt","messages":[{"role":"user","content":[{"type":"future_part","text":"{{text}}"}]}]}""";
+
+        Assert.NotEqual(Key(WithPart("\\ud800")), Key(WithPart("\\ud801")));
+        Assert.Equal(Key(WithPart("\\ud800")), Key(WithPart("\\ud800")));
+    }
+
     [Fact]
     public void ForwardedAnthropicHeadersAndUnmodeledAnthropicFieldsAreKeyed()
     {

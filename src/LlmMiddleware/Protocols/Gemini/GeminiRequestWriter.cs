@@ -40,7 +40,6 @@ internal static class GeminiRequestWriter
             writer.WriteStartArray("functionDeclarations"u8);
             foreach (var tool in request.Tools)
             {
-
                 writer.WriteStartObject();
                 writer.WriteString("name"u8, tool.Name);
                 if (tool.Description is not null)
@@ -49,7 +48,8 @@ internal static class GeminiRequestWriter
                 }
 
                 using var schema = JsonDocument.Parse(tool.ParametersJson);
-                if (schema.RootElement.TryGetProperty("properties", out var properties) && properties.EnumerateObject().Any())
+                if (schema.RootElement.ValueKind == JsonValueKind.Object && schema.RootElement.TryGetProperty("properties", out var properties) &&
+                    properties.ValueKind == JsonValueKind.Object && properties.EnumerateObject().Any())
                 {
                     writer.WritePropertyName("parameters"u8);
                     ToolSchemas.WriteGeminiSchema(writer, schema.RootElement);
