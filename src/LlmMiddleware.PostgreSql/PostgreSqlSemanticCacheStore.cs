@@ -72,7 +72,7 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
                 announced.Writer.TryWrite(id);
             }
         };
-        await using (var listen = new NpgsqlCommand($"LISTEN {_options.Channel}", listener))
+        await using (var listen = new NpgsqlCommand($"LISTEN \"{_options.Channel}\"", listener))
         {
             await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -88,19 +88,27 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
         }
 
         // Notifications arrive while the listening connection waits; the rows they name are read on another connection.
-        var waiting = WaitForNotificationsAsync(listener, announced.Writer, cancellationToken);
-        await foreach (var id in announced.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        // However the watch ends (cancelled, or its consumer stops), the wait stops before the connection is closed.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var waiting = WaitForNotificationsAsync(listener, announced.Writer, stop.Token);
+        try
         {
-            await using var select = _dataSource.CreateCommand(_selectOne);
-            select.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Uuid) { Value = id });
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var id in announced.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return Read(reader);
+                await using var select = _dataSource.CreateCommand(_selectOne);
+                select.Parameters.Add(new NpgsqlParameter("id", NpgsqlDbType.Uuid) { Value = id });
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return Read(reader);
+                }
             }
         }
-
-        await waiting.ConfigureAwait(false);
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await waiting.ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()

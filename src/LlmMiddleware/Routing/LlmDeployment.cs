@@ -14,6 +14,7 @@ public sealed class LlmDeployment
     private int _inFlight;
     private double _ttftMs = double.NaN;
     private double _durationMs = double.NaN;
+    private long _coolingUntilUtcTicks; // 0 = not cooling; one word, so a reader never sees half of a write
 
     internal LlmDeployment(string name, string group, LlmProviderEndpoint endpoint, string model, double weight, IReadOnlyList<string> tags, LlmModelInfo? info)
     {
@@ -59,7 +60,11 @@ public sealed class LlmDeployment
 
     /// <summary>Until when the deployment is cooling down after repeated failures, or <see langword="null"/>. Once the time
     /// has passed, the next call to it is a probe: success ends the cooldown, failure starts another.</summary>
-    public DateTimeOffset? CoolingUntil { get; internal set; }
+    public DateTimeOffset? CoolingUntil
+    {
+        get => Volatile.Read(ref _coolingUntilUtcTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+        internal set => Volatile.Write(ref _coolingUntilUtcTicks, value?.UtcTicks ?? 0);
+    }
 
     /// <summary>Whether the deployment is cooling down at <paramref name="now"/> (tried only after every other candidate).</summary>
     public bool IsCoolingDown(DateTimeOffset now) => Circuit.CircuitState == CircuitState.Isolated || CoolingUntil > now;
@@ -86,7 +91,7 @@ public sealed class LlmDeployment
     {
         get
         {
-            var count = Math.Min(Volatile.Read(ref _samples), _ttftWindow.Length);
+            var count = (int)Math.Min((uint)Volatile.Read(ref _samples), (uint)_ttftWindow.Length); // the count wraps past int.MaxValue
             if (count == 0)
             {
                 return null;
@@ -135,20 +140,31 @@ public sealed class LlmDeployment
 
     internal void Leave() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>Folds a successful call's timings into the moving averages. Races between concurrent updates only
-    /// lose a sample, which a moving average tolerates.</summary>
+    /// <summary>Folds a successful call's timings into the moving averages; concurrent calls each count (no update is
+    /// lost to another).</summary>
     internal void Record(TimeSpan? timeToFirstToken, TimeSpan? duration)
     {
         if (timeToFirstToken is { } ttft)
         {
-            _ttftMs = double.IsNaN(_ttftMs) ? ttft.TotalMilliseconds : _ttftMs + (Smoothing * (ttft.TotalMilliseconds - _ttftMs));
-            _ttftWindow[(Interlocked.Increment(ref _samples) - 1) % _ttftWindow.Length] = ttft.TotalMilliseconds;
+            Fold(ref _ttftMs, ttft.TotalMilliseconds);
+            _ttftWindow[(int)((uint)(Interlocked.Increment(ref _samples) - 1) % (uint)_ttftWindow.Length)] = ttft.TotalMilliseconds;
         }
 
         if (duration is { } total)
         {
-            _durationMs = double.IsNaN(_durationMs) ? total.TotalMilliseconds : _durationMs + (Smoothing * (total.TotalMilliseconds - _durationMs));
+            Fold(ref _durationMs, total.TotalMilliseconds);
         }
+    }
+
+    private static void Fold(ref double average, double sample)
+    {
+        double seen, folded;
+        do
+        {
+            seen = Volatile.Read(ref average);
+            folded = double.IsNaN(seen) ? sample : seen + (Smoothing * (sample - seen));
+        }
+        while (Interlocked.CompareExchange(ref average, folded, seen).CompareTo(seen) != 0);
     }
 
     /// <inheritdoc />

@@ -82,6 +82,38 @@ public abstract class SharedCacheContract : IAsyncLifetime
         Assert.Equal(2, Upstream.Calls.Count);
     }
 
+    /// <summary>The store's announcement itself, at the store: once an instance's watch has delivered anything, every
+    /// later addition by another instance reaches it (not only through a reload).</summary>
+    [Fact]
+    public async Task AnEntryOneInstanceAddsIsAnnouncedToAnotherInstancesWatch()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+        var writer = a.Services.GetRequiredService<ILlmSemanticCacheStore>();
+        using var hang = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // a hang guard, not a timing claim
+        await using var watch = b.Services.GetRequiredService<ILlmSemanticCacheStore>().WatchAsync(hang.Token).GetAsyncEnumerator(hang.Token);
+        static LlmSemanticCacheRecord Record() => new(Guid.CreateVersion7(), "partition", [1f, 0f], [1, 2, 3], DateTimeOffset.UtcNow.AddHours(1));
+        var (first, second) = (Record(), Record());
+
+        var started = watch.MoveNextAsync().AsTask();
+        await writer.AddAsync(first, hang.Token);
+        Assert.True(await started);
+        while (watch.Current.Id != first.Id)
+        {
+            Assert.True(await watch.MoveNextAsync());
+        }
+
+        // Delivery is at least once (an entry added while the watch starts may come by reload and by announcement).
+        await writer.AddAsync(second, hang.Token);
+        do
+        {
+            Assert.True(await watch.MoveNextAsync());
+        }
+        while (watch.Current.Id == first.Id);
+
+        Assert.Equal(second.Id, watch.Current.Id);
+    }
+
     [Fact]
     public async Task ASemanticEntryReachesARunningInstanceAndALaterInstanceLoadsIt()
     {

@@ -6,7 +6,7 @@ namespace LlmMiddleware.FunctionalTests.Caching;
 /// <summary>Gateway instances sharing one real PostgreSQL: exact entries through its <c>IDistributedCache</c>, semantic
 /// entries through LISTEN/NOTIFY.</summary>
 [Collection(PostgreSqlCollection.Name)]
-public sealed class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheContract
+public class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheContract
 {
     private string _database = "";
 
@@ -16,7 +16,14 @@ public sealed class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheCon
         _database = await postgres.CreateDatabaseAsync();
     }
 
-    protected override void AddStore(ILlmGatewayBuilder gateway) => gateway.AddPostgreSqlCache(_database);
+    /// <summary>The LISTEN/NOTIFY channel; null for the default.</summary>
+    protected virtual string? Channel => null;
+
+    protected override void AddStore(ILlmGatewayBuilder gateway) => gateway.AddPostgreSqlCache(o =>
+    {
+        o.ConnectionString = _database;
+        o.Channel = Channel ?? o.Channel;
+    });
 
     protected override Task WaitForExactEntryAsync(int count = 1) => WaitForRowAsync("llm_cache_entries", count);
 
@@ -24,4 +31,12 @@ public sealed class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheCon
 
     private Task WaitForRowAsync(string table, int count) =>
         Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(_database, table) >= count, $"Fewer than {count} rows reached {table}.");
+}
+
+/// <summary>The same contract on a channel named in mixed case: PostgreSQL folds an unquoted LISTEN name to lower case
+/// while <c>pg_notify</c> keeps the case, so the store must quote it or no instance hears another.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class SharedCacheMixedCaseChannelTests(PostgreSqlServer postgres) : SharedCacheTests(postgres)
+{
+    protected override string? Channel => "LlmSemanticCache";
 }

@@ -141,9 +141,9 @@ internal sealed partial class LlmSemanticCache : BackgroundService
                 await foreach (var record in _store.WatchAsync(stoppingToken).ConfigureAwait(false))
                 {
                     delay = TimeSpan.FromSeconds(1);
-                    if (record.ExpiresAt > _timeProvider.GetUtcNow() && !_known.ContainsKey(record.Id))
+                    if (record.ExpiresAt > _timeProvider.GetUtcNow() && !_known.ContainsKey(record.Id) && Read(record) is { } entry)
                     {
-                        AddLocal(record.Id, record.Partition, record.Vector, LlmCacheEntrySerializer.Instance.FromBytes(record.Payload), record.ExpiresAt);
+                        AddLocal(record.Id, record.Partition, record.Vector, entry, record.ExpiresAt);
                     }
                 }
             }
@@ -158,6 +158,21 @@ internal sealed partial class LlmSemanticCache : BackgroundService
                 await Task.Delay(delay, _timeProvider, stoppingToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
             }
+        }
+    }
+
+    /// <summary>The entry of a stored record; a record this instance cannot read (written by another version, or
+    /// damaged) is skipped and logged, rather than failing the watch, which would then read it again forever.</summary>
+    private LlmCacheEntry? Read(LlmSemanticCacheRecord record)
+    {
+        try
+        {
+            return LlmCacheEntrySerializer.Instance.FromBytes(record.Payload);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.RecordUnreadable(_logger, record.Id, ex);
+            return null;
         }
     }
 
@@ -184,5 +199,8 @@ internal sealed partial class LlmSemanticCache : BackgroundService
 
         [LoggerMessage(2, LogLevel.Warning, "The semantic cache store failed; this instance keeps its own entries and retries.", EventName = "SemanticStoreFailed")]
         public static partial void StoreFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Warning, "Semantic cache entry {RecordId} in the store cannot be read by this instance; it is skipped.", EventName = "SemanticRecordUnreadable")]
+        public static partial void RecordUnreadable(ILogger logger, Guid recordId, Exception exception);
     }
 }

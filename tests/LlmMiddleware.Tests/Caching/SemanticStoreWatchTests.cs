@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+using LlmMiddleware.Caching;
+using LlmMiddleware.Caching.Semantic;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+
+namespace LlmMiddleware.Tests.Caching;
+
+/// <summary>An instance loading a shared store's entries, through a host's own <see cref="ILlmSemanticCacheStore"/>.</summary>
+public sealed class SemanticStoreWatchTests
+{
+    /// <summary>A record this instance cannot read (another version's, or damaged) is skipped: before, it failed the
+    /// watch, which reloaded and failed on it again, so no later entry ever arrived.</summary>
+    [Fact]
+    public async Task AnUnreadableRecordIsSkippedAndTheEntriesAfterItLoad()
+    {
+        var entry = new LlmCacheEntry { Response = new LlmResponse { Id = "r1", Model = "m" }, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+        var expires = DateTimeOffset.UtcNow.AddHours(1);
+        var store = new HostStore(
+            new LlmSemanticCacheRecord(Guid.NewGuid(), "p", [1f, 0f], [1, 2, 3], expires),
+            new LlmSemanticCacheRecord(Guid.NewGuid(), "p", [1f, 0f], LlmCacheEntrySerializer.Instance.ToBytes(entry), expires));
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddLogging();
+        services.AddLlmGateway();
+        services.AddSingleton<ILlmSemanticCacheStore>(store);
+        await using var provider = services.BuildServiceProvider();
+        var cache = provider.GetRequiredService<LlmSemanticCache>();
+        await ((IHostedService)cache).StartAsync(default);
+        try
+        {
+            for (var i = 0; cache.Find("p", [1f, 0f], 0.9) is null; i++)
+            {
+                Assert.True(i < 1000, "The readable entry after the unreadable one never loaded.");
+                await Task.Delay(10);
+            }
+
+            Assert.Equal("r1", cache.Find("p", [1f, 0f], 0.9)!.Response.Id);
+        }
+        finally
+        {
+            await ((IHostedService)cache).StopAsync(default);
+        }
+    }
+
+    /// <summary>A host's store holding two records and announcing nothing more.</summary>
+    private sealed class HostStore(params LlmSemanticCacheRecord[] records) : ILlmSemanticCacheStore
+    {
+        public ValueTask AddAsync(LlmSemanticCacheRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async IAsyncEnumerable<LlmSemanticCacheRecord> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (var record in records)
+            {
+                yield return record;
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+}
