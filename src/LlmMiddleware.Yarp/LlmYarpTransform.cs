@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.InteropServices;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
@@ -14,7 +15,19 @@ namespace LlmMiddleware.Yarp;
 /// </summary>
 internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inbound, LlmProviderEndpoint provider, string? model, ResolvedCachePolicy? cachePolicy)
 {
-    private static readonly string[] CallerCredentialHeaders = ["Authorization", "x-api-key", "api-key", "x-goog-api-key", "Accept-Encoding", "Cookie"];
+    /// <summary>
+    /// The caller's request headers an LLM route forwards to the provider (with
+    /// <see cref="LlmGatewayOptions.ForwardRequestHeaders"/>): content negotiation and trace context. Everything else stays
+    /// at the edge — credentials, cookies, an auth proxy's identity headers, and <c>openai-organization</c> or
+    /// <c>openai-project</c>, with which a caller would pick what the company's key bills.
+    /// </summary>
+    private static readonly FrozenSet<string> ForwardedRequestHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        "Accept", "User-Agent", "traceparent", "tracestate", "baggage");
+
+    /// <summary>The provider's response headers a caller may see; the rest (cookies, organization ids, rate limits of the
+    /// company's key) stay at the edge.</summary>
+    private static readonly FrozenSet<string> RelayedResponseHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        "retry-after", "retry-after-ms", "x-should-retry");
 
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
@@ -50,15 +63,14 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             }
 
             var request = transform.ProxyRequest;
-            foreach (var header in CallerCredentialHeaders)
+            var anthropicToAnthropic = context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages;
+            foreach (var name in request.Headers.Select(header => header.Key).ToList())
             {
-                request.Headers.Remove(header);
-            }
-
-            if (!(context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages))
-            {
-                request.Headers.Remove("anthropic-version");
-                request.Headers.Remove("anthropic-beta");
+                if (!ForwardedRequestHeaders.Contains(name) && !executor.Options.ForwardRequestHeaders.Contains(name) &&
+                    !(anthropicToAnthropic && name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase)))
+                {
+                    request.Headers.Remove(name);
+                }
             }
 
             provider.ApplyHeaders(request.Headers, context.Request.Stream);
@@ -87,6 +99,14 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         }
 
         transform.SuppressResponseBody = true;
+        foreach (var (name, _) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!RelayedResponseHeaders.Contains(name))
+            {
+                http.Response.Headers.Remove(name);
+            }
+        }
+
         var context = state.Context;
         try
         {

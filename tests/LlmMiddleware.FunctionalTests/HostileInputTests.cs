@@ -85,6 +85,22 @@ public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.True((int)response.StatusCode < 500, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>A provider that redirects elsewhere does not get the company's key carried there: the gateway follows no
+    /// redirect (x-api-key, api-key and x-goog-api-key are not stripped by HTTP clients the way Authorization is).</summary>
+    [Theory]
+    [InlineData("claude", "/anthropic/v1/messages")]
+    [InlineData("gem", "/gemini/v1beta/models/gemini-2.5-flash:generateContent")]
+    public async Task AProviderRedirectIsNotFollowedWithTheKey(string model, string path)
+    {
+        await using var elsewhere = await FakeUpstream.StartAsync();
+        fixture.Upstream.Enqueue(new FakeFault { Status = 307, Headers = { ["location"] = elsewhere.BaseUrl + path } });
+
+        var (status, _) = await PostAsync("/v1/chat/completions", "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        Assert.NotEqual(HttpStatusCode.OK, status);
+        Assert.Empty(elsewhere.Calls);
+    }
+
     private static string WithSchemas(string model, int levels)
     {
         var schema = new StringBuilder();

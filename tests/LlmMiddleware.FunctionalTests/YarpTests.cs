@@ -119,6 +119,66 @@ public sealed class YarpTests : IAsyncLifetime
         Assert.Equal("?alt=sse", call.Query);
     }
 
+    /// <summary>Only an allow-list of the caller's headers reaches the provider, and only retry hints of the provider's
+    /// come back: a caller cannot pick the organization the company's key bills, nor see its cookies or ids.</summary>
+    [Fact]
+    public async Task AnLlmRouteForwardsOnlyAllowedHeadersEitherWay()
+    {
+        _upstream.Enqueue(new FakeFault
+        {
+            Status = 429,
+            Provider = "anthropic",
+            Body = """{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}""",
+            Headers = { ["set-cookie"] = "session=abc", ["anthropic-organization-id"] = "org-company", ["retry-after"] = "3" },
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, _edge.BaseUrl + "/edge/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Authorization", "Bearer caller-token");
+        request.Headers.Add("openai-organization", "org-x");
+        request.Headers.Add("x-auth-request-email", "alice@example.com");
+        request.Headers.Add("Cookie", "edge-session=1");
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+
+        using var response = await _http.SendAsync(request);
+
+        var sent = _upstream.LastCall("anthropic").Headers;
+        Assert.False(sent.ContainsKey("openai-organization"));
+        Assert.False(sent.ContainsKey("x-auth-request-email"));
+        Assert.False(sent.ContainsKey("Cookie"));
+        Assert.Equal(FakeUpstream.AnthropicKey, sent["x-api-key"].ToString());
+        Assert.Equal("2023-06-01", sent["anthropic-version"].ToString());
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal("3", response.Headers.GetValues("retry-after").Single());
+        Assert.False(response.Headers.Contains("set-cookie"));
+        Assert.False(response.Headers.Contains("anthropic-organization-id"));
+    }
+
+    [Fact]
+    public async Task AnAnthropicCallerToAnthropicKeepsItsOwnVersionAndBetaOnce()
+    {
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["ReverseProxy:Routes:native:ClusterId"] = "anthropic";
+        settings["ReverseProxy:Routes:native:Match:Path"] = "/native/v1/messages";
+        settings["ReverseProxy:Routes:native:Metadata:Llm.InboundProtocol"] = "anthropic";
+        await _edge.DisposeAsync();
+        _edge = await StartEdgeAsync(settings);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _edge.BaseUrl + "/native/v1/messages")
+        {
+            Content = new StringContent("""{"model":"claude-sonnet-4-5","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        request.Headers.Add("anthropic-beta", "context-1m-2025-08-07");
+
+        using var response = await _http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = _upstream.LastCall("anthropic").Headers;
+        Assert.Equal("2023-06-01", Assert.Single(sent["anthropic-version"]));
+        Assert.Equal("context-1m-2025-08-07", Assert.Single(sent["anthropic-beta"]));
+    }
+
     [Fact]
     public async Task OrdinaryRoutesAreUntouched()
     {

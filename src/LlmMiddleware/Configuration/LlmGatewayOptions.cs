@@ -45,6 +45,11 @@ public sealed class LlmGatewayOptions
     /// and <c>x-llm-attempts</c>. Default <see langword="true"/>; turn off to keep routing details from callers.</summary>
     public bool EmitRouteHeaders { get; set; } = true;
 
+    /// <summary>Caller request headers that LLM routes on YARP forward to providers besides the built-in few
+    /// (<c>Accept</c>, <c>User-Agent</c>, trace context, and an Anthropic caller's <c>anthropic-*</c> to Anthropic).
+    /// Empty by default: credentials, cookies and identity or organization headers never leave the edge.</summary>
+    public HashSet<string> ForwardRequestHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Time limit for one upstream call, headers and body. Default 10 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

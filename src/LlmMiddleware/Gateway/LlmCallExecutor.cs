@@ -338,7 +338,7 @@ internal sealed partial class LlmCallExecutor
                 provider.Name,
                 call.Model,
                 failure?.Error.Status ?? (int?)response?.StatusCode,
-                handOver || failure is not null || (int)response!.StatusCode >= 400 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
+                handOver || failure is not null || (int)response!.StatusCode is < 200 or >= 300 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
                 _timeProvider.GetElapsedTime(started));
             context.RecordAttempt(attempt);
             _telemetry.RecordAttempt(attempt, handOver);

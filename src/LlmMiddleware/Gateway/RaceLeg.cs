@@ -34,7 +34,7 @@ internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposa
     /// <summary>Whether the leg was cancelled because another won.</summary>
     public bool Cancelled { get; set; }
 
-    public bool Failed => Failure is not null || Response is null || (int)Response.StatusCode >= 400;
+    public bool Failed => Failure is not null || Response is null || (int)Response.StatusCode is < 200 or >= 300;
 
     /// <summary>Marks the leg as the race's result (or as never launched): its disposal records nothing.</summary>
     public void MarkWon() => _won = true;

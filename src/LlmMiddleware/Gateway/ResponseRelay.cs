@@ -35,6 +35,12 @@ internal static class ResponseRelay
         context.UpstreamStatusCode = status;
         http.Response.Headers.ContentLength = null;
 
+        if (status is >= 300 and < 400)
+        {
+            // Redirects are not followed (one would carry the provider key wherever it points): a bad gateway.
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"The provider answered with a redirect (HTTP {status}), which the gateway does not follow.", 502) { Code = "upstream_redirect" });
+        }
+
         if (status >= 400)
         {
             using var errorBody = await ReadBodyAsync(upstream, 1024 * 1024, cancellationToken).ConfigureAwait(false);

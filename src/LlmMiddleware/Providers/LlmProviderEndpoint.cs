@@ -132,7 +132,11 @@ internal sealed class LlmProviderEndpoint
         switch (Kind)
         {
             case LlmProviderKind.Anthropic:
-                headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
+                if (!headers.Contains("anthropic-version"))
+                {
+                    headers.TryAddWithoutValidation("anthropic-version", "2023-06-01"); // an Anthropic caller's own is kept
+                }
+
                 if (_apiKey is not null)
                 {
                     headers.TryAddWithoutValidation("x-api-key", _apiKey);

@@ -22,6 +22,7 @@ internal sealed class LlmProviderRegistry : IDisposable
             ConnectTimeout = settings.ConnectTimeout,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             UseCookies = false,
+            AllowAutoRedirect = false, // a redirect would carry x-api-key / api-key / x-goog-api-key to wherever it points
             EnableMultipleHttp2Connections = true,
         };
         var shared = new HttpMessageInvoker(_handler, disposeHandler: false);

@@ -282,7 +282,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleOpenAIAsync(HttpContext http, string provider)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall(provider, http.Request.Path, http.Request.QueryString.Value ?? "", http.Request.Headers, body ?? new JsonObject()));
+        Calls.Enqueue(new FakeCall(provider, http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         string Error(string message, string type = "invalid_request_error") =>
             new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = null, ["code"] = null } }.ToJsonString();
 
@@ -439,7 +439,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleOpenAIEmbeddingsAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("openai", http.Request.Path, "", http.Request.Headers, body ?? new JsonObject()));
+        Calls.Enqueue(new FakeCall("openai", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         var inputs = body!["input"] is JsonArray array ? array.Count : 1;
         var data = new JsonArray(Enumerable.Range(0, inputs).Select(i => (JsonNode)new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.5, -0.25, i) }).ToArray());
         await WriteJsonAsync(http, 200, new JsonObject { ["object"] = "list", ["data"] = data, ["model"] = body["model"]!.GetValue<string>(), ["usage"] = new JsonObject { ["prompt_tokens"] = 2, ["total_tokens"] = 2 } }.ToJsonString());
@@ -456,7 +456,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleAnthropicAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("anthropic", http.Request.Path, "", http.Request.Headers, body ?? new JsonObject()));
+        Calls.Enqueue(new FakeCall("anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(string message, string type = "invalid_request_error") =>
             new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = type, ["message"] = message }, ["request_id"] = "req_fake" }.ToJsonString();
 
@@ -692,7 +692,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleGeminiAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("gemini", http.Request.Path, http.Request.QueryString.Value ?? "", http.Request.Headers, body ?? new JsonObject()));
+        Calls.Enqueue(new FakeCall("gemini", http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(int code, string message, string status) =>
             new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["status"] = status } }.ToJsonString();
 
