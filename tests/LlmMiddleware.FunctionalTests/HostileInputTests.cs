@@ -101,6 +101,46 @@ public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Empty(elsewhere.Calls);
     }
 
+    /// <summary>A provider refusing the gateway's key is the operator's problem: the caller gets a 502 in its protocol
+    /// without the provider's text, which for OpenAI shows part of the key.</summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", "gpt")]
+    [InlineData("/v1/messages", "gpt")]
+    [InlineData("/v1/chat/completions", "claude")]
+    public async Task AProviderRefusingTheGatewaysKeyIsA502WithoutTheKey(string path, string model)
+    {
+        fixture.Upstream.Enqueue(new FakeFault
+        {
+            Status = 401,
+            Body = """{"error":{"message":"Incorrect API key provided: sk-proj-********************************abcd. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""",
+        });
+
+        var (status, body) = await PostAsync(path, "{\"model\":\"" + model + "\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        Assert.Equal(HttpStatusCode.BadGateway, status);
+        Assert.DoesNotContain("abcd", body.RootElement.GetRawText());
+        Assert.Contains("credentials", ErrorMessage(body));
+    }
+
+    /// <summary>Other provider errors keep their text, minus anything shaped like a key.</summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", "gpt")]
+    [InlineData("/v1/messages", "gpt")]
+    public async Task KeysInOtherProviderErrorsAreRedacted(string path, string model)
+    {
+        fixture.Upstream.Enqueue(new FakeFault
+        {
+            Status = 400,
+            Provider = "openai",
+            Body = """{"error":{"message":"Project sk-proj-AbCdEf0123456789 cannot use this model; key AIzaSyA1234567890abcdefghijk is not for it.","type":"invalid_request_error","param":null,"code":null}}""",
+        });
+
+        var (status, body) = await PostAsync(path, "{\"model\":\"" + model + "\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("Project [redacted] cannot use this model; key [redacted] is not for it.", ErrorMessage(body));
+    }
+
     private static string WithSchemas(string model, int levels)
     {
         var schema = new StringBuilder();

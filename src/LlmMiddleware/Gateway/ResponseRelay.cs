@@ -46,6 +46,13 @@ internal static class ResponseRelay
             using var errorBody = await ReadBodyAsync(upstream, 1024 * 1024, cancellationToken).ConfigureAwait(false);
             var error = Errors.Read(status, errorBody.WrittenSpan);
             context.Error = error;
+            if (status is 401 or 403)
+            {
+                // The gateway's own credentials were refused: the caller learns that, never the provider's text about
+                // the key (OpenAI's shows part of it). The provider's error stays on the call's record.
+                throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = "upstream_authentication" });
+            }
+
             foreach (var name in RetryHeaders)
             {
                 if (upstream.Headers.TryGetValues(name, out var values))
@@ -58,11 +65,11 @@ internal static class ResponseRelay
             {
                 http.Response.StatusCode = status;
                 http.Response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
-                await http.Response.Body.WriteAsync(errorBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await http.Response.Body.WriteAsync(ProviderSecrets.Redact(errorBody.WrittenMemory), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            await WriteErrorAsync(http, client, error, cancellationToken).ConfigureAwait(false);
+            await WriteErrorAsync(http, client, error with { Message = ProviderSecrets.Redact(error.Message) }, cancellationToken).ConfigureAwait(false);
             return;
         }
 
