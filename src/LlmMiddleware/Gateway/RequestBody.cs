@@ -7,6 +7,8 @@ namespace LlmMiddleware.Gateway;
 /// <summary>Reads a caller's body into a pooled buffer, refusing anything over the limit with a 413.</summary>
 internal static class RequestBody
 {
+    private const int InitialCapacityLimit = 64 * 1024;
+
     public static async Task<PooledBufferWriter> ReadAsync(HttpRequest request, long max, CancellationToken cancellationToken)
     {
         if (request.ContentLength > max)
@@ -20,7 +22,8 @@ internal static class RequestBody
             limit.MaxRequestBodySize = max;
         }
 
-        var buffer = new PooledBufferWriter((int)Math.Clamp(request.ContentLength ?? 4096, 256, max));
+        // Sized for what has arrived, not for what the caller claims: a slow sender announcing 32 MB pins nothing.
+        var buffer = new PooledBufferWriter((int)Math.Clamp(request.ContentLength ?? 4096, 256, Math.Min(max, InitialCapacityLimit)));
         try
         {
             while (true)
