@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
@@ -139,6 +142,20 @@ public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<Ga
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("Project [redacted] cannot use this model; key [redacted] is not for it.", ErrorMessage(body));
+    }
+
+    /// <summary>Made-up model names do not become metric series (they would grow without bound); a served model does.</summary>
+    [Fact]
+    public async Task MadeUpModelNamesAreNoMetricTagValues()
+    {
+        using var duration = new MetricCollector<double>(fixture.Gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "gen_ai.client.operation.duration");
+        foreach (var model in new[] { "nobody/x1", "nobody/x2", "made-up-alias", "gpt" })
+        {
+            await PostAsync("/v1/chat/completions", "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        }
+
+        var models = duration.GetMeasurementSnapshot().Select(m => m.Tags["gen_ai.request.model"] as string).ToList();
+        Assert.Equal(["_other", "_other", "_other", "gpt"], models);
     }
 
     private static string WithSchemas(string model, int levels)

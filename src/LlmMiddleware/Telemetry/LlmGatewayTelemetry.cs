@@ -23,6 +23,9 @@ internal sealed class LlmGatewayTelemetry : IDisposable
     private readonly Counter<long> _fallbacks;
     private readonly Histogram<double> _timeToFirstToken;
 
+    /// <summary>The metric tag value standing for model names no provider has vouched for.</summary>
+    internal const string OtherModel = "_other";
+
     public LlmGatewayTelemetry(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(Name);
@@ -127,12 +130,15 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             return;
         }
 
+        // Spans carry any model name; metrics only names a provider has vouched for (it answered, other than "no such
+        // model"), or a caller's made-up names would make every metric's series unbounded.
+        var vouched = context.CacheHit is not null || context.UpstreamStatusCode is { } status && status is not (400 or 404);
         var tags = new TagList
         {
             { "gen_ai.operation.name", context.OperationName },
             { "gen_ai.provider.name", context.ProviderName },
-            { "gen_ai.request.model", context.RequestedModel },
-            { "gen_ai.response.model", context.UpstreamModel },
+            { "gen_ai.request.model", vouched ? context.RequestedModel : OtherModel },
+            { "gen_ai.response.model", vouched ? context.UpstreamModel : OtherModel },
         };
         if (errorType is not null)
         {

@@ -34,7 +34,7 @@ internal sealed class LlmUsageMetrics
         {
             { "gen_ai.operation.name", record.Operation },
             { "gen_ai.provider.name", record.Provider },
-            { "gen_ai.response.model", record.Model },
+            { "gen_ai.response.model", record.Status == LlmCallStatus.Succeeded || record.StatusCode is { } status && status is not (400 or 404) ? record.Model : LlmGatewayTelemetry.OtherModel },
             { "llm_gateway.role", record.Role.ToString() },
         };
         if (_cost.Enabled && (record.Cost is not (null or 0m) || record.Unpriced))
