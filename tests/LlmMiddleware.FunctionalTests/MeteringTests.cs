@@ -83,6 +83,35 @@ public sealed class MeteringTests : IAsyncLifetime
         Assert.NotNull(record.Duration);
     }
 
+    /// <summary>Reports come a page at a time, highest cost first, so a gateway that saw many keys answers in bounded
+    /// pieces.</summary>
+    [Fact]
+    public async Task TheSpendReportPagesByCost()
+    {
+        await using var gateway = await StartGatewayAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions") { Content = Json("""{"model":"claude","messages":[{"role":"user","content":"hi"}]}""") };
+            request.Headers.Add("Authorization", "Bearer key-" + i);
+            using var response = await _http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await _sink.WaitForAsync(r => r.Caller.Key is not null && _sink.Records.Count(x => x.Caller.Key is not null) >= 5);
+        var groups = new List<string>();
+        int? offset = 0;
+        while (offset is { } at)
+        {
+            using var page = JsonDocument.Parse(await _http.GetStringAsync($"{gateway.BaseUrl}/llm/spend?groupBy=key&limit=2&offset={at}"));
+            Assert.Equal(5, page.RootElement.GetProperty("total").GetInt32());
+            Assert.True(page.RootElement.GetProperty("rows").GetArrayLength() <= 2);
+            groups.AddRange(page.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("group").GetString()!));
+            offset = page.RootElement.GetProperty("nextOffset").ValueKind == JsonValueKind.Null ? null : page.RootElement.GetProperty("nextOffset").GetInt32();
+        }
+
+        Assert.Equal(5, groups.Distinct().Count());
+    }
+
     [Fact]
     public async Task PassthroughStreamsReportUsageUpstreamWithoutShowingTheCaller()
     {
@@ -219,6 +248,11 @@ public sealed class MeteringTests : IAsyncLifetime
 
         using var bad = await _http.GetAsync(gateway.BaseUrl + "/llm/spend?groupBy=colour");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        foreach (var paging in new[] { "limit=0", "limit=1001", "offset=-1", "limit=x" })
+        {
+            using var badPage = await _http.GetAsync(gateway.BaseUrl + "/llm/spend?groupBy=key&" + paging);
+            Assert.Equal(HttpStatusCode.BadRequest, badPage.StatusCode);
+        }
         var record = await _sink.WaitForAsync(r => r.Caller.Team == "search");
         Assert.Equal("search-app", record.Caller.App);
     }

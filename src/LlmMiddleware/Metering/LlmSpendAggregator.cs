@@ -35,14 +35,25 @@ public sealed record LlmSpendRow(string Group, long Calls, long InputTokens, lon
 /// </summary>
 public sealed class LlmSpendAggregator
 {
+    /// <summary>Most distinct (day, model, key, team) totals kept; past it, new keys and teams count under
+    /// <see cref="Other"/>, so callers presenting ever-new keys cannot grow the gateway's memory.</summary>
+    public const int MaxBuckets = 100_000;
+
+    /// <summary>The key and team of totals past <see cref="MaxBuckets"/>.</summary>
+    public const string Other = "(other)";
+
     private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string Key, string Team), Totals> _buckets = new();
 
     /// <summary>Adds a record to the totals.</summary>
     public void Add(LlmCallRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var bucket = (DateOnly.FromDateTime(record.Timestamp.UtcDateTime), record.Provider ?? None, record.Model ?? None, record.Caller.Key ?? None, record.Caller.Team ?? None);
-        var totals = _buckets.GetOrAdd(bucket, static _ => new Totals());
+        var bucket = (Day: DateOnly.FromDateTime(record.Timestamp.UtcDateTime), Provider: record.Provider ?? None, Model: record.Model ?? None, Key: record.Caller.Key ?? None, Team: record.Caller.Team ?? None);
+        if (!_buckets.TryGetValue(bucket, out var totals))
+        {
+            totals = _buckets.GetOrAdd(_buckets.Count < MaxBuckets ? bucket : bucket with { Key = Other, Team = Other }, static _ => new Totals());
+        }
+
         lock (totals)
         {
             totals.Calls++;

@@ -1,0 +1,23 @@
+using Xunit;
+
+namespace LlmMiddleware.Tests.Metering;
+
+/// <summary>The in-memory spend totals stay bounded however many keys callers present.</summary>
+public sealed class LlmSpendAggregatorTests
+{
+    [Fact]
+    public void KeysPastTheBoundCountUnderOther()
+    {
+        var spend = new LlmSpendAggregator();
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < LlmSpendAggregator.MaxBuckets + 500; i++)
+        {
+            spend.Add(new LlmCallRecord { Timestamp = now, Provider = "openai", Model = "gpt-4o-mini", Caller = new LlmCallerIdentity { Key = "key_" + i }, Cost = 0.001m });
+        }
+
+        var byKey = spend.Query(LlmSpendGrouping.Key);
+        Assert.Equal(LlmSpendAggregator.MaxBuckets + 1, byKey.Count);
+        Assert.Equal(500, byKey.Single(r => r.Group == LlmSpendAggregator.Other).Calls);
+        Assert.Equal((LlmSpendAggregator.MaxBuckets + 500) * 0.001m, byKey.Sum(r => r.Cost));
+    }
+}
