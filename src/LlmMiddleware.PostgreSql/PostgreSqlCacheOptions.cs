@@ -40,6 +40,9 @@ internal static class PostgreSqlIdentifiers
 /// <summary>Runs a schema script once per process, on first use, however many callers race to it.</summary>
 internal sealed class PostgreSqlSchema(Npgsql.NpgsqlDataSource dataSource, string script, bool enabled) : IDisposable
 {
+    /// <summary>The advisory lock every instance's schema script holds while it runs.</summary>
+    private const long SchemaLock = 0x4C4C4D5F5343484DL; // "LLM_SCHM"
+
     private readonly SemaphoreSlim _lock = new(1, 1);
     private volatile bool _ready = !enabled;
 
@@ -55,7 +58,10 @@ internal sealed class PostgreSqlSchema(Npgsql.NpgsqlDataSource dataSource, strin
         {
             if (!_ready)
             {
-                await using var command = dataSource.CreateCommand(script);
+                // Instances starting together against a fresh database would race on CREATE ... IF NOT EXISTS (which
+                // is not atomic in PostgreSQL: "duplicate key ... pg_type"); a transaction-scoped advisory lock makes
+                // them take turns.
+                await using var command = dataSource.CreateCommand($"BEGIN; SELECT pg_advisory_xact_lock({SchemaLock}); {script}; COMMIT;");
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 _ready = true;
             }

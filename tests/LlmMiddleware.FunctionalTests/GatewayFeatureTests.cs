@@ -341,7 +341,7 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
 
         using var refused = await fixture.Http.PostAsync(fixture.Gateway.BaseUrl + "/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.Contains("no public address", await refused.Content.ReadAsStringAsync());
+        Assert.Contains("could not be fetched.", await refused.Content.ReadAsStringAsync());
 
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:AllowPrivateImageHosts"] = "true" });
         using var inlined = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));

@@ -134,6 +134,36 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         return true;
     }
 
+    /// <summary>Instances starting together against a fresh database create its tables once, without failing.</summary>
+    [Fact]
+    public async Task InstancesStartingTogetherCreateTheSchemaWithoutARace()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var database = await postgres.CreateDatabaseAsync();
+            var providers = Enumerable.Range(0, 4).Select(_ =>
+            {
+                var services = new ServiceCollection();
+                services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+                services.AddLlmGateway().AddPostgreSqlLedger(database).AddPostgreSqlCache(database);
+                return services.BuildServiceProvider();
+            }).ToList();
+            try
+            {
+                await Task.WhenAll(providers.Select(p => p.GetServices<ILlmCallRecordSink>().Single().WriteAsync(
+                    [new LlmCallRecord { Id = Guid.CreateVersion7(), RequestId = "r", Timestamp = DateTimeOffset.UtcNow, Operation = "chat", RequestedModel = "gpt" }], default).AsTask()));
+                Assert.Equal(4L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
+            }
+            finally
+            {
+                foreach (var provider in providers)
+                {
+                    await provider.DisposeAsync();
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task ARetriedBatchIsNotCountedTwice()
     {

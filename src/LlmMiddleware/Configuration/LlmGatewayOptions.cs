@@ -75,6 +75,16 @@ public sealed class LlmGatewayOptions
     /// <summary>Largest image downloaded for inlining, in bytes. Default 20 MiB.</summary>
     public long MaxInlinedImageBytes { get; set; } = 20 * 1024 * 1024;
 
+    /// <summary>Most distinct image URLs downloaded for one request (a URL repeated is fetched once). Default 16.</summary>
+    public int MaxInlinedImages { get; set; } = 16;
+
+    /// <summary>Most bytes downloaded for one request's images together. Default 40 MiB.</summary>
+    public long MaxInlinedBytesPerRequest { get; set; } = 40 * 1024 * 1024;
+
+    /// <summary>Time limit for fetching one request's images, all together (within <see cref="UpstreamTimeout"/>): a
+    /// server that trickles its body is cut off. Default 20 seconds.</summary>
+    public TimeSpan InlineImagesTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Whether image downloads may reach loopback, private and link-local addresses (off by default, so a
     /// caller cannot make the gateway fetch from its internal network).</summary>
     public bool AllowPrivateImageHosts { get; set; }

@@ -6,26 +6,32 @@ namespace LlmMiddleware.Gateway;
 
 /// <summary>
 /// Gemini accepts only inline images (its <c>fileData</c> works for uploaded files alone), so image URLs are downloaded
-/// and inlined before the request is written. Downloads are size-limited and, by default, refused for loopback,
-/// private and link-local addresses, checked on the address actually connected to.
+/// and inlined before the request is written. Per request: at most <see cref="LlmGatewayOptions.MaxInlinedImages"/>
+/// distinct URLs (each fetched once), <see cref="LlmGatewayOptions.MaxInlinedImageBytes"/> each and
+/// <see cref="LlmGatewayOptions.MaxInlinedBytesPerRequest"/> in all, within <see cref="LlmGatewayOptions.InlineImagesTimeout"/>
+/// (a server that trickles its body is cut off). No proxy; by default only public addresses, checked on the address
+/// actually connected to. Every failure is a 400 that names the URL and nothing the gateway learned about the host.
 /// </summary>
 internal sealed class RemoteImageInliner : IDisposable
 {
     private readonly LlmGatewayOptions _options;
+    private readonly TimeProvider _timeProvider;
     private readonly HttpClient _client;
 
-    public RemoteImageInliner(IOptions<LlmGatewayOptions> options)
+    public RemoteImageInliner(IOptions<LlmGatewayOptions> options, TimeProvider timeProvider)
     {
         _options = options.Value;
+        _timeProvider = timeProvider;
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = _options.ConnectTimeout,
-            AllowAutoRedirect = true,
+            AllowAutoRedirect = true, // each hop connects through ConnectAsync, so the address check applies to it too
             MaxAutomaticRedirections = 3,
             UseCookies = false,
+            UseProxy = false, // a proxy would connect on the gateway's behalf, past the address check
             ConnectCallback = ConnectAsync,
         };
-        _client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public static bool HasRemoteImages(LlmRequest request) =>
@@ -38,35 +44,64 @@ internal sealed class RemoteImageInliner : IDisposable
             throw Invalid("This provider accepts inline images only: send the image as a base64 data: URL.");
         }
 
-        foreach (var message in request.Messages)
+        var limit = _options.InlineImagesTimeout < _options.UpstreamTimeout ? _options.InlineImagesTimeout : _options.UpstreamTimeout;
+        using var deadline = new CancellationTokenSource(limit, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var downloads = new Downloads(new Dictionary<string, (string, string)>(StringComparer.Ordinal), 0);
+        try
         {
-            await InlineAsync(message.Content, cancellationToken).ConfigureAwait(false);
-            foreach (var result in message.Content.OfType<LlmToolResultPart>())
+            foreach (var message in request.Messages)
             {
-                await InlineAsync(result.Content, cancellationToken).ConfigureAwait(false);
+                downloads = await InlineAsync(message.Content, downloads, linked.Token).ConfigureAwait(false);
+                foreach (var result in message.Content.OfType<LlmToolResultPart>())
+                {
+                    downloads = await InlineAsync(result.Content, downloads, linked.Token).ConfigureAwait(false);
+                }
             }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw Invalid($"The request's image URLs could not be fetched within {limit.TotalSeconds:0.#} s.");
         }
     }
 
-    private async ValueTask InlineAsync(List<LlmContentPart> parts, CancellationToken cancellationToken)
+    /// <summary>What one request has downloaded so far: each URL once, and the bytes in all.</summary>
+    private readonly record struct Downloads(Dictionary<string, (string MediaType, string Data)> ByUrl, long Bytes);
+
+    private async ValueTask<Downloads> InlineAsync(List<LlmContentPart> parts, Downloads downloads, CancellationToken cancellationToken)
     {
         for (var i = 0; i < parts.Count; i++)
         {
             if (parts[i] is LlmImagePart { Url: { } url } image)
             {
-                var (mediaType, data) = await DownloadAsync(url, cancellationToken).ConfigureAwait(false);
-                parts[i] = new LlmImagePart { MediaType = mediaType, Data = data, Detail = image.Detail };
+                if (!downloads.ByUrl.TryGetValue(url, out var inline))
+                {
+                    if (downloads.ByUrl.Count >= _options.MaxInlinedImages)
+                    {
+                        throw Invalid($"At most {_options.MaxInlinedImages} image URLs are fetched per request; send the others as base64 data: URLs.");
+                    }
+
+                    var (mediaType, bytes) = await DownloadAsync(url, _options.MaxInlinedBytesPerRequest - downloads.Bytes, cancellationToken).ConfigureAwait(false);
+                    inline = (mediaType, Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length));
+                    downloads.ByUrl[url] = inline;
+                    downloads = downloads with { Bytes = downloads.Bytes + bytes.Length };
+                }
+
+                parts[i] = new LlmImagePart { MediaType = inline.MediaType, Data = inline.Data, Detail = image.Detail };
             }
         }
+
+        return downloads;
     }
 
-    private async Task<(string MediaType, string Data)> DownloadAsync(string url, CancellationToken cancellationToken)
+    private async Task<(string MediaType, MemoryStream Bytes)> DownloadAsync(string url, long budget, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             throw Invalid($"Image URL '{url}' is not an http(s) URL.");
         }
 
+        var max = Math.Min(_options.MaxInlinedImageBytes, budget);
         try
         {
             using var response = await _client.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
@@ -76,36 +111,37 @@ internal sealed class RemoteImageInliner : IDisposable
                 throw Invalid($"Image URL '{url}' did not return an image (HTTP {(int)response.StatusCode}, {mediaType ?? "no content type"}).");
             }
 
-            if (response.Content.Headers.ContentLength > _options.MaxInlinedImageBytes)
+            if (response.Content.Headers.ContentLength > max)
             {
-                throw Invalid($"Image URL '{url}' is larger than {_options.MaxInlinedImageBytes} bytes.");
+                throw TooLarge(url, max);
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
+            var buffer = new MemoryStream();
             var chunk = new byte[81920];
             int read;
             while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                if (buffer.Length + read > _options.MaxInlinedImageBytes)
+                if (buffer.Length + read > max)
                 {
-                    throw Invalid($"Image URL '{url}' is larger than {_options.MaxInlinedImageBytes} bytes.");
+                    throw TooLarge(url, max);
                 }
 
                 buffer.Write(chunk, 0, read);
             }
 
-            return (mediaType, Convert.ToBase64String(buffer.GetBuffer(), 0, (int)buffer.Length));
+            return (mediaType, buffer);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            throw Invalid($"Image URL '{url}' could not be fetched: {ex.Message}");
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw Invalid($"Image URL '{url}' could not be fetched in time.");
+            // Never the reason: it could tell the caller what a host resolves to or which ports are open.
+            throw Invalid($"Image URL '{url}' could not be fetched.");
         }
     }
+
+    private LlmGatewayException TooLarge(string url, long max) => max < _options.MaxInlinedImageBytes
+        ? Invalid($"The request's images come to more than {_options.MaxInlinedBytesPerRequest} bytes (image URL '{url}').")
+        : Invalid($"Image URL '{url}' is larger than {_options.MaxInlinedImageBytes} bytes.");
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
@@ -143,7 +179,12 @@ internal sealed class RemoteImageInliner : IDisposable
 
         if (address.AddressFamily != AddressFamily.InterNetwork)
         {
-            return true;
+            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) reaches IPv4 addresses, private ones included,
+            // through the translator.
+            var v6 = address.GetAddressBytes();
+            var nat64 = v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b &&
+                (v6.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0 || (v6[4] == 0x00 && v6[5] == 0x01));
+            return !nat64;
         }
 
         var b = address.GetAddressBytes();

@@ -133,6 +133,11 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
             errors.Add("LlmGateway:FirstTokenTimeout and StreamIdleTimeout must be positive.");
         }
 
+        if (options.MaxInlinedImages < 0 || options.MaxInlinedBytesPerRequest < 0 || options.MaxInlinedImageBytes < 0 || options.InlineImagesTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("LlmGateway:MaxInlinedImages, MaxInlinedBytesPerRequest and MaxInlinedImageBytes must not be negative, and InlineImagesTimeout must be positive.");
+        }
+
         if (options.UpstreamTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero)
         {
             errors.Add("LlmGateway:UpstreamTimeout and ConnectTimeout must be positive.");

@@ -69,6 +69,11 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public ConcurrentQueue<FakeCall> Calls { get; } = new();
 
+    private int _imageFetches;
+
+    /// <summary>How many times <c>/image.png</c> was fetched.</summary>
+    public int ImageFetches => Volatile.Read(ref _imageFetches);
+
     /// <summary>Signalled when an upstream stream observes the gateway cancelling it.</summary>
     public TaskCompletionSource StreamCancelled { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -100,7 +105,30 @@ public sealed class FakeUpstream : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             return Results.Json(new { path = http.Request.Path.Value, authorization = http.Request.Headers.Authorization.ToString(), body });
         });
-        app.MapGet("/image.png", () => Results.Bytes([0x89, 0x50, 0x4E, 0x47], "image/png"));
+        app.MapGet("/image.png", () =>
+        {
+            Interlocked.Increment(ref fake!._imageFetches);
+            return Results.Bytes([0x89, 0x50, 0x4E, 0x47], "image/png");
+        });
+
+        // Announces 100 bytes, sends 10 and drops the connection.
+        app.MapGet("/truncated-image.png", async (HttpContext http) =>
+        {
+            http.Response.ContentType = "image/png";
+            http.Response.ContentLength = 100;
+            await http.Response.Body.WriteAsync(new byte[10]);
+            await http.Response.Body.FlushAsync();
+            http.Abort();
+        });
+
+        // Sends its headers and one byte, then nothing until the caller gives up.
+        app.MapGet("/trickling-image.png", async (HttpContext http) =>
+        {
+            http.Response.ContentType = "image/png";
+            await http.Response.Body.WriteAsync(new byte[1]);
+            await http.Response.Body.FlushAsync();
+            await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { });
+        });
         await app.StartAsync();
         fake = new FakeUpstream(app);
         return fake;
