@@ -45,6 +45,29 @@ public sealed class SemanticStoreWatchTests
         }
     }
 
+    /// <summary>Partitions emptied by eviction are dropped: callers varying their system prompts (each a partition) cannot
+    /// grow the cache's memory past its entry bound.</summary>
+    [Fact]
+    public async Task EvictionDropsEmptiedPartitions()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["LlmGateway:Cache:Semantic:MaxEntries"] = "3" }).Build());
+        services.AddLogging();
+        services.AddLlmGateway();
+        await using var provider = services.BuildServiceProvider();
+        var cache = provider.GetRequiredService<LlmSemanticCache>();
+        var entry = new LlmCacheEntry { Response = new LlmResponse { Id = "r" }, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+
+        for (var i = 0; i < 1000; i++)
+        {
+            cache.Add("system-prompt-" + i, [1f, 0f], entry, DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        Assert.Equal(3, cache.PartitionCount);
+        Assert.NotNull(cache.Find("system-prompt-999", [1f, 0f], 0.9));
+        Assert.Null(cache.Find("system-prompt-0", [1f, 0f], 0.9));
+    }
+
     /// <summary>A host's store holding two records and announcing nothing more.</summary>
     private sealed class HostStore(params LlmSemanticCacheRecord[] records) : ILlmSemanticCacheStore
     {

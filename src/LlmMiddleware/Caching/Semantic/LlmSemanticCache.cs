@@ -72,6 +72,9 @@ internal sealed partial class LlmSemanticCache : BackgroundService
             ? vectors.Find(vector, (float)threshold, _timeProvider.GetUtcNow().UtcTicks)?.Entry
             : null;
 
+    /// <summary>Partitions held on this instance (each with at least one entry, but for races).</summary>
+    internal int PartitionCount => _partitions.Count;
+
     /// <summary>Adds an answer on this instance and, with a store, for every instance.</summary>
     public void Add(string partition, float[] vector, LlmCacheEntry entry, DateTimeOffset expiresAt)
     {
@@ -90,7 +93,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
             return;
         }
 
-        var vectors = _partitions.GetOrAdd(partition, static (_, state) => new VectorPartition(state.Length, state.Threshold), (vector.Length, Threshold: _options.IndexThreshold));
+        var vectors = _partitions.GetOrAdd(partition, static (key, state) => new VectorPartition(state.Length, state.Threshold) { Key = key }, (vector.Length, Threshold: _options.IndexThreshold));
         if (vectors.Dimensions != vector.Length)
         {
             return;
@@ -110,6 +113,11 @@ internal sealed partial class LlmSemanticCache : BackgroundService
             oldest.Partition.Remove(oldest);
             _known.TryRemove(oldest.Id, out _);
             Interlocked.Decrement(ref _count);
+            if (oldest.Partition.Count == 0)
+            {
+                // An emptied partition goes too, or callers varying their system prompts would grow the map forever.
+                _partitions.TryRemove(new KeyValuePair<string, VectorPartition>(oldest.Partition.Key, oldest.Partition));
+            }
         }
     }
 

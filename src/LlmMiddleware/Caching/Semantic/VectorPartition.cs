@@ -22,6 +22,9 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
     private int _indexBuilding;
     private int _layout;
 
+    /// <summary>The partition's key in the semantic cache.</summary>
+    public string Key { get; init; } = "";
+
     public int Dimensions { get; } = dimensions;
 
     public int Count => Volatile.Read(ref _live);
