@@ -92,6 +92,11 @@ public sealed class LlmSemanticCacheOptions
     [Range(1, 10_000_000)]
     public int MaxEntries { get; set; } = 100_000;
 
+    /// <summary>Most memory held by those entries on this instance (vectors and answers, estimated); the oldest are
+    /// evicted first. Default 256 MiB.</summary>
+    [Range(4096, long.MaxValue)]
+    public long MaxBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Entries in a partition beyond which lookups use the approximate (clustered) index instead of a flat scan. Default 4,096.</summary>
     [Range(64, 10_000_000)]
     public int IndexThreshold { get; set; } = 4096;

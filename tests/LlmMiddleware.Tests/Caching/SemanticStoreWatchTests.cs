@@ -68,6 +68,29 @@ public sealed class SemanticStoreWatchTests
         Assert.Null(cache.Find("system-prompt-0", [1f, 0f], 0.9));
     }
 
+    /// <summary>The entry bound counts memory too: a few large answers evict older ones before the count is reached.</summary>
+    [Fact]
+    public async Task LargeAnswersAreBoundedByBytes()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["LlmGateway:Cache:Semantic:MaxBytes"] = "8192" }).Build());
+        services.AddLogging();
+        services.AddLlmGateway();
+        await using var provider = services.BuildServiceProvider();
+        var cache = provider.GetRequiredService<LlmSemanticCache>();
+        var response = new LlmResponse { Id = "big" };
+        response.Content.Add(new LlmTextPart(new string('x', 1500))); // ~3.5 KB each as held
+        var entry = new LlmCacheEntry { Response = response, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+
+        for (var i = 0; i < 50; i++)
+        {
+            cache.Add("prompt-" + i, [1f, 0f], entry, DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        Assert.Equal(2, cache.PartitionCount);
+        Assert.NotNull(cache.Find("prompt-49", [1f, 0f], 0.9));
+    }
+
     /// <summary>A host's store holding two records and announcing nothing more.</summary>
     private sealed class HostStore(params LlmSemanticCacheRecord[] records) : ILlmSemanticCacheStore
     {

@@ -26,6 +26,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
     private readonly ConcurrentDictionary<Guid, byte> _known = new();
     private readonly Lazy<(IEmbeddingGenerator<string, Embedding<float>> Generator, string Id)> _embedder;
     private int _count;
+    private long _bytes;
 
     public LlmSemanticCache(IServiceProvider services, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmSemanticCache> logger)
     {
@@ -99,20 +100,41 @@ internal sealed partial class LlmSemanticCache : BackgroundService
             return;
         }
 
-        _age.Enqueue(vectors.Add(vector, entry, expiresAt.UtcTicks, id));
-        if (Interlocked.Increment(ref _count) > _options.MaxEntries)
+        var slot = vectors.Add(vector, entry, expiresAt.UtcTicks, id);
+        slot.Bytes = EstimateBytes(vector, entry);
+        _age.Enqueue(slot);
+        if (Interlocked.Increment(ref _count) > _options.MaxEntries | Interlocked.Add(ref _bytes, slot.Bytes) > _options.MaxBytes)
         {
             EvictOldest();
         }
     }
 
+    /// <summary>What an entry holds in memory: its vector, its answer's text (UTF-16) and a fixed overhead.</summary>
+    private static long EstimateBytes(float[] vector, LlmCacheEntry entry)
+    {
+        long chars = 0;
+        foreach (var part in entry.Response.Content)
+        {
+            chars += part switch
+            {
+                LlmTextPart text => text.Text.Length,
+                LlmToolCallPart call => call.Name.Length + call.ArgumentsJson.Length,
+                LlmReasoningPart reasoning => (reasoning.Text?.Length ?? 0) + (reasoning.Signature?.Length ?? 0),
+                _ => 256,
+            };
+        }
+
+        return (vector.Length * sizeof(float)) + (chars * sizeof(char)) + 512;
+    }
+
     private void EvictOldest()
     {
-        while (Volatile.Read(ref _count) > _options.MaxEntries && _age.TryDequeue(out var oldest))
+        while ((Volatile.Read(ref _count) > _options.MaxEntries || Volatile.Read(ref _bytes) > _options.MaxBytes) && _age.TryDequeue(out var oldest))
         {
             oldest.Partition.Remove(oldest);
             _known.TryRemove(oldest.Id, out _);
             Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -oldest.Bytes);
             if (oldest.Partition.Count == 0)
             {
                 // An emptied partition goes too, or callers varying their system prompts would grow the map forever.

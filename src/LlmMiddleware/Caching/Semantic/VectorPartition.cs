@@ -258,6 +258,9 @@ internal sealed class SemanticSlot(VectorPartition partition, LlmCacheEntry entr
 
     public Guid Id { get; } = id;
 
+    /// <summary>The memory it holds, estimated (counted against <see cref="LlmSemanticCacheOptions.MaxBytes"/>).</summary>
+    public long Bytes { get; set; }
+
     /// <summary>Index in the partition's arrays; -1 once removed.</summary>
     public int Position { get; set; }
 }
