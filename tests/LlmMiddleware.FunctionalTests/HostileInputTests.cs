@@ -125,6 +125,20 @@ public sealed class HostileInputTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Contains("credentials", ErrorMessage(body));
     }
 
+    [Fact]
+    public async Task TheRefusalStaysOnTheCallsRecordForTheOperator()
+    {
+        var sink = new CollectingSink();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddSingleton<ILlmCallRecordSink>(sink), settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.010" });
+        fixture.Upstream.Enqueue(new FakeFault { Status = 401, Body = """{"error":{"message":"Incorrect API key provided: sk-proj-****abcd.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""" });
+
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + "/v1/chat/completions", new StringContent("""{"model":"gpt","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var record = await sink.WaitForAsync(r => r.Status == LlmCallStatus.Failed);
+        Assert.Equal("invalid_api_key", record.ErrorCode);
+    }
+
     /// <summary>Other provider errors keep their text, minus anything shaped like a key.</summary>
     [Theory]
     [InlineData("/v1/chat/completions", "gpt")]

@@ -49,8 +49,11 @@ internal static class ResponseRelay
             if (status is 401 or 403)
             {
                 // The gateway's own credentials were refused: the caller learns that, never the provider's text about
-                // the key (OpenAI's shows part of it). The provider's error stays on the call's record.
-                throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = "upstream_authentication" });
+                // the key (OpenAI's shows part of it). The provider's error stays on the call (context.Error) for the
+                // record, the span and the hooks.
+                var refused = new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = "upstream_authentication" };
+                await WriteErrorAsync(http, client, refused, cancellationToken).ConfigureAwait(false);
+                return;
             }
 
             foreach (var name in RetryHeaders)
