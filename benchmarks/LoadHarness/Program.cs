@@ -1,6 +1,9 @@
 // Two processes of the load comparison (see benchmarks/load.sh); the third is samples/Gateway as shipped:
 //   upstream  a fake provider answering OpenAI /v1/chat/completions and Anthropic /v1/messages with canned bodies
 //   yarp      plain YARP forwarding /v1/{**} to the upstream (the baseline)
+// and the client of the memory soak (see benchmarks/soak.sh):
+//   soak      sends --requests calls with ever-new keys, models and system prompts to --target, printing the target
+//             process's (--pid) resident memory every 10,000 calls
 using System.Text;
 
 var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp --urls URL [--upstream URL]");
@@ -31,6 +34,10 @@ switch (mode)
         app.Run();
         break;
     }
+
+    case "soak":
+        Environment.ExitCode = await Soak.RunAsync(builder.Configuration["target"]!, int.Parse(builder.Configuration["requests"] ?? "100000"), int.Parse(builder.Configuration["pid"]!));
+        break;
 
     default:
         throw new ArgumentException($"Unknown mode '{mode}'.");

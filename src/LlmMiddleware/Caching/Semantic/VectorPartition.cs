@@ -14,8 +14,9 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
     private const int Rerank = 16;
 
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
-    private float[] _vectors = new float[dimensions * 16];
-    private SemanticSlot?[] _slots = new SemanticSlot?[16];
+    // Sized for one entry and doubled as it grows: most partitions (one per system prompt and tenant) hold one or two.
+    private float[] _vectors = new float[dimensions];
+    private SemanticSlot?[] _slots = new SemanticSlot?[1];
     private int _count;
     private int _live;
     private ClusterIndex? _index;
