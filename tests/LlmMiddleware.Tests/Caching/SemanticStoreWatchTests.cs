@@ -16,17 +16,12 @@ public sealed class SemanticStoreWatchTests
     [Fact]
     public async Task AnUnreadableRecordIsSkippedAndTheEntriesAfterItLoad()
     {
-        var entry = new LlmCacheEntry { Response = new LlmResponse { Id = "r1", Model = "m" }, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+        var entry = Entry(new LlmResponse { Id = "r1", Model = "m" });
         var expires = DateTimeOffset.UtcNow.AddHours(1);
         var store = new HostStore(
             new LlmSemanticCacheRecord(Guid.NewGuid(), "p", [1f, 0f], [1, 2, 3], expires),
             new LlmSemanticCacheRecord(Guid.NewGuid(), "p", [1f, 0f], LlmCacheEntrySerializer.Instance.ToBytes(entry), expires));
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        services.AddLogging();
-        services.AddLlmGateway();
-        services.AddSingleton<ILlmSemanticCacheStore>(store);
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Gateway(services => services.AddSingleton<ILlmSemanticCacheStore>(store));
         var cache = provider.GetRequiredService<LlmSemanticCache>();
         await ((IHostedService)cache).StartAsync(default);
         try
@@ -50,13 +45,9 @@ public sealed class SemanticStoreWatchTests
     [Fact]
     public async Task EvictionDropsEmptiedPartitions()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["LlmGateway:Cache:Semantic:MaxEntries"] = "3" }).Build());
-        services.AddLogging();
-        services.AddLlmGateway();
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Gateway(settings: ("LlmGateway:Cache:Semantic:MaxEntries", "3"));
         var cache = provider.GetRequiredService<LlmSemanticCache>();
-        var entry = new LlmCacheEntry { Response = new LlmResponse { Id = "r" }, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+        var entry = Entry(new LlmResponse { Id = "r" });
 
         for (var i = 0; i < 1000; i++)
         {
@@ -72,15 +63,11 @@ public sealed class SemanticStoreWatchTests
     [Fact]
     public async Task LargeAnswersAreBoundedByBytes()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["LlmGateway:Cache:Semantic:MaxBytes"] = "8192" }).Build());
-        services.AddLogging();
-        services.AddLlmGateway();
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Gateway(settings: ("LlmGateway:Cache:Semantic:MaxBytes", "8192"));
         var cache = provider.GetRequiredService<LlmSemanticCache>();
         var response = new LlmResponse { Id = "big" };
         response.Content.Add(new LlmTextPart(new string('x', 1500))); // ~3.5 KB each as held
-        var entry = new LlmCacheEntry { Response = response, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+        var entry = Entry(response);
 
         for (var i = 0; i < 50; i++)
         {
@@ -96,13 +83,9 @@ public sealed class SemanticStoreWatchTests
     [Fact]
     public async Task APartitionReservesRoomForWhatItHolds()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        services.AddLogging();
-        services.AddLlmGateway();
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Gateway();
         var cache = provider.GetRequiredService<LlmSemanticCache>();
-        var entry = new LlmCacheEntry { Response = new LlmResponse { Id = "r" }, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
+        var entry = Entry(new LlmResponse { Id = "r" });
         var vector = new float[384];
         vector[0] = 1;
         cache.Add("warm-up", vector, entry, DateTimeOffset.UtcNow.AddHours(1));
@@ -116,6 +99,19 @@ public sealed class SemanticStoreWatchTests
         var perPartition = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
         Assert.True(perPartition < 4 * 1024, $"{perPartition} bytes per one-entry partition");
     }
+
+    /// <summary>The gateway's services, as a host registers them, with <paramref name="settings"/> in configuration.</summary>
+    private static ServiceProvider Gateway(Action<IServiceCollection>? configure = null, params (string Key, string Value)[] settings)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build());
+        services.AddLogging();
+        services.AddLlmGateway();
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
+
+    private static LlmCacheEntry Entry(LlmResponse response) => new() { Response = response, Provider = "openai", Model = "gpt-4o-mini", CreatedAt = DateTimeOffset.UtcNow };
 
     /// <summary>A host's store holding two records and announcing nothing more.</summary>
     private sealed class HostStore(params LlmSemanticCacheRecord[] records) : ILlmSemanticCacheStore
