@@ -66,6 +66,10 @@ public sealed class LlmRequest
     /// <summary>Frequency penalty.</summary>
     public double? FrequencyPenalty { get; set; }
 
+    /// <summary>The caller's top-level fields its protocol's reader does not model, as raw JSON by name (passthrough still
+    /// sends them, so the cache keys them); <see langword="null"/> when there are none.</summary>
+    internal List<KeyValuePair<string, string>>? UnmodeledFields { get; set; }
+
     /// <summary>Whether any message carries a tool call or a tool result.</summary>
     public bool HasToolHistory()
     {

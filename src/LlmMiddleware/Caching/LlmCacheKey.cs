@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Frozen;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -67,16 +66,6 @@ internal static class LlmCacheKey
 
     private const string PartitionVersion = "llm-semantic-v2";
 
-    /// <summary>Top-level fields each protocol's reader turns into the parsed request (written below by meaning).</summary>
-    private static readonly FrozenSet<string> OpenAIModeled = FrozenSet.Create(StringComparer.Ordinal,
-        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_completion_tokens", "max_tokens", "parallel_tool_calls",
-        "user", "safety_identifier", "n", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort", "stop", "response_format",
-        "tool_choice", "tools");
-
-    private static readonly FrozenSet<string> AnthropicModeled = FrozenSet.Create(StringComparer.Ordinal,
-        "model", "messages", "system", "stream", "max_tokens", "metadata", "output_config", "temperature", "thinking", "tool_choice", "top_k",
-        "top_p", "stop_sequences", "tools");
-
     /// <summary>
     /// What a caller sends beyond its parsed request that can change the answer: the body's top-level fields the
     /// parsed form does not model (<c>logit_bias</c>, <c>logprobs</c>, <c>prediction</c>, <c>service_tier</c>, any field a
@@ -84,21 +73,11 @@ internal static class LlmCacheKey
     /// <c>anthropic-beta</c> flags, forwarded to Anthropic. <see langword="null"/> when there is none, so such requests
     /// key as their parsed form alone and an OpenAI and an Anthropic caller asking the same share entries.
     /// </summary>
-    public static string? Unmodeled(ReadOnlyMemory<byte> body, LlmProtocol protocol, IHeaderDictionary headers)
+    public static string? Unmodeled(LlmRequest request, LlmProtocol protocol, IHeaderDictionary headers)
     {
-        using var document = JsonDocument.Parse(body);
-        var modeled = protocol == LlmProtocol.AnthropicMessages ? AnthropicModeled : OpenAIModeled;
-        var unmodeled = new List<JsonProperty>();
-        foreach (var property in document.RootElement.EnumerateObject())
-        {
-            if (!modeled.Contains(property.Name))
-            {
-                unmodeled.Add(property);
-            }
-        }
-
+        var fields = request.UnmodeledFields;
         var beta = protocol == LlmProtocol.AnthropicMessages ? headers["anthropic-beta"].ToString() : "";
-        if (unmodeled.Count == 0 && beta.Length == 0)
+        if (fields is null && beta.Length == 0)
         {
             return null;
         }
@@ -106,12 +85,11 @@ internal static class LlmCacheKey
         using var buffer = new PooledBufferWriter(256);
         var w = new Writer(buffer);
         w.String(beta);
-        unmodeled.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        w.Count(unmodeled.Count);
-        foreach (var property in unmodeled)
+        w.Count(fields?.Count ?? 0);
+        foreach (var (name, json) in (fields ?? []).OrderBy(f => f.Key, StringComparer.Ordinal))
         {
-            w.String(property.Name);
-            w.Json(property.Value);
+            w.String(name);
+            w.Json(json);
         }
 
         return Hash("unmodeled", buffer);
@@ -265,13 +243,6 @@ internal static class LlmCacheKey
         public void Double(double? value) => Long(value is null ? null : BitConverter.DoubleToInt64Bits(value.Value));
 
         public void Bool(bool? value) => Tag(value switch { null => 0, false => 1, true => 2 });
-
-        /// <summary>Canonical JSON of a parsed value.</summary>
-        public void Json(JsonElement element)
-        {
-            Tag(2);
-            Element(element);
-        }
 
         /// <summary>Canonical JSON: sorted keys, values by meaning; text that is not JSON is written as a string.</summary>
         public void Json(string? json)

@@ -78,7 +78,7 @@ internal sealed partial class LlmResponseCache
     /// Answers the call from the cache when it can (returns <see langword="true"/> once the response is written).
     /// Otherwise prepares the call to fill the cache when it completes, and returns <see langword="false"/>.
     /// </summary>
-    public ValueTask<bool> TryServeAsync(LlmRequestContext context, ResolvedCachePolicy? policy, ReadOnlyMemory<byte> callerBody, CancellationToken aborted)
+    public ValueTask<bool> TryServeAsync(LlmRequestContext context, ResolvedCachePolicy? policy, CancellationToken aborted)
     {
         if (policy is null)
         {
@@ -100,7 +100,7 @@ internal sealed partial class LlmResponseCache
             return ValueTask.FromResult(false);
         }
 
-        var unmodeled = LlmCacheKey.Unmodeled(callerBody, context.InboundProtocol, context.HttpContext.Request.Headers);
+        var unmodeled = LlmCacheKey.Unmodeled(context.Request, context.InboundProtocol, context.HttpContext.Request.Headers);
         var call = new CacheCall(LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope, unmodeled), policy, Tags(context));
         context.HttpContext.Response.RegisterForDispose(call);
         if (noCache)

@@ -159,7 +159,7 @@ internal sealed partial class LlmCallExecutor
             await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
 
             // Looked up before the upstream body is written (and remote images fetched): a hit needs neither.
-            if (await _cache.TryServeAsync(context, cachePolicy, callerBody.WrittenMemory, cancellationToken).ConfigureAwait(false))
+            if (await _cache.TryServeAsync(context, cachePolicy, cancellationToken).ConfigureAwait(false))
             {
                 call.Dispose();
                 return null;

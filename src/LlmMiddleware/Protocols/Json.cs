@@ -35,6 +35,21 @@ internal static class Json
         }
     }
 
+    /// <summary>The object's properties outside <paramref name="modeled"/>, as raw JSON; <see langword="null"/> when none.</summary>
+    public static List<KeyValuePair<string, string>>? Unmodeled(JsonElement root, System.Collections.Frozen.FrozenSet<string> modeled)
+    {
+        List<KeyValuePair<string, string>>? unmodeled = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!modeled.Contains(property.Name))
+            {
+                (unmodeled ??= []).Add(new(property.Name, property.Value.GetRawText()));
+            }
+        }
+
+        return unmodeled;
+    }
+
     public static LlmGatewayException Invalid(string message, string? param = null) =>
         new(new LlmError(LlmErrorKind.InvalidRequest, message) { Param = param });
 

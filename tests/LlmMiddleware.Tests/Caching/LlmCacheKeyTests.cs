@@ -84,8 +84,8 @@ public sealed class LlmCacheKeyTests
             headers["anthropic-beta"] = beta;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(body);
-        return LlmCacheKey.Compute(RequestReader.Read(protocol, bytes), "gpt", "openai/gpt-4o-mini", "tenant", LlmCacheKey.Unmodeled(bytes, protocol, headers));
+        var request = RequestReader.Read(protocol, Encoding.UTF8.GetBytes(body));
+        return LlmCacheKey.Compute(request, "gpt", "openai/gpt-4o-mini", "tenant", LlmCacheKey.Unmodeled(request, protocol, headers));
     }
 
     /// <summary>Fields the parsed request does not model still reach the provider in passthrough: they are keyed as sent.</summary>

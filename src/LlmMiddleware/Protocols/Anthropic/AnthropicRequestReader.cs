@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 
 namespace LlmMiddleware.Protocols.Anthropic;
@@ -5,6 +6,12 @@ namespace LlmMiddleware.Protocols.Anthropic;
 /// <summary>Parses an Anthropic Messages request body into an <see cref="LlmRequest"/>.</summary>
 internal static class AnthropicRequestReader
 {
+    /// <summary>The top-level fields this reader turns into the parsed request; any other is kept raw
+    /// (<see cref="LlmRequest.UnmodeledFields"/>).</summary>
+    private static readonly FrozenSet<string> ModeledFields = FrozenSet.Create(StringComparer.Ordinal,
+        "model", "messages", "system", "stream", "max_tokens", "metadata", "output_config", "temperature", "thinking", "tool_choice", "top_k",
+        "top_p", "stop_sequences", "tools");
+
     public static LlmRequest Read(ReadOnlyMemory<byte> body)
     {
         using var doc = Json.Parse(body, "request body");
@@ -54,6 +61,7 @@ internal static class AnthropicRequestReader
         ReadMessages(root, request);
         ReadTools(root, request);
         ReadThinkingAndFormat(root, request);
+        request.UnmodeledFields = Json.Unmodeled(root, ModeledFields);
         return request;
     }
 

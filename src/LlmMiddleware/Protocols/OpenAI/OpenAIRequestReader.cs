@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 
 namespace LlmMiddleware.Protocols.OpenAI;
@@ -5,6 +6,13 @@ namespace LlmMiddleware.Protocols.OpenAI;
 /// <summary>Parses an OpenAI Chat Completions request body into an <see cref="LlmRequest"/>.</summary>
 internal static class OpenAIRequestReader
 {
+    /// <summary>The top-level fields this reader turns into the parsed request; any other is kept raw
+    /// (<see cref="LlmRequest.UnmodeledFields"/>).</summary>
+    private static readonly FrozenSet<string> ModeledFields = FrozenSet.Create(StringComparer.Ordinal,
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_completion_tokens", "max_tokens", "parallel_tool_calls",
+        "user", "safety_identifier", "n", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort", "stop", "response_format",
+        "tool_choice", "tools");
+
     public static LlmRequest Read(ReadOnlyMemory<byte> body)
     {
         using var doc = Json.Parse(body, "request body");
@@ -53,6 +61,7 @@ internal static class OpenAIRequestReader
         ReadMessages(root, request);
         ReadTools(root, request);
         ReadResponseFormat(root, request);
+        request.UnmodeledFields = Json.Unmodeled(root, ModeledFields);
         return request;
     }
 
