@@ -24,11 +24,6 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
     private static readonly FrozenSet<string> ForwardedRequestHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Accept", "User-Agent", "traceparent", "tracestate", "baggage");
 
-    /// <summary>The provider's response headers a caller may see; the rest (cookies, organization ids, rate limits of the
-    /// company's key) stay at the edge.</summary>
-    private static readonly FrozenSet<string> RelayedResponseHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
-        "retry-after", "retry-after-ms", "x-should-retry");
-
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
         var http = transform.HttpContext;
@@ -101,7 +96,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         transform.SuppressResponseBody = true;
         foreach (var (name, _) in response.Headers.Concat(response.Content.Headers))
         {
-            if (!RelayedResponseHeaders.Contains(name))
+            if (!ResponseRelay.RetryHeaders.Contains(name, StringComparer.OrdinalIgnoreCase))
             {
                 http.Response.Headers.Remove(name);
             }

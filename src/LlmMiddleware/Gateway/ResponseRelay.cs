@@ -19,7 +19,9 @@ namespace LlmMiddleware.Gateway;
 /// </summary>
 internal static class ResponseRelay
 {
-    private static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
+    /// <summary>The provider's response headers a caller may see (retry hints); the rest (cookies, organization ids,
+    /// rate limits of the company's key) stay at the gateway, on every path.</summary>
+    internal static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
 
     public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, LlmGatewayOptions options, CancellationToken cancellationToken)
     {
