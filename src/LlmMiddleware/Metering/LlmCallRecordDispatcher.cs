@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LlmMiddleware.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -57,7 +56,4 @@ internal sealed class LlmCallRecordDispatcher : BackgroundService, IHostedLifecy
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(_feeds.Select(feed => feed.RunAsync()));
-
-    /// <summary>Serializes a quarantined record for the log, so it can be recovered by hand.</summary>
-    internal static string Describe(LlmCallRecord record) => JsonSerializer.Serialize(record);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Threading.Channels;
 using LlmMiddleware.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -141,7 +142,8 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
     private void Drop(LlmCallRecord record, string reason, Exception? exception = null)
     {
         metrics.RecordDroppedRecords(1, reason);
-        Log.RecordDropped(logger, record.Id, record.RequestId, _name, reason, LlmCallRecordDispatcher.Describe(record), exception);
+        // Logged in full, so a dropped record can be recovered by hand.
+        Log.RecordDropped(logger, record.Id, record.RequestId, _name, reason, JsonSerializer.Serialize(record), exception);
     }
 
     private static partial class Log
