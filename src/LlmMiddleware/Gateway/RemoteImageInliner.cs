@@ -47,15 +47,15 @@ internal sealed class RemoteImageInliner : IDisposable
         var limit = _options.InlineImagesTimeout < _options.UpstreamTimeout ? _options.InlineImagesTimeout : _options.UpstreamTimeout;
         using var deadline = new CancellationTokenSource(limit, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var downloads = new Downloads(new Dictionary<string, (string, string)>(StringComparer.Ordinal), 0);
+        var downloads = new Downloads();
         try
         {
             foreach (var message in request.Messages)
             {
-                downloads = await InlineAsync(message.Content, downloads, linked.Token).ConfigureAwait(false);
+                await InlineAsync(message.Content, downloads, linked.Token).ConfigureAwait(false);
                 foreach (var result in message.Content.OfType<LlmToolResultPart>())
                 {
-                    downloads = await InlineAsync(result.Content, downloads, linked.Token).ConfigureAwait(false);
+                    await InlineAsync(result.Content, downloads, linked.Token).ConfigureAwait(false);
                 }
             }
         }
@@ -66,9 +66,14 @@ internal sealed class RemoteImageInliner : IDisposable
     }
 
     /// <summary>What one request has downloaded so far: each URL once, and the bytes in all.</summary>
-    private readonly record struct Downloads(Dictionary<string, (string MediaType, string Data)> ByUrl, long Bytes);
+    private sealed class Downloads
+    {
+        public Dictionary<string, (string MediaType, string Data)> ByUrl { get; } = new(StringComparer.Ordinal);
 
-    private async ValueTask<Downloads> InlineAsync(List<LlmContentPart> parts, Downloads downloads, CancellationToken cancellationToken)
+        public long Bytes { get; set; }
+    }
+
+    private async ValueTask InlineAsync(List<LlmContentPart> parts, Downloads downloads, CancellationToken cancellationToken)
     {
         for (var i = 0; i < parts.Count; i++)
         {
@@ -84,14 +89,12 @@ internal sealed class RemoteImageInliner : IDisposable
                     var (mediaType, bytes) = await DownloadAsync(url, _options.MaxInlinedBytesPerRequest - downloads.Bytes, cancellationToken).ConfigureAwait(false);
                     inline = (mediaType, Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length));
                     downloads.ByUrl[url] = inline;
-                    downloads = downloads with { Bytes = downloads.Bytes + bytes.Length };
+                    downloads.Bytes += bytes.Length;
                 }
 
                 parts[i] = new LlmImagePart { MediaType = inline.MediaType, Data = inline.Data, Detail = image.Detail };
             }
         }
-
-        return downloads;
     }
 
     private async Task<(string MediaType, MemoryStream Bytes)> DownloadAsync(string url, long budget, CancellationToken cancellationToken)
