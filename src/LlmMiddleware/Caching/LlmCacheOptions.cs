@@ -66,6 +66,17 @@ public class LlmCachePolicy
 /// </summary>
 public sealed class LlmCacheOptions : LlmCachePolicy
 {
+    /// <summary>The service key under which a host registers its own <c>HybridCache</c> for the response cache, replacing
+    /// the gateway's (whose tags <c>RemoveByTagAsync</c> drops are listed on the entries). Resolve it with this key to
+    /// invalidate entries.</summary>
+    public const string HybridCacheKey = "LlmMiddleware.ResponseCache";
+
+    /// <summary>Most bytes of answers the gateway's own <c>HybridCache</c> holds in memory on this instance, counted by
+    /// their serialized size; past it, entries are compacted and new ones go only to the distributed cache. Default
+    /// 100 MiB, as ASP.NET Core's output cache. Not used when the host registers its own under <see cref="HybridCacheKey"/>.</summary>
+    [Range(1024, long.MaxValue)]
+    public long LocalMaxBytes { get; set; } = 100L * 1024 * 1024;
+
     /// <summary>Named policies, selected with <c>WithLlmCachePolicy("name")</c> on endpoints or the
     /// <c>Llm.CachePolicy</c> metadata of a YARP route. The name <c>off</c> is reserved for "no caching".</summary>
     public Dictionary<string, LlmCachePolicy> Policies { get; } = new(StringComparer.OrdinalIgnoreCase);

@@ -8,6 +8,7 @@ using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -40,7 +41,7 @@ internal sealed partial class LlmResponseCache
     private readonly Dictionary<string, ResolvedCachePolicy?> _named = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConditionalWeakTable<LlmCachePolicy, ResolvedCachePolicy> _inCode = [];
 
-    public LlmResponseCache(HybridCache cache, LlmSemanticCache semantic, LlmMeter meter, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmResponseCache> logger)
+    public LlmResponseCache([FromKeyedServices(LlmCacheOptions.HybridCacheKey)] HybridCache cache, LlmSemanticCache semantic, LlmMeter meter, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmResponseCache> logger)
     {
         _cache = cache;
         _semantic = semantic;

@@ -41,9 +41,11 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
         services.TryAddSingleton<LlmRouter>();
-        // The response cache runs on HybridCache (L1, the host's IDistributedCache as L2, stampede protection).
-        // AddHybridCache only adds what is missing, so a host's own HybridCache and its options win.
-        services.AddHybridCache();
+        // The response cache runs on its own HybridCache (a bounded L1, the host's IDistributedCache as L2, stampede
+        // protection) unless the host registers one under the cache's key.
+        services.AddOptions<Microsoft.Extensions.Caching.Hybrid.HybridCacheOptions>();
+        services.TryAddSingleton<LlmMiddleware.Caching.GatewayHybridCache>();
+        services.TryAddKeyedSingleton(LlmCacheOptions.HybridCacheKey, (sp, _) => sp.GetRequiredService<LlmMiddleware.Caching.GatewayHybridCache>().Cache);
         services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.IHybridCacheSerializer<LlmMiddleware.Caching.LlmCacheEntry>>(LlmMiddleware.Caching.LlmCacheEntrySerializer.Instance);
         services.TryAddSingleton<LlmMiddleware.Caching.Semantic.LlmSemanticCache>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmMiddleware.Caching.Semantic.LlmSemanticCache>(sp => sp.GetRequiredService<LlmMiddleware.Caching.Semantic.LlmSemanticCache>()));

@@ -8,7 +8,8 @@ using Xunit;
 
 namespace LlmMiddleware.Tests.Caching;
 
-/// <summary>The response cache runs on Microsoft's HybridCache; the host's own registration and options win.</summary>
+/// <summary>The response cache runs on its own Microsoft HybridCache: bounded in memory, over the host's distributed
+/// cache, with the host's HybridCache options; a host's keyed HybridCache replaces it.</summary>
 public sealed class HybridCacheRegistrationTests
 {
     [Fact]
@@ -16,7 +17,7 @@ public sealed class HybridCacheRegistrationTests
     {
         using var provider = Services();
 
-        Assert.Equal("Microsoft.Extensions.Caching.Hybrid.Internal.DefaultHybridCache", provider.GetRequiredService<HybridCache>().GetType().FullName);
+        Assert.Equal("Microsoft.Extensions.Caching.Hybrid.Internal.DefaultHybridCache", Cache(provider).GetType().FullName);
         Assert.Same(LlmCacheEntrySerializer.Instance, provider.GetRequiredService<IHybridCacheSerializer<LlmCacheEntry>>());
     }
 
@@ -26,16 +27,9 @@ public sealed class HybridCacheRegistrationTests
         var shared = new SharedDistributedCache();
         using var one = Services(shared);
         using var two = Services(shared);
-        var entry = new LlmCacheEntry
-        {
-            Response = new LlmResponse { Id = "r1", Model = "m", Content = { new LlmTextPart("cached") }, FinishReason = LlmFinishReason.Stop },
-            Provider = "openai",
-            Model = "gpt-4o-mini",
-            Cost = 0.001m,
-        };
 
-        await one.GetRequiredService<HybridCache>().SetAsync("k", entry);
-        var read = await two.GetRequiredService<HybridCache>().GetOrCreateAsync<LlmCacheEntry>("k", _ => throw new InvalidOperationException("should come from L2"));
+        await Cache(one).SetAsync("k", Entry("cached"));
+        var read = await Cache(two).GetOrCreateAsync<LlmCacheEntry>("k", _ => throw new InvalidOperationException("should come from L2"));
 
         Assert.Equal("cached", Assert.IsType<LlmTextPart>(read.Response.Content[0]).Text);
         Assert.Equal(0.001m, read.Cost);
@@ -43,22 +37,63 @@ public sealed class HybridCacheRegistrationTests
     }
 
     [Fact]
-    public void AHostsOwnHybridCacheAndOptionsWin()
+    public async Task TheInMemoryLayerHoldsNoMoreThanLocalMaxBytes()
     {
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        services.AddHybridCache(o => o.MaximumPayloadBytes = 123);
-        services.AddLlmGateway();
-        using (var provider = services.BuildServiceProvider())
+        // ~1 KB entries against a 32 KiB bound: a host IMemoryCache without SizeLimit (before) kept all 500.
+        using var provider = Services(configure: o => o.Cache.LocalMaxBytes = 32 * 1024);
+        var cache = Cache(provider);
+        var text = new string('x', 1000);
+        for (var i = 0; i < 500; i++)
         {
-            Assert.Equal(123, provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<HybridCacheOptions>>().Value.MaximumPayloadBytes);
+            await cache.SetAsync($"k{i}", Entry(text + i));
         }
 
-        var own = new ServiceCollection().AddHybridCache().Services.BuildServiceProvider().GetRequiredService<HybridCache>();
-        services.AddSingleton(own);
-        using var withOwn = services.BuildServiceProvider();
-        Assert.Same(own, withOwn.GetRequiredService<HybridCache>());
+        var held = 0;
+        for (var i = 0; i < 500; i++)
+        {
+            var found = true;
+            await cache.GetOrCreateAsync<LlmCacheEntry>($"k{i}", _ => { found = false; return default; }, new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheWrite });
+            held += found ? 1 : 0;
+        }
+
+        Assert.InRange(held, 1, 32);
     }
+
+    [Fact]
+    public async Task TheHostsHybridCacheOptionsApply()
+    {
+        using var provider = Services(host: services => services.AddHybridCache(o => o.MaximumKeyLength = 8));
+        var cache = Cache(provider);
+        var calls = 0;
+
+        for (var i = 0; i < 2; i++)
+        {
+            await cache.GetOrCreateAsync("a-key-longer-than-8", _ => { calls++; return ValueTask.FromResult(Entry("fresh")); });
+        }
+
+        Assert.Equal(2, calls); // over the host's key limit: never cached
+    }
+
+    [Fact]
+    public void AHostsKeyedHybridCacheReplacesTheGatewaysAndItsUnkeyedOneIsLeftAlone()
+    {
+        var own = new ServiceCollection().AddHybridCache().Services.BuildServiceProvider().GetRequiredService<HybridCache>();
+        using var provider = Services(host: services => services.AddKeyedSingleton(LlmCacheOptions.HybridCacheKey, own));
+        Assert.Same(own, Cache(provider));
+
+        using var plain = Services(host: services => services.AddHybridCache());
+        Assert.NotSame(plain.GetRequiredService<HybridCache>(), Cache(plain));
+    }
+
+    private static HybridCache Cache(IServiceProvider provider) => provider.GetRequiredKeyedService<HybridCache>(LlmCacheOptions.HybridCacheKey);
+
+    private static LlmCacheEntry Entry(string text) => new()
+    {
+        Response = new LlmResponse { Id = "r1", Model = "m", Content = { new LlmTextPart(text) }, FinishReason = LlmFinishReason.Stop },
+        Provider = "openai",
+        Model = "gpt-4o-mini",
+        Cost = 0.001m,
+    };
 
     /// <summary>An L2 two instances share (HybridCache ignores a plain MemoryDistributedCache as redundant with L1).</summary>
     private sealed class SharedDistributedCache() : IDistributedCache
@@ -82,7 +117,7 @@ public sealed class HybridCacheRegistrationTests
         public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) => _inner.SetAsync(key, value, options, token);
     }
 
-    private static ServiceProvider Services(IDistributedCache? distributed = null)
+    private static ServiceProvider Services(IDistributedCache? distributed = null, Action<LlmGatewayOptions>? configure = null, Action<IServiceCollection>? host = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
@@ -91,7 +126,8 @@ public sealed class HybridCacheRegistrationTests
             services.AddSingleton(distributed);
         }
 
-        services.AddLlmGateway();
+        host?.Invoke(services);
+        services.AddLlmGateway(configure);
         return services.BuildServiceProvider();
     }
 }
