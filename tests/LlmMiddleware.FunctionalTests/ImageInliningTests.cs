@@ -35,6 +35,33 @@ public sealed class ImageInliningTests(GatewayFixture fixture) : IClassFixture<G
     }
 
     [Fact]
+    public async Task AFetchedImageIsHeldAsItsBytesNotAsABase64String()
+    {
+        var hook = new ImageProbe();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddHook(hook), settings: Limits);
+
+        var (status, _) = await AskAsync(gateway, fixture.Upstream.BaseUrl + "/image.png");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var image = Assert.Single(hook.Images);
+        Assert.Null(image.Data);
+        Assert.Equal([0x89, 0x50, 0x4E, 0x47], image.Bytes.ToArray());
+        var sent = fixture.Upstream.LastCall("gemini").Body["contents"]![0]!["parts"]![1]!["inlineData"]!["data"]!.GetValue<string>();
+        Assert.Equal(Convert.ToBase64String([0x89, 0x50, 0x4E, 0x47]), sent);
+    }
+
+    private sealed class ImageProbe : LlmGatewayHook
+    {
+        public List<LlmImagePart> Images { get; } = [];
+
+        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
+        {
+            Images.AddRange(context.Request!.Messages.SelectMany(m => m.Content).OfType<LlmImagePart>());
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task TheRequestsImagesTogetherAreBounded()
     {
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: Limits);

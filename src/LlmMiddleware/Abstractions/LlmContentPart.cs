@@ -27,8 +27,12 @@ public sealed class LlmImagePart : LlmContentPart
     /// <summary>MIME type of inline data, such as <c>image/png</c>.</summary>
     public string? MediaType { get; init; }
 
-    /// <summary>Base64 image data; <see langword="null"/> when <see cref="Url"/> is set.</summary>
+    /// <summary>Base64 image data; <see langword="null"/> when <see cref="Url"/> or <see cref="Bytes"/> is set.</summary>
     public string? Data { get; init; }
+
+    /// <summary>The image's raw bytes, as the gateway holds an image it downloaded: encoded to base64 only while a
+    /// request is written, never held as a string of it. Empty when <see cref="Data"/> or <see cref="Url"/> is set.</summary>
+    public ReadOnlyMemory<byte> Bytes { get; init; }
 
     /// <summary>An http(s) URL; <see langword="null"/> when <see cref="Data"/> is set.</summary>
     public string? Url { get; init; }

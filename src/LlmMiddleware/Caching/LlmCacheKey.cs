@@ -168,6 +168,7 @@ internal static class LlmCacheKey
                 w.Tag(2);
                 w.String(image.MediaType);
                 w.String(image.Data);
+                w.Blob(image.Bytes.Span);
                 w.String(image.Url);
                 w.String(image.Detail);
                 break;
@@ -213,6 +214,12 @@ internal static class LlmCacheKey
         public void Tag(byte tag) => Bytes([tag]);
 
         public void Count(int count) => Int(count);
+
+        public void Blob(ReadOnlySpan<byte> bytes)
+        {
+            Int(bytes.Length);
+            Bytes(bytes);
+        }
 
         public void String(string? value)
         {

@@ -68,7 +68,7 @@ internal sealed class RemoteImageInliner : IDisposable
     /// <summary>What one request has downloaded so far: each URL once, and the bytes in all.</summary>
     private sealed class Downloads
     {
-        public Dictionary<string, (string MediaType, string Data)> ByUrl { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, (string MediaType, ReadOnlyMemory<byte> Bytes)> ByUrl { get; } = new(StringComparer.Ordinal);
 
         public long Bytes { get; set; }
     }
@@ -87,12 +87,12 @@ internal sealed class RemoteImageInliner : IDisposable
                     }
 
                     var (mediaType, bytes) = await DownloadAsync(url, _options.MaxInlinedBytesPerRequest - downloads.Bytes, cancellationToken).ConfigureAwait(false);
-                    inline = (mediaType, Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length));
+                    inline = (mediaType, bytes.GetBuffer().AsMemory(0, (int)bytes.Length));
                     downloads.ByUrl[url] = inline;
                     downloads.Bytes += bytes.Length;
                 }
 
-                parts[i] = new LlmImagePart { MediaType = inline.MediaType, Data = inline.Data, Detail = image.Detail };
+                parts[i] = new LlmImagePart { MediaType = inline.MediaType, Bytes = inline.Bytes, Detail = image.Detail };
             }
         }
     }

@@ -124,23 +124,26 @@ internal static class ChatTokenCounter
 
     private static (int Width, int Height)? TryReadSize(LlmImagePart image)
     {
-        var data = image.Data;
-        if (data is null && image.Url is { } url && Protocols.DataUrl.TryParse(url, out _, out var inline))
-        {
-            data = inline;
-        }
-
-        if (data is null)
-        {
-            return null;
-        }
-
         // The header is in the first few hundred bytes; decode only those.
         Span<byte> head = stackalloc byte[768];
-        var chars = data.AsSpan(0, Math.Min(data.Length, 1024) & ~3);
-        if (!Convert.TryFromBase64Chars(chars, head, out var length))
+        int length;
+        if (!image.Bytes.IsEmpty)
         {
-            return null;
+            length = Math.Min(head.Length, image.Bytes.Length);
+            image.Bytes.Span[..length].CopyTo(head);
+        }
+        else
+        {
+            var data = image.Data;
+            if (data is null && image.Url is { } url && Protocols.DataUrl.TryParse(url, out _, out var inline))
+            {
+                data = inline;
+            }
+
+            if (data is null || !Convert.TryFromBase64Chars(data.AsSpan(0, Math.Min(data.Length, 1024) & ~3), head, out length))
+            {
+                return null;
+            }
         }
 
         head = head[..length];

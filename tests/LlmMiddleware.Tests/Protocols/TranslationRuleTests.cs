@@ -26,6 +26,28 @@ public sealed class TranslationRuleTests
     }
 
     [Fact]
+    public void AnImageHeldAsBytesIsWrittenAsBase64ToEveryProvider()
+    {
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0xFB, 0xFF]; // base64 with '+' and '/'
+        var request = new LlmRequest { Model = "m" };
+        request.Messages.Add(new LlmMessage(LlmRole.User) { Content = { new LlmImagePart { MediaType = "image/png", Bytes = png } } });
+        var base64 = Convert.ToBase64String(png);
+
+        using var gemini = new PooledBufferWriter();
+        GeminiRequestWriter.Write(request, gemini);
+        using var anthropic = new PooledBufferWriter();
+        AnthropicRequestWriter.Write(request, "claude", 4096, new TranslationState(), anthropic);
+        using var openAI = new PooledBufferWriter();
+        OpenAIRequestWriter.Write(request, "gpt", OpenAIDialect.None, new TranslationState(), openAI);
+
+        Assert.Equal(base64, Parse(gemini).GetProperty("contents")[0].GetProperty("parts")[0].GetProperty("inlineData").GetProperty("data").GetString());
+        Assert.Equal(base64, Parse(anthropic).GetProperty("messages")[0].GetProperty("content")[0].GetProperty("source").GetProperty("data").GetString());
+        Assert.Equal("data:image/png;base64," + base64, Parse(openAI).GetProperty("messages")[0].GetProperty("content")[0].GetProperty("image_url").GetProperty("url").GetString());
+
+        static JsonElement Parse(PooledBufferWriter output) => JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
+    }
+
+    [Fact]
     public void ModelRewriteKeepsEveryOtherByte()
     {
         const string body = "{ \"messages\" : [{\"role\":\"user\",\"content\":\"model\"}], \"model\":\"alias\",\"extra\":{\"model\":\"inner\"} }";

@@ -202,7 +202,7 @@ internal static partial class AnthropicRequestWriter
 
                     writer.WriteString("type"u8, "base64"u8);
                     writer.WriteString("media_type"u8, mediaType);
-                    writer.WriteString("data"u8, image.Data ?? "");
+                    DataUrl.WriteBase64(writer, "data"u8, image);
                 }
 
                 writer.WriteEndObject();

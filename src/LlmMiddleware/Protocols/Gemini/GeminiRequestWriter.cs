@@ -104,10 +104,10 @@ internal static class GeminiRequestWriter
             case LlmTextPart text:
                 writer.WriteString("text"u8, text.Text);
                 break;
-            case LlmImagePart { Data: { } data } image:
+            case LlmImagePart { Url: null } image:
                 writer.WriteStartObject("inlineData"u8);
                 writer.WriteString("mimeType"u8, image.MediaType ?? "image/png");
-                writer.WriteString("data"u8, data);
+                DataUrl.WriteBase64(writer, "data"u8, image);
                 writer.WriteEndObject();
                 break;
             case LlmImagePart:

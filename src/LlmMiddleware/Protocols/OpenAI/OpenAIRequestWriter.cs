@@ -325,7 +325,15 @@ internal static class OpenAIRequestWriter
         writer.WriteStartObject();
         writer.WriteString("type"u8, "image_url"u8);
         writer.WriteStartObject("image_url"u8);
-        writer.WriteString("url"u8, image.Url ?? DataUrl.Create(image.MediaType ?? "image/png", image.Data ?? ""));
+        if (image.Url is { } url)
+        {
+            writer.WriteString("url"u8, url);
+        }
+        else
+        {
+            DataUrl.Write(writer, "url"u8, image);
+        }
+
         if (image.Detail is { } detail)
         {
             writer.WriteString("detail"u8, detail);
