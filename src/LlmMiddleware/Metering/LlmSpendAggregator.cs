@@ -35,11 +35,11 @@ public sealed record LlmSpendRow(string Group, long Calls, long InputTokens, lon
 /// </summary>
 public sealed class LlmSpendAggregator
 {
-    /// <summary>Most distinct (day, model, key, team) totals kept; past it, new keys and teams count under
-    /// <see cref="Other"/>, so callers presenting ever-new keys cannot grow the gateway's memory.</summary>
+    /// <summary>Most distinct (day, model, key, team) totals kept; past it, new models, keys and teams count under
+    /// <see cref="Other"/>, so callers presenting ever-new keys or model names cannot grow the gateway's memory.</summary>
     public const int MaxBuckets = 100_000;
 
-    /// <summary>The key and team of totals past <see cref="MaxBuckets"/>.</summary>
+    /// <summary>The model, key and team of totals past <see cref="MaxBuckets"/>.</summary>
     public const string Other = "(other)";
 
     private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string Key, string Team), Totals> _buckets = new();
@@ -51,7 +51,7 @@ public sealed class LlmSpendAggregator
         var bucket = (Day: DateOnly.FromDateTime(record.Timestamp.UtcDateTime), Provider: record.Provider ?? None, Model: record.Model ?? None, Key: record.Caller.Key ?? None, Team: record.Caller.Team ?? None);
         if (!_buckets.TryGetValue(bucket, out var totals))
         {
-            totals = _buckets.GetOrAdd(_buckets.Count < MaxBuckets ? bucket : bucket with { Key = Other, Team = Other }, static _ => new Totals());
+            totals = _buckets.GetOrAdd(_buckets.Count < MaxBuckets ? bucket : bucket with { Model = Other, Key = Other, Team = Other }, static _ => new Totals());
         }
 
         lock (totals)
