@@ -4,6 +4,8 @@
 // and the client of the memory soak (see benchmarks/soak.sh):
 //   soak      sends --requests calls with ever-new keys, models and system prompts to --target, printing the target
 //             process's (--pid) resident memory every 10,000 calls
+//   faults    the fault soak's client (see benchmarks/fault-soak.sh and FaultSoak.cs); "upstream --faults true" then
+//             answers 1 call in 40 with a 429, 1 in 40 with a 500, and hangs 1 in 200 for 30 s
 using System.Text;
 
 var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp --urls URL [--upstream URL]");
@@ -18,7 +20,27 @@ switch (mode)
         var app = builder.Build();
         var openai = Encoding.UTF8.GetBytes("""{"id":"chatcmpl-load","object":"chat.completion","created":1741570283,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}""");
         var anthropic = Encoding.UTF8.GetBytes("""{"id":"msg_load","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello! How can I help you today?"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}}""");
-        app.MapPost("/v1/chat/completions", (HttpContext http) => Reply(http, openai));
+        var faults = builder.Configuration["faults"] == "true";
+        long calls = 0;
+        app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        {
+            var n = Interlocked.Increment(ref calls);
+            if (!faults || n % 40 > 2 && n % 200 != 3)
+            {
+                await Reply(http, openai);
+            }
+            else if (n % 200 == 3)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), http.RequestAborted);
+                await Reply(http, openai);
+            }
+            else
+            {
+                http.Response.StatusCode = n % 40 == 1 ? 429 : 500;
+                http.Response.Headers.RetryAfter = "1";
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "injected fault", type = n % 40 == 1 ? "rate_limit_exceeded" : "server_error" } });
+            }
+        });
         app.MapPost("/v1/messages", (HttpContext http) => Reply(http, anthropic));
         app.Run();
         break;
@@ -34,6 +56,10 @@ switch (mode)
         app.Run();
         break;
     }
+
+    case "faults":
+        Environment.ExitCode = await FaultSoak.RunAsync(builder.Configuration);
+        break;
 
     case "soak":
         Environment.ExitCode = await Soak.RunAsync(builder.Configuration["target"]!, int.Parse(builder.Configuration["requests"] ?? "100000"), int.Parse(builder.Configuration["pid"]!));

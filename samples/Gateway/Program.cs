@@ -48,12 +48,12 @@ if (builder.Configuration["LlmGateway:CacheStore:ConnectionString"] is { Length:
     }
 }
 
-// OpenTelemetry: the gateway's metrics (meter "LlmMiddleware") as Prometheus text at /metrics, and metrics and traces
+// OpenTelemetry: the gateway's metrics (meter "LlmMiddleware") and the runtime's (GC heap, threads: "System.Runtime") as Prometheus text at /metrics, and metrics and traces
 // (activity source "LlmMiddleware") over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. ASP.NET Core's own source is
 // traced too: its request activity is the gateway span's parent, and an unrecorded parent would get the gateway's
 // spans dropped by the default parent-based sampler.
 var telemetry = builder.Services.AddOpenTelemetry()
-    .WithMetrics(metrics => metrics.AddMeter("LlmMiddleware").AddPrometheusExporter())
+    .WithMetrics(metrics => metrics.AddMeter("LlmMiddleware", "System.Runtime").AddPrometheusExporter())
     .WithTracing(tracing => tracing.AddSource("LlmMiddleware", "Microsoft.AspNetCore"));
 if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
 {
