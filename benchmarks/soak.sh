@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory soak of samples/Gateway as shipped (issue 10): REQUESTS calls (default 100,000), each with a new bearer key,
 # model name and system prompt, against a fake upstream, with the exact and semantic caches on. Prints the gateway's
-# resident memory every 10,000 calls; fails if any call got a 5xx.
+# resident set and GC heap every 10,000 calls; fails if any call got a 5xx.
 #   benchmarks/soak.sh [requests] [gateway settings, e.g. --LlmGateway:Cache:LocalMaxBytes=20000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
