@@ -165,5 +165,49 @@ public sealed class LlmRequestContext
         }
     }
 
-    internal void MarkEnd() => _endTimestamp = _timeProvider.GetTimestamp();
+    /// <summary>Marks the end of the call, once: the first stage to see it finished decides its duration.</summary>
+    internal void MarkEnd()
+    {
+        if (_endTimestamp == 0)
+        {
+            _endTimestamp = _timeProvider.GetTimestamp();
+        }
+    }
+
+    private List<(Func<LlmRequestContext, object?, ValueTask> Callback, object? State)>? _completed;
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the call is over — the response sent or failed, the call metered (its
+    /// <see cref="Record"/> set) — in reverse order of registration, as <c>HttpResponse.OnCompleted</c>. An exception it
+    /// throws is logged and affects nothing else.
+    /// </summary>
+    public void OnCompleted(Func<LlmRequestContext, object?, ValueTask> callback, object? state = null)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        (_completed ??= []).Add((callback, state));
+    }
+
+    internal async ValueTask RunCompletedAsync(Action<Exception> failed)
+    {
+        for (var i = (_completed?.Count ?? 0) - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _completed![i].Callback(this, _completed[i].State).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failed(ex);
+            }
+        }
+    }
+
+    /// <summary>The end of the pipeline for this call: the router for chat, the embeddings sender for embeddings.</summary>
+    internal LlmCallDelegate? Upstream { get; set; }
+
+    /// <summary>What <see cref="Upstream"/> works on (the prepared chat call).</summary>
+    internal object? UpstreamState { get; set; }
+
+    /// <summary>Whether the call has been through metering (recorded, or failed to be).</summary>
+    internal bool Metered { get; set; }
 }

@@ -28,8 +28,13 @@ internal static class EmbeddingsHandler
         context.ProviderName = provider.Name;
         context.ProviderProtocol = provider.Protocol;
         context.UpstreamModel = model;
-        await executor.RunRequestHooksAsync(context, aborted).ConfigureAwait(false);
+        await executor.InvokePipelineAsync(context, (context, aborted) => SendAsync(context, executor, body, root, inputs, provider, model, aborted), aborted).ConfigureAwait(false);
+    }
 
+    /// <summary>The embeddings pipeline's last step: the provider request, and its answer in OpenAI's shape.</summary>
+    private static async ValueTask SendAsync(LlmRequestContext context, LlmCallExecutor executor, PooledBufferWriter body, JsonElement root, List<string> inputs, LlmProviderEndpoint provider, string model, CancellationToken aborted)
+    {
+        var http = context.HttpContext;
         using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
         switch (provider.Protocol)
         {
@@ -62,7 +67,7 @@ internal static class EmbeddingsHandler
         context.UsageCountedBy = tokenizer.Name;
         var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
         using var output = new PooledBufferWriter(geminiBody.Length);
-        WriteOpenAIResponse(geminiBody, requested, Json.String(root, "encoding_format") == "base64", output);
+        WriteOpenAIResponse(geminiBody, context.RequestedModel, Json.String(root, "encoding_format") == "base64", output);
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
     }

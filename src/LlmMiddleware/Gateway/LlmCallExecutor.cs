@@ -24,7 +24,7 @@ internal sealed partial class LlmCallExecutor
     private readonly LlmProviderRegistry _registry;
     private readonly LlmRouter _router;
     private readonly LlmGatewayHook[] _hooks;
-    private readonly bool _hooksMayEditRequests;
+    private readonly bool _requestsMayChange;
     private readonly LlmGatewayOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LlmCallExecutor> _logger;
@@ -32,20 +32,27 @@ internal sealed partial class LlmCallExecutor
     private readonly LlmGatewayTelemetry _telemetry;
     private readonly LlmMeter _meter;
     private readonly LlmResponseCache _cache;
+    private readonly Pipeline.LlmCallPipeline _pipeline;
+    private readonly MeteringStage _metering;
+    private readonly LlmCallDelegate _sendPrepared;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, LlmResponseCache cache, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, LlmResponseCache cache, Pipeline.LlmCallPipeline pipeline, MeteringStage metering, ILogger<LlmCallExecutor> logger)
     {
         _telemetry = telemetry;
         _meter = meter;
         _cache = cache;
+        _pipeline = pipeline;
+        _metering = metering;
+        _sendPrepared = SendPreparedAsync;
         telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
         _registry = registry;
         _router = router;
         _images = images;
         _hooks = [.. hooks];
 
-        // A hook that overrides OnRequestAsync may edit the request, so the caller's bytes can no longer be forwarded as they are.
-        _hooksMayEditRequests = Array.Exists(_hooks, h => h.GetType().GetMethod(nameof(LlmGatewayHook.OnRequestAsync))!.DeclaringType != typeof(LlmGatewayHook));
+        // A stage or hook that may edit the request rules out forwarding the caller's bytes as they are (YARP routes run
+        // the hooks themselves, for now).
+        _requestsMayChange = pipeline.EditsRequests || Array.Exists(_hooks, h => h.GetType().GetMethod(nameof(LlmGatewayHook.OnRequestAsync))!.DeclaringType != typeof(LlmGatewayHook));
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -64,12 +71,25 @@ internal sealed partial class LlmCallExecutor
 
     public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
     {
-        using var call = await PrepareCallAsync(context, ResolveAsync, _cache.PolicyFor(context.HttpContext), aborted).ConfigureAwait(false);
-        if (call is not null)
-        {
-            await SendAsync(context, call, aborted).ConfigureAwait(false);
-        }
+        using var call = await PrepareAsync(context, ResolveAsync, aborted).ConfigureAwait(false);
+        context.UpstreamState = call;
+        await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
     });
+
+    /// <summary>Runs the host's stages around <paramref name="upstream"/>, the call's last step.</summary>
+    public ValueTask InvokePipelineAsync(LlmRequestContext context, LlmCallDelegate upstream, CancellationToken aborted)
+    {
+        context.Upstream = upstream;
+        return _pipeline.InvokeAsync(context, aborted);
+    }
+
+    /// <summary>The chat pipeline's last step: the router's, writing the upstream body and sending it.</summary>
+    private async ValueTask SendPreparedAsync(LlmRequestContext context, CancellationToken aborted)
+    {
+        var call = (PreparedCall)context.UpstreamState!;
+        await RetargetAsync(context, call, call.Route, aborted).ConfigureAwait(false);
+        await SendAsync(context, call, aborted).ConfigureAwait(false);
+    }
 
     /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
     private async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
@@ -94,8 +114,9 @@ internal sealed partial class LlmCallExecutor
     }
 
     /// <summary>
-    /// Runs one call's <paramref name="work"/> with its context set as a feature; any failure before the response has
-    /// started is answered in the caller's protocol, and the completion hooks always run.
+    /// Frames one call: its context (set as a feature), span and cost headers; <paramref name="work"/> prepares it and
+    /// runs the pipeline; a failure before the pipeline is answered in the caller's protocol; and once it is over,
+    /// the call is recorded if it never reached the metering stage, and the completion callbacks run.
     /// </summary>
     public async Task RunAsync(HttpContext http, LlmProtocol inbound, string operation, Func<LlmRequestContext, CancellationToken, Task> work)
     {
@@ -108,54 +129,61 @@ internal sealed partial class LlmCallExecutor
         {
             await work(context, aborted).ConfigureAwait(false);
         }
-        catch (LlmGatewayException ex)
+        catch (Exception ex) when (ex is not LlmStreamAbortedException)
         {
-            context.Error = ex.Error;
-            if (!http.Response.HasStarted)
-            {
-                if (_options.EmitRouteHeaders)
-                {
-                    ResponseRelay.WriteRouteHeaders(context);
-                }
-
-                await ResponseRelay.WriteErrorAsync(http, inbound, ex.Error, aborted).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            context.ClientDisconnected = true;
-        }
-        catch (Exception ex) when (ex is not LlmStreamAbortedException && !http.Response.HasStarted)
-        {
-            // A failing hook or an unforeseen fault: logged, and answered in the caller's protocol rather than as a bare 500.
-            Log.CallFailed(_logger, ex);
-            context.Error = new LlmError(LlmErrorKind.Server, "The gateway failed to process the request.", 500) { Code = "gateway_error" };
-            await ResponseRelay.WriteErrorAsync(http, inbound, context.Error, aborted).ConfigureAwait(false);
+            await Pipeline.LlmCallPipeline.AnswerAsync(context, ex, _options, _logger, aborted).ConfigureAwait(false);
         }
         finally
         {
             context.MarkEnd();
-            await RunCompletionHooksAsync(context, activity).ConfigureAwait(false);
+            if (_pipeline.Meters)
+            {
+                _metering.Record(context); // once: a call refused before the pipeline (unreadable, unknown model) is recorded too
+            }
+
+            context.Delivered.Dispose();
+            _telemetry.RecordCall(context, activity);
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                LogCompletion(context);
+            }
+
+            await context.RunCompletedAsync(ex => Log.CompletionFailed(_logger, ex)).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Reads and parses the caller's body, resolves the provider, runs the request hooks, answers from the response
-    /// cache under <paramref name="cachePolicy"/> when it can (then returns <see langword="null"/>: the response is
-    /// written), and otherwise writes the upstream body: the caller's bytes with the model rewritten in passthrough, a
-    /// translated request otherwise. Shared by the gateway endpoints and the YARP transforms.
+    /// Reads and parses the caller's body and resolves its route (a model group's candidates in order). The caller's
+    /// body is the returned call's to dispose.
     /// </summary>
-    public async ValueTask<PreparedCall?> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, ResolvedCachePolicy? cachePolicy, CancellationToken cancellationToken)
+    private async ValueTask<PreparedCall> PrepareAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, CancellationToken cancellationToken)
     {
         var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
-        PreparedCall? call = null;
         try
         {
             context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
             context.RequestedModel = context.Request.Model;
             var (route, candidates) = await resolve(context, cancellationToken).ConfigureAwait(false);
-            call = new PreparedCall(callerBody, candidates);
             SetRoute(context, route);
+            return new PreparedCall(callerBody, route, candidates);
+        }
+        catch
+        {
+            callerBody.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A YARP route's call (which does not run the pipeline yet): <see cref="PrepareAsync"/>, the request hooks, an
+    /// answer from the response cache under <paramref name="cachePolicy"/> when it can (then <see langword="null"/>:
+    /// the response is written), and otherwise the upstream body.
+    /// </summary>
+    public async ValueTask<PreparedCall?> PrepareCallAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, ResolvedCachePolicy? cachePolicy, CancellationToken cancellationToken)
+    {
+        var call = await PrepareAsync(context, resolve, cancellationToken).ConfigureAwait(false);
+        try
+        {
             await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
 
             // Looked up before the upstream body is written (and remote images fetched): a hit needs neither.
@@ -165,20 +193,12 @@ internal sealed partial class LlmCallExecutor
                 return null;
             }
 
-            await RetargetAsync(context, call, route, cancellationToken).ConfigureAwait(false);
+            await RetargetAsync(context, call, call.Route, cancellationToken).ConfigureAwait(false);
             return call;
         }
         catch
         {
-            if (call is null)
-            {
-                callerBody.Dispose();
-            }
-            else
-            {
-                call.Dispose();
-            }
-
+            call.Dispose();
             throw;
         }
     }
@@ -227,7 +247,7 @@ internal sealed partial class LlmCallExecutor
     /// passthrough, a translated request otherwise. Returns whether it was passed through.</summary>
     private bool WriteBody(LlmRequestContext context, LlmRoute route, ReadOnlyMemory<byte> callerBody, PooledBufferWriter body, TranslationState translation)
     {
-        var passthrough = !_hooksMayEditRequests && route.Provider.CanPassThrough(context.InboundProtocol);
+        var passthrough = !_requestsMayChange && route.Provider.CanPassThrough(context.InboundProtocol);
         if (!passthrough && context.Request.N is > 1)
         {
             // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
@@ -731,8 +751,8 @@ internal sealed partial class LlmCallExecutor
         [LoggerMessage(2, LogLevel.Error, "LLM gateway hook {Hook} failed in OnCompletedAsync.", EventName = "HookFailed")]
         public static partial void HookFailed(ILogger logger, string hook, Exception exception);
 
-        [LoggerMessage(3, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
-        public static partial void CallFailed(ILogger logger, Exception exception);
+        [LoggerMessage(3, LogLevel.Error, "An LLM call's completion callback failed.", EventName = "CompletionFailed")]
+        public static partial void CompletionFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(5, LogLevel.Error, "Metering an LLM call failed; the call has no record.", EventName = "MeteringFailed")]
         public static partial void MeteringFailed(ILogger logger, Exception exception);

@@ -11,11 +11,12 @@ internal readonly record struct LlmRoute(LlmProviderEndpoint Provider, string Mo
 /// A call ready to send: the caller's body, the current target (provider, upstream model, upstream body, what the
 /// response translation must undo) and, for model groups, the other deployments to fall back to.
 /// </summary>
-internal sealed class PreparedCall(PooledBufferWriter callerBody, List<LlmDeployment>? candidates) : IDisposable
+internal sealed class PreparedCall(PooledBufferWriter callerBody, LlmRoute route, List<LlmDeployment>? candidates) : IDisposable
 {
     private readonly PooledBufferWriter _upstreamBody = new(callerBody.WrittenCount + 256);
 
-    public LlmRoute Route { get; private set; }
+    /// <summary>The current target: the resolved route until <see cref="Retarget"/> moves the call on.</summary>
+    public LlmRoute Route { get; private set; } = route;
 
     public LlmProviderEndpoint Provider => Route.Provider;
 

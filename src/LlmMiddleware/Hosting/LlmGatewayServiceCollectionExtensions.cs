@@ -55,6 +55,11 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
         services.TryAddSingleton<LlmTokenizers>();
         services.TryAddSingleton<LlmMeter>();
+        services.AddOptions<LlmMiddleware.Pipeline.LlmCallPipelineOptions>();
+        services.TryAddSingleton<MeteringStage>();
+        services.TryAddSingleton<LlmMiddleware.Pipeline.HooksStage>();
+        services.TryAddSingleton<LlmMiddleware.Caching.ResponseCacheStage>();
+        services.TryAddSingleton<LlmMiddleware.Pipeline.LlmCallPipeline>();
         services.TryAddSingleton<LlmCallExecutor>();
         return new LlmGatewayBuilder(services);
     }

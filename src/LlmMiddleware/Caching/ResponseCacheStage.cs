@@ -1,0 +1,33 @@
+namespace LlmMiddleware.Caching;
+
+/// <summary>
+/// The pipeline stage of the response cache: answers a chat call from the cache under its endpoint's policy when it
+/// can, and otherwise lets it through and stores its answer once the call is complete and metered (the entry carries
+/// the call's cost), which also releases the identical calls waiting for it.
+/// </summary>
+internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
+{
+    public override bool EditsRequest => false;
+
+    public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    {
+        if (context.OperationName != LlmOperationNames.Chat)
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // Registered first, so waiters elected behind this call are released whatever happens to it.
+        context.OnCompleted(
+            static (context, cache) =>
+            {
+                ((LlmResponseCache)cache!).Complete(context);
+                return ValueTask.CompletedTask;
+            },
+            cache);
+        if (!await cache.TryServeAsync(context, cache.PolicyFor(context.HttpContext), cancellationToken).ConfigureAwait(false))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using LlmMiddleware.Gateway;
+using LlmMiddleware.Metering;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware.Pipeline;
+
+/// <summary>What the host chose with <c>ConfigurePipeline</c> and <c>AddStage</c>.</summary>
+internal sealed class LlmCallPipelineOptions
+{
+    /// <summary>The whole order, when the host gave one; otherwise metering, hooks and the response cache.</summary>
+    public Action<LlmCallPipelineBuilder>? Order { get; set; }
+
+    /// <summary>Stages added with <c>AddStage</c>, after the others and before the router.</summary>
+    public List<Action<LlmCallPipelineBuilder>> Added { get; } = [];
+}
+
+/// <summary>
+/// The stages composed once, outermost first, ending in the call's upstream step (<see cref="LlmRequestContext.Upstream"/>:
+/// the router for chat, the embeddings sender for embeddings). Each stage runs inside a boundary that answers a
+/// failure from further in, in the caller's protocol, so the stages around it see a finished call with
+/// <see cref="LlmRequestContext.Error"/> set rather than an exception.
+/// </summary>
+internal sealed partial class LlmCallPipeline
+{
+    private readonly LlmCallDelegate _entry;
+    private readonly LlmGatewayOptions _options;
+    private readonly ILogger<LlmCallPipeline> _logger;
+
+    public LlmCallPipeline(IServiceProvider services, IOptions<LlmCallPipelineOptions> pipeline, IOptions<LlmGatewayOptions> options, ILogger<LlmCallPipeline> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        var builder = new LlmCallPipelineBuilder();
+        (pipeline.Value.Order ?? (static b => b.UseMetering().UseHooks().UseResponseCache()))(builder);
+        foreach (var added in pipeline.Value.Added)
+        {
+            added(builder);
+        }
+
+        var stages = builder.Stages.ConvertAll(factory => factory(services));
+        Meters = stages.Exists(s => s is MeteringStage);
+        EditsRequests = stages.Exists(s => s.EditsRequest);
+        LlmCallDelegate next = (context, cancellationToken) => GuardAsync(null, context, null!, cancellationToken);
+        for (var i = stages.Count - 1; i >= 0; i--)
+        {
+            var (stage, inner) = (stages[i], next);
+            next = (context, cancellationToken) => GuardAsync(stage, context, inner, cancellationToken);
+        }
+
+        _entry = next;
+    }
+
+    /// <summary>Whether the pipeline records calls: the framing then records a call that failed before reaching it.</summary>
+    public bool Meters { get; }
+
+    /// <summary>Whether any stage may change the request, which rules out passthrough.</summary>
+    public bool EditsRequests { get; }
+
+    public ValueTask InvokeAsync(LlmRequestContext context, CancellationToken cancellationToken) => _entry(context, cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask GuardAsync(LlmCallStage? stage, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await (stage is null ? context.Upstream!(context, cancellationToken) : stage.InvokeAsync(context, next, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not LlmStreamAbortedException)
+        {
+            await AnswerAsync(context, ex, _options, _logger, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Answers a failure in the caller's protocol if the response has not started: a refusal or provider error as it
+    /// is, an unforeseen fault as a logged 500 <c>gateway_error</c>; a caller that went away is only noted. Rethrows a
+    /// fault after the response has started (the server then aborts the connection).
+    /// </summary>
+    public static async ValueTask AnswerAsync(LlmRequestContext context, Exception exception, LlmGatewayOptions options, ILogger logger, CancellationToken aborted)
+    {
+        var http = context.HttpContext;
+        if (exception is LlmGatewayException refusal)
+        {
+            context.Error = refusal.Error;
+        }
+        else if (exception is OperationCanceledException && aborted.IsCancellationRequested)
+        {
+            context.ClientDisconnected = true;
+            return;
+        }
+        else if (!http.Response.HasStarted)
+        {
+            Log.CallFailed(logger, exception);
+            context.Error = new LlmError(LlmErrorKind.Server, "The gateway failed to process the request.", 500) { Code = "gateway_error" };
+        }
+        else
+        {
+            ExceptionDispatchInfo.Throw(exception);
+        }
+
+        if (!http.Response.HasStarted)
+        {
+            if (options.EmitRouteHeaders)
+            {
+                ResponseRelay.WriteRouteHeaders(context);
+            }
+
+            await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, context.Error!, aborted).ConfigureAwait(false);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
+        public static partial void CallFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,59 @@
+using LlmMiddleware.Caching;
+using LlmMiddleware.Metering;
+using LlmMiddleware.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware;
+
+/// <summary>
+/// The order of the LLM call pipeline's stages, outermost first, given to <c>ConfigurePipeline</c>. The router (model
+/// groups, strategies, fallbacks, retries, cooldowns, racing) always comes last. A stage left out does not run.
+/// </summary>
+public sealed class LlmCallPipelineBuilder
+{
+    internal List<Func<IServiceProvider, LlmCallStage>> Stages { get; } = [];
+
+    /// <summary>Records every call (cost, usage, the ledger's sinks); usually first, so that refusals and cache hits
+    /// are recorded too.</summary>
+    public LlmCallPipelineBuilder UseMetering() => Use(static sp => sp.GetRequiredService<MeteringStage>());
+
+    /// <summary>Runs the registered <see cref="LlmGatewayHook"/>s: <c>OnRequestAsync</c> here, <c>OnCompletedAsync</c>
+    /// once the call is complete and metered.</summary>
+    public LlmCallPipelineBuilder UseHooks() => Use(static sp => sp.GetRequiredService<HooksStage>());
+
+    /// <summary>Answers from the response cache (exact, then semantic) under the endpoint's policy, and stores what
+    /// the rest of the pipeline answers.</summary>
+    public LlmCallPipelineBuilder UseResponseCache() => Use(static sp => sp.GetRequiredService<ResponseCacheStage>());
+
+    /// <summary>Adds a stage resolved from the services (registered or not).</summary>
+    public LlmCallPipelineBuilder Use<TStage>()
+        where TStage : LlmCallStage => Use(static sp => ActivatorUtilities.GetServiceOrCreateInstance<TStage>(sp));
+
+    /// <summary>Adds a stage instance.</summary>
+    public LlmCallPipelineBuilder Use(LlmCallStage stage)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        return Use(_ => stage);
+    }
+
+    /// <summary>Adds a stage written as a lambda: <c>(context, next, cancellationToken) => ...</c>. Pass
+    /// <paramref name="editsRequest"/> <see langword="false"/> if it never changes the request (see <see cref="LlmCallStage.EditsRequest"/>).</summary>
+    public LlmCallPipelineBuilder Use(Func<LlmRequestContext, LlmCallDelegate, CancellationToken, ValueTask> stage, bool editsRequest = true)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        return Use(new LambdaStage(stage, editsRequest));
+    }
+
+    private LlmCallPipelineBuilder Use(Func<IServiceProvider, LlmCallStage> factory)
+    {
+        Stages.Add(factory);
+        return this;
+    }
+
+    private sealed class LambdaStage(Func<LlmRequestContext, LlmCallDelegate, CancellationToken, ValueTask> stage, bool editsRequest) : LlmCallStage
+    {
+        public override bool EditsRequest => editsRequest;
+
+        public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) => stage(context, next, cancellationToken);
+    }
+}

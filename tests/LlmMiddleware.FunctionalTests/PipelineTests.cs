@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>The LLM call pipeline: host stages in order around the router, next to the built-in metering, hooks and
+/// response cache, which a host can reorder or leave out.</summary>
+public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    private static readonly Dictionary<string, string?> ExactCache = new() { ["LlmGateway:Cache:Mode"] = "Exact" };
+
+    [Fact]
+    public async Task StagesRunFirstRegisteredOutermostAroundTheRouterAfterTheRouteIsResolved()
+    {
+        var trace = new ConcurrentQueue<string>();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway()
+            .AddStage(Tracing("a", trace), editsRequest: false)
+            .AddStage(async (context, next, cancellationToken) =>
+            {
+                trace.Enqueue($"b> {context.ProviderName}/{context.UpstreamModel}");
+                await next(context, cancellationToken);
+                trace.Enqueue($"<b {context.UpstreamStatusCode}");
+            }, editsRequest: false));
+
+        var (status, _) = await AskAsync(gateway, "/v1/chat/completions", Chat("gpt", "order"));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(["a>", "b> openai/gpt-4o-mini", "<b 200", "<a"], trace);
+    }
+
+    [Fact]
+    public async Task AHostStageSitsBetweenTheCacheAndTheRouterByDefault()
+    {
+        var reached = 0;
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddStage((context, next, cancellationToken) =>
+        {
+            Interlocked.Increment(ref reached);
+            return next(context, cancellationToken);
+        }, editsRequest: false), settings: ExactCache);
+        var body = Chat("gpt", "cached once " + Guid.NewGuid());
+
+        var first = await AskWithCacheAsync(gateway, body);
+        var second = await AskWithCacheAsync(gateway, body);
+
+        Assert.Equal(("miss", "hit-exact"), (first, second));
+        Assert.Equal(1, reached); // the hit never reached the stage
+    }
+
+    [Fact]
+    public async Task AStageRefusalIsAnsweredInTheCallersProtocolRecordedAndSeenByTheStagesAndHooksAroundIt()
+    {
+        var hook = new CompletionHook();
+        LlmError? seenOutside = null;
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddHook(hook)
+            .ConfigurePipeline(p => p.UseMetering().Use(async (context, next, cancellationToken) =>
+            {
+                await next(context, cancellationToken);
+                seenOutside = context.Error;
+            }, editsRequest: false).UseHooks().UseResponseCache())
+            .AddStage((_, _, _) => throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, "Over budget.", 403) { Code = "budget_exceeded" })));
+        var before = fixture.Upstream.Calls.Count;
+
+        var (status, json) = await AskAsync(gateway, "/v1/messages", """{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"refuse me"}]}""");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("error", json.GetProperty("type").GetString()); // Anthropic's error shape
+        Assert.Equal("permission_error", json.GetProperty("error").GetProperty("type").GetString());
+        Assert.Equal("budget_exceeded", seenOutside?.Code);
+        var record = Assert.Single(hook.Records);
+        Assert.Equal("budget_exceeded", record.ErrorCode);
+        Assert.Equal(before, fixture.Upstream.Calls.Count);
+    }
+
+    [Fact]
+    public async Task APipelineWithoutTheCacheOrMeteringHasNeither()
+    {
+        var hook = new CompletionHook();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddHook(hook)
+            .ConfigurePipeline(p => p.UseHooks()), settings: ExactCache);
+        var body = Chat("gpt", "never cached " + Guid.NewGuid());
+
+        var first = await AskWithCacheAsync(gateway, body);
+        var second = await AskWithCacheAsync(gateway, body);
+
+        Assert.Equal((null, null), (first, second));
+        Assert.Equal(2, hook.Completed);
+        Assert.Empty(hook.Records);
+    }
+
+    [Fact]
+    public async Task AStagesEditReachesTheProviderAndCompletionCallbacksRunAfterMeteringInReverseOrder()
+    {
+        var order = new ConcurrentQueue<string>();
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway().AddStage((context, next, cancellationToken) =>
+        {
+            context.Request.Temperature = 0.25;
+            context.OnCompleted((c, _) => { order.Enqueue($"first registered, record {c.Record is not null}"); return ValueTask.CompletedTask; });
+            context.OnCompleted((c, _) => { order.Enqueue("second registered"); return ValueTask.CompletedTask; });
+            return next(context, cancellationToken);
+        }));
+        var marker = "edited " + Guid.NewGuid();
+
+        var (status, _) = await AskAsync(gateway, "/v1/chat/completions", Chat("gpt", marker));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var sent = fixture.Upstream.Calls.Single(c => c.Body.ToJsonString().Contains(marker, StringComparison.Ordinal));
+        Assert.Equal(0.25, sent.Body["temperature"]!.GetValue<double>());
+        Assert.Equal(["second registered", "first registered, record True"], order);
+    }
+
+    private static Func<LlmRequestContext, LlmCallDelegate, CancellationToken, ValueTask> Tracing(string name, ConcurrentQueue<string> trace) => async (context, next, cancellationToken) =>
+    {
+        trace.Enqueue(name + ">");
+        await next(context, cancellationToken);
+        trace.Enqueue("<" + name);
+    };
+
+    private static string Chat(string model, string text) => $$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{text}}"}]}""";
+
+    private async Task<(HttpStatusCode Status, JsonElement Json)> AskAsync(GatewayHost gateway, string path, string body)
+    {
+        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
+    }
+
+    private async Task<string?> AskWithCacheAsync(GatewayHost gateway, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", "pipeline-test");
+        using var response = await fixture.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response.Headers.TryGetValues("x-llm-cache", out var values) ? values.Single() : null;
+    }
+
+    private sealed class CompletionHook : LlmGatewayHook
+    {
+        private int _completed;
+
+        public ConcurrentQueue<LlmCallRecord> Records { get; } = new();
+
+        public int Completed => Volatile.Read(ref _completed);
+
+        public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _completed);
+            if (context.Record is { } record)
+            {
+                Records.Enqueue(record);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+}
