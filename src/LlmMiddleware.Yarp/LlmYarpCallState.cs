@@ -13,7 +13,7 @@ internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecuto
     /// <summary>Set once the request is prepared; the response translation undoes what it records.</summary>
     public TranslationState Translation { get; set; } = new();
 
-    /// <summary>Marks the end of the call and runs the completion hooks, once.</summary>
+    /// <summary>Ends the call (record, span, completion callbacks), once.</summary>
     public async ValueTask CompleteAsync()
     {
         if (_completed)
@@ -22,7 +22,6 @@ internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecuto
         }
 
         _completed = true;
-        Context.MarkEnd();
-        await executor.RunCompletionHooksAsync(Context).ConfigureAwait(false);
+        await executor.CompleteAsync(Context, record: true).ConfigureAwait(false);
     }
 }

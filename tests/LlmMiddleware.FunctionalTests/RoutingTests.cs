@@ -15,9 +15,9 @@ namespace LlmMiddleware.FunctionalTests;
 public sealed class RoutingTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
     /// <summary>Keeps EU tenants on deployments tagged "eu".</summary>
-    private sealed class ResidencyHook : ILlmRoutingHook
+    private sealed class ResidencyHook : LlmRoutingHook
     {
-        public ValueTask OnRoutingAsync(LlmRoutingContext context, CancellationToken cancellationToken)
+        public override ValueTask OnRoutingAsync(LlmRoutingContext context, CancellationToken cancellationToken)
         {
             if (context.Call.HttpContext.Request.Headers["x-tenant-region"] == "eu")
             {

@@ -142,11 +142,12 @@ public sealed class LlmRequestContext
     public IReadOnlyList<LlmAttempt> Attempts => (IReadOnlyList<LlmAttempt>?)_attempts ?? [];
 
     private List<LlmAttempt>? _attempts;
+    private readonly Lock _attemptsLock = new();
 
     internal void RecordAttempt(LlmAttempt attempt)
     {
         // Race legs finish on their own threads.
-        lock (this)
+        lock (_attemptsLock)
         {
             (_attempts ??= []).Add(attempt);
         }

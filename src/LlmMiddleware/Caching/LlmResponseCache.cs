@@ -352,7 +352,7 @@ internal sealed partial class LlmResponseCache
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "The LLM response cache failed; the call goes to the provider.", EventName = "CacheFailed")]
+        [LoggerMessage(10, LogLevel.Warning, "The LLM response cache failed; the call goes to the provider.", EventName = "CacheFailed")]
         public static partial void CacheFailed(ILogger logger, Exception exception);
     }
 }

@@ -17,6 +17,16 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
             return;
         }
 
+        if (!await TryServeAsync(cache, context, cache.PolicyFor(context.HttpContext), cancellationToken).ConfigureAwait(false))
+        {
+            await next(context, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Answers from the cache under <paramref name="policy"/> if it can, and otherwise arranges for the answer
+    /// to be stored; also what a YARP route does.</summary>
+    public static ValueTask<bool> TryServeAsync(LlmResponseCache cache, LlmRequestContext context, ResolvedCachePolicy? policy, CancellationToken cancellationToken)
+    {
         // Registered first, so waiters elected behind this call are released whatever happens to it.
         context.OnCompleted(
             static (context, cache) =>
@@ -25,9 +35,6 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
                 return ValueTask.CompletedTask;
             },
             cache);
-        if (!await cache.TryServeAsync(context, cache.PolicyFor(context.HttpContext), cancellationToken).ConfigureAwait(false))
-        {
-            await next(context, cancellationToken).ConfigureAwait(false);
-        }
+        return cache.TryServeAsync(context, policy, cancellationToken);
     }
 }

@@ -23,7 +23,6 @@ internal sealed partial class LlmCallExecutor
 {
     private readonly LlmProviderRegistry _registry;
     private readonly LlmRouter _router;
-    private readonly LlmGatewayHook[] _hooks;
     private readonly bool _requestsMayChange;
     private readonly LlmGatewayOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -34,25 +33,26 @@ internal sealed partial class LlmCallExecutor
     private readonly LlmResponseCache _cache;
     private readonly Pipeline.LlmCallPipeline _pipeline;
     private readonly MeteringStage _metering;
+    private readonly Pipeline.HooksStage _hooksStage;
     private readonly LlmCallDelegate _sendPrepared;
 
-    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IEnumerable<LlmGatewayHook> hooks, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, LlmResponseCache cache, Pipeline.LlmCallPipeline pipeline, MeteringStage metering, ILogger<LlmCallExecutor> logger)
+    public LlmCallExecutor(LlmProviderRegistry registry, LlmRouter router, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, RemoteImageInliner images, LlmGatewayTelemetry telemetry, LlmMeter meter, LlmResponseCache cache, Pipeline.LlmCallPipeline pipeline, MeteringStage metering, Pipeline.HooksStage hooksStage, ILogger<LlmCallExecutor> logger)
     {
         _telemetry = telemetry;
         _meter = meter;
         _cache = cache;
         _pipeline = pipeline;
         _metering = metering;
+        _hooksStage = hooksStage;
         _sendPrepared = SendPreparedAsync;
         telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
         _registry = registry;
         _router = router;
         _images = images;
-        _hooks = [.. hooks];
 
         // A stage or hook that may edit the request rules out forwarding the caller's bytes as they are (YARP routes run
         // the hooks themselves, for now).
-        _requestsMayChange = pipeline.EditsRequests || Array.Exists(_hooks, h => h.GetType().GetMethod(nameof(LlmGatewayHook.OnRequestAsync))!.DeclaringType != typeof(LlmGatewayHook));
+        _requestsMayChange = pipeline.EditsRequests || hooksStage.EditsRequest;
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -135,20 +135,7 @@ internal sealed partial class LlmCallExecutor
         }
         finally
         {
-            context.MarkEnd();
-            if (_pipeline.Meters)
-            {
-                _metering.Record(context); // once: a call refused before the pipeline (unreadable, unknown model) is recorded too
-            }
-
-            context.Delivered.Dispose();
-            _telemetry.RecordCall(context, activity);
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                LogCompletion(context);
-            }
-
-            await context.RunCompletedAsync(ex => Log.CompletionFailed(_logger, ex)).ConfigureAwait(false);
+            await CompleteAsync(context, _pipeline.Meters, activity).ConfigureAwait(false);
         }
     }
 
@@ -175,7 +162,8 @@ internal sealed partial class LlmCallExecutor
     }
 
     /// <summary>
-    /// A YARP route's call (which does not run the pipeline yet): <see cref="PrepareAsync"/>, the request hooks, an
+    /// A YARP route's call (which does not run the pipeline yet): <see cref="PrepareAsync"/>, what the hooks and
+    /// response cache stages do before the router (their completion runs in <see cref="CompleteAsync"/>), an
     /// answer from the response cache under <paramref name="cachePolicy"/> when it can (then <see langword="null"/>:
     /// the response is written), and otherwise the upstream body.
     /// </summary>
@@ -184,10 +172,10 @@ internal sealed partial class LlmCallExecutor
         var call = await PrepareAsync(context, resolve, cancellationToken).ConfigureAwait(false);
         try
         {
-            await RunRequestHooksAsync(context, cancellationToken).ConfigureAwait(false);
+            await _hooksStage.BeforeAsync(context, cancellationToken).ConfigureAwait(false);
 
             // Looked up before the upstream body is written (and remote images fetched): a hit needs neither.
-            if (await _cache.TryServeAsync(context, cachePolicy, cancellationToken).ConfigureAwait(false))
+            if (await ResponseCacheStage.TryServeAsync(_cache, context, cachePolicy, cancellationToken).ConfigureAwait(false))
             {
                 call.Dispose();
                 return null;
@@ -342,7 +330,7 @@ internal sealed partial class LlmCallExecutor
             }
             catch (Polly.CircuitBreaker.BrokenCircuitException)
             {
-                failure = new LlmGatewayException(new LlmError(LlmErrorKind.Overloaded, $"Deployment '{deployment?.Name}' is cooling down after repeated failures.", 503) { Code = "deployment_cooling_down" });
+                failure = new LlmGatewayException(new LlmError(LlmErrorKind.Overloaded, $"Deployment '{deployment?.Name}' is cooling down after repeated failures.", 503) { Code = LlmErrorCodes.DeploymentCoolingDown });
             }
             finally
             {
@@ -439,7 +427,7 @@ internal sealed partial class LlmCallExecutor
                 // Every leg ended in an unexpected fault.
                 return legCount < candidates.Count
                     ? false
-                    : throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "Every deployment in the race failed.", 502) { Code = "race_failed" });
+                    : throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "Every deployment in the race failed.", 502) { Code = LlmErrorCodes.RaceFailed });
             }
 
             result.MarkWon();
@@ -646,10 +634,10 @@ internal sealed partial class LlmCallExecutor
 
     /// <summary>The error of a provider that could not be reached; also used when YARP could not reach it.</summary>
     internal static LlmError UnreachableError(string? provider) =>
-        new(LlmErrorKind.Server, $"Could not reach provider '{provider}'.", 502) { Code = "upstream_unreachable" };
+        new(LlmErrorKind.Server, $"Could not reach provider '{provider}'.", 502) { Code = LlmErrorCodes.UpstreamUnreachable };
 
     private static LlmGatewayException AtLimit(LlmDeployment deployment) =>
-        new(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = "deployment_limit" });
+        new(new LlmError(LlmErrorKind.RateLimit, $"Deployment '{deployment.Name}' is at its request limit.") { Code = LlmErrorCodes.DeploymentLimit });
 
     private static LlmGatewayException TimedOut(LlmProviderEndpoint provider) =>
         new(new LlmError(LlmErrorKind.Timeout, $"Provider '{provider.Name}' did not answer in time."));
@@ -684,51 +672,26 @@ internal sealed partial class LlmCallExecutor
         }
     }
 
-    public async ValueTask RunRequestHooksAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends a call once it is over: records it if it never reached the metering stage (and <paramref name="record"/>),
+    /// closes its span and runs its completion callbacks (the cache's store, the hooks' <c>OnCompletedAsync</c>).
+    /// </summary>
+    public async ValueTask CompleteAsync(LlmRequestContext context, bool record, System.Diagnostics.Activity? activity = null)
     {
-        foreach (var hook in _hooks)
+        context.MarkEnd();
+        if (record)
         {
-            await hook.OnRequestAsync(context, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Records the finished call (metrics, span, debug log) and runs the completion hooks.</summary>
-    public async ValueTask RunCompletionHooksAsync(LlmRequestContext context, System.Diagnostics.Activity? activity = null)
-    {
-        try
-        {
-            _meter.Complete(context);
-        }
-        catch (Exception ex)
-        {
-            Log.MeteringFailed(_logger, ex);
-        }
-        finally
-        {
-            context.Delivered.Dispose();
-
-            // After metering, so the entry carries the call's cost; always, so waiters on the entry are released.
-            _cache.Complete(context);
+            _metering.Record(context); // once: a call refused before the pipeline (unreadable, unknown model) is recorded too
         }
 
+        context.Delivered.Dispose();
         _telemetry.RecordCall(context, activity);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             LogCompletion(context);
         }
 
-
-        foreach (var hook in _hooks)
-        {
-            try
-            {
-                await hook.OnCompletedAsync(context, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.HookFailed(_logger, hook.GetType().Name, ex);
-            }
-        }
+        await context.RunCompletedAsync(ex => Log.CompletionFailed(_logger, ex)).ConfigureAwait(false);
     }
 
     private void LogCompletion(LlmRequestContext context) => Log.CallCompleted(
@@ -748,14 +711,9 @@ internal sealed partial class LlmCallExecutor
         [LoggerMessage(1, LogLevel.Warning, "Could not reach LLM provider {Provider}.", EventName = "UpstreamUnreachable")]
         public static partial void UpstreamUnreachable(ILogger logger, string provider, Exception exception);
 
-        [LoggerMessage(2, LogLevel.Error, "LLM gateway hook {Hook} failed in OnCompletedAsync.", EventName = "HookFailed")]
-        public static partial void HookFailed(ILogger logger, string hook, Exception exception);
-
         [LoggerMessage(3, LogLevel.Error, "An LLM call's completion callback failed.", EventName = "CompletionFailed")]
         public static partial void CompletionFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(5, LogLevel.Error, "Metering an LLM call failed; the call has no record.", EventName = "MeteringFailed")]
-        public static partial void MeteringFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(4, LogLevel.Debug, "LLM {Operation} call for {Model} via {Provider}/{UpstreamModel} ({Mode}) ended: upstream status {Status}, error {Error}, client disconnected {Disconnected}, {DurationMs} ms.", EventName = "CallCompleted")]
         public static partial void CallCompleted(ILogger logger, string operation, string model, string? provider, string? upstreamModel, string mode, int? status, LlmErrorKind? error, bool disconnected, double? durationMs);

@@ -97,7 +97,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     {
         Failed = true;
         context.Error = error;
-        if (!passthrough || error.Code is LlmStreamReader.BrokenCode or LlmStreamReader.TimeoutCode)
+        if (!passthrough || error.Code is LlmErrorCodes.UpstreamStreamBroken or LlmErrorCodes.UpstreamTimeout)
         {
             client.Error(error);
         }

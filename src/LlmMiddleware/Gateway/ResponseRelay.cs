@@ -40,7 +40,7 @@ internal static class ResponseRelay
         if (status is >= 300 and < 400)
         {
             // Redirects are not followed (one would carry the provider key wherever it points): a bad gateway.
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"The provider answered with a redirect (HTTP {status}), which the gateway does not follow.", 502) { Code = "upstream_redirect" });
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, $"The provider answered with a redirect (HTTP {status}), which the gateway does not follow.", 502) { Code = LlmErrorCodes.UpstreamRedirect });
         }
 
         if (status >= 400)
@@ -53,7 +53,7 @@ internal static class ResponseRelay
                 // The gateway's own credentials were refused: the caller learns that, never the provider's text about
                 // the key (OpenAI's shows part of it). The provider's error stays on the call (context.Error) for the
                 // record, the span and the hooks.
-                var refused = new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = "upstream_authentication" };
+                var refused = new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = LlmErrorCodes.UpstreamAuthentication };
                 await WriteErrorAsync(http, client, refused, cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -107,7 +107,7 @@ internal static class ResponseRelay
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response the gateway could not read.", 502) { Code = "upstream_malformed_response" });
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response the gateway could not read.", 502) { Code = LlmErrorCodes.UpstreamMalformedResponse });
         }
 
         context.Usage = response.Usage;

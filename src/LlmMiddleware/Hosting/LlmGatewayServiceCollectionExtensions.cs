@@ -83,10 +83,10 @@ public static class LlmGatewayServiceCollectionExtensions
 
     /// <summary>Adds a routing hook that vetoes or re-ranks model-group deployments per request, in registration order.</summary>
     public static ILlmGatewayBuilder AddRoutingHook<THook>(this ILlmGatewayBuilder builder)
-        where THook : class, ILlmRoutingHook
+        where THook : LlmRoutingHook
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILlmRoutingHook, THook>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<LlmRoutingHook, THook>());
         return builder;
     }
 

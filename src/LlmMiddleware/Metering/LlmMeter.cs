@@ -25,9 +25,6 @@ internal sealed class LlmMeter
     public const string OutputTokensHeader = "x-llm-output-tokens";
     public const string PriceVersionHeader = "x-llm-price-version";
 
-    /// <summary>The error code of a call refused because its model has no price.</summary>
-    public const string UnpricedCode = "model_not_priced";
-
     private const int MaxRememberedKeys = 10_000;
 
     private readonly LlmModelCatalog _catalog;
@@ -58,7 +55,7 @@ internal sealed class LlmMeter
     {
         if (_options.UnpricedModels == LlmUnpricedModelPolicy.Block && PricingFor(provider.Name, model, context.StartedAt) is null)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Model '{model}' of provider '{provider.Name}' has no price in the gateway's catalog, and calls to unpriced models are blocked.", 400) { Code = UnpricedCode });
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Model '{model}' of provider '{provider.Name}' has no price in the gateway's catalog, and calls to unpriced models are blocked.", 400) { Code = LlmErrorCodes.ModelNotPriced });
         }
     }
 
@@ -187,7 +184,7 @@ internal sealed class LlmMeter
         }
 
         var (usage, source, images, tokenizer) = SettleUsage(context);
-        var status = context.Error?.Code == UnpricedCode ? LlmCallStatus.Blocked
+        var status = context.Error?.Code == LlmErrorCodes.ModelNotPriced ? LlmCallStatus.Blocked
             : context.ClientDisconnected ? LlmCallStatus.ClientDisconnected
             : context.Error is not null && context.TimeToFirstToken is not null && context.Request.Stream ? LlmCallStatus.StreamBroken
             : context.Error is not null ? LlmCallStatus.Failed
@@ -230,7 +227,7 @@ internal sealed class LlmMeter
         var reported = context.Usage;
         var images = context.PromptImages;
         var billable = context.UpstreamStatusCode is >= 200 and < 300 || (context.ClientDisconnected && context.UpstreamStatusCode is null && context.ProviderName is not null);
-        if (!billable || context.Error?.Code == UnpricedCode)
+        if (!billable || context.Error?.Code == LlmErrorCodes.ModelNotPriced)
         {
             return (default, LlmTokenSource.Provider, images, null);
         }

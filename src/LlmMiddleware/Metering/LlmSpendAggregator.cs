@@ -45,7 +45,7 @@ public sealed class LlmSpendAggregator
     private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string Key, string Team), Totals> _buckets = new();
 
     /// <summary>Adds a record to the totals.</summary>
-    public void Add(LlmCallRecord record)
+    internal void Add(LlmCallRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var bucket = (Day: DateOnly.FromDateTime(record.Timestamp.UtcDateTime), Provider: record.Provider ?? None, Model: record.Model ?? None, Key: record.Caller.Key ?? None, Team: record.Caller.Team ?? None);

@@ -44,7 +44,7 @@ internal sealed partial class MeteringStage(LlmMeter meter, ILogger<MeteringStag
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Error, "Metering an LLM call failed; the call has no record.", EventName = "MeteringFailed")]
+        [LoggerMessage(5, LogLevel.Error, "Metering an LLM call failed; the call has no record.", EventName = "MeteringFailed")]
         public static partial void MeteringFailed(ILogger logger, Exception exception);
     }
 }

@@ -148,13 +148,13 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Call-record sink {Sink} failed to write {Count} records; retrying in {DelaySeconds} s.", EventName = "SinkFailed")]
+        [LoggerMessage(20, LogLevel.Warning, "Call-record sink {Sink} failed to write {Count} records; retrying in {DelaySeconds} s.", EventName = "SinkFailed")]
         public static partial void SinkFailed(ILogger logger, string sink, int count, double delaySeconds, Exception exception);
 
-        [LoggerMessage(2, LogLevel.Error, "Call-record sink {Sink} could not write {Count} records before shutdown ran out of time; they are lost to it.", EventName = "SinkAbandoned")]
+        [LoggerMessage(21, LogLevel.Error, "Call-record sink {Sink} could not write {Count} records before shutdown ran out of time; they are lost to it.", EventName = "SinkAbandoned")]
         public static partial void SinkAbandoned(ILogger logger, string sink, int count, Exception exception);
 
-        [LoggerMessage(3, LogLevel.Error, "Call record {RecordId} of request {RequestId} was not written to {Sink} ({Reason}: queue_full = the sink is too far behind, MaxPendingRecords; stopped = the host had stopped; rejected = the sink can never store it). Record: {Record}", EventName = "RecordDropped")]
+        [LoggerMessage(22, LogLevel.Error, "Call record {RecordId} of request {RequestId} was not written to {Sink} ({Reason}: queue_full = the sink is too far behind, MaxPendingRecords; stopped = the host had stopped; rejected = the sink can never store it). Record: {Record}", EventName = "RecordDropped")]
         public static partial void RecordDropped(ILogger logger, Guid recordId, string requestId, string sink, string reason, string record, Exception? exception);
     }
 }

@@ -25,17 +25,22 @@ internal sealed partial class HooksStage : LlmCallStage
 
     public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
+        await BeforeAsync(context, cancellationToken).ConfigureAwait(false);
+        await next(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <c>OnRequestAsync</c> and arranges for <c>OnCompletedAsync</c>; also what a YARP route does.</summary>
+    public async ValueTask BeforeAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    {
         if (_hooks.Length > 0)
         {
-            // Before the requests run, so a call a hook refuses still completes through every hook.
+            // Registered before any hook runs, so a call a hook refuses still completes through every hook.
             context.OnCompleted(static (context, stage) => ((HooksStage)stage!).CompletedAsync(context), this);
             foreach (var hook in _hooks)
             {
                 await hook.OnRequestAsync(context, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        await next(context, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask CompletedAsync(LlmRequestContext context)
@@ -55,7 +60,7 @@ internal sealed partial class HooksStage : LlmCallStage
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Error, "LLM gateway hook {Hook} failed in OnCompletedAsync.", EventName = "HookFailed")]
+        [LoggerMessage(2, LogLevel.Error, "LLM gateway hook {Hook} failed in OnCompletedAsync.", EventName = "HookFailed")]
         public static partial void HookFailed(ILogger logger, string hook, Exception exception);
     }
 }

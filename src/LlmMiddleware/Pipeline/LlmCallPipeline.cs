@@ -94,7 +94,7 @@ internal sealed partial class LlmCallPipeline
         else if (!http.Response.HasStarted)
         {
             Log.CallFailed(logger, exception);
-            context.Error = new LlmError(LlmErrorKind.Server, "The gateway failed to process the request.", 500) { Code = "gateway_error" };
+            context.Error = new LlmError(LlmErrorKind.Server, "The gateway failed to process the request.", 500) { Code = LlmErrorCodes.GatewayError };
         }
         else
         {
@@ -114,7 +114,7 @@ internal sealed partial class LlmCallPipeline
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
+        [LoggerMessage(6, LogLevel.Error, "An LLM call failed with an unexpected error.", EventName = "CallFailed")]
         public static partial void CallFailed(ILogger logger, Exception exception);
     }
 }

@@ -96,14 +96,8 @@ internal abstract class LlmStreamReader
         }
     }
 
-    /// <summary>Error codes of failures the gateway itself detects in a stream (as opposed to errors the provider sent):
-    /// in passthrough they are the only events the gateway adds to the provider's bytes.</summary>
-    public const string BrokenCode = "upstream_stream_broken";
+    // Failures the gateway itself detects in a stream, as opposed to errors the provider sent.
+    public static LlmError StreamBroken(string message) => new(LlmErrorKind.Server, message, 502) { Code = LlmErrorCodes.UpstreamStreamBroken };
 
-    /// <inheritdoc cref="BrokenCode"/>
-    public const string TimeoutCode = "upstream_timeout";
-
-    public static LlmError StreamBroken(string message) => new(LlmErrorKind.Server, message, 502) { Code = BrokenCode };
-
-    public static LlmError StreamTimedOut(string message) => new(LlmErrorKind.Timeout, message) { Code = TimeoutCode };
+    public static LlmError StreamTimedOut(string message) => new(LlmErrorKind.Timeout, message) { Code = LlmErrorCodes.UpstreamTimeout };
 }

@@ -60,7 +60,6 @@ internal sealed class LlmProviderEndpoint
     /// <summary>The key, for building derived endpoints only; never log or return it.</summary>
     public string? ApiKey => _apiKey;
 
-    public bool HasKey => _apiKey is not null;
 
     /// <summary>Same protocol on both sides and no dialect quirks: the caller's bytes can go upstream as they are.</summary>
     public bool CanPassThrough(LlmProtocol inbound) =>
@@ -93,7 +92,7 @@ internal sealed class LlmProviderEndpoint
                 LlmErrorKind.InvalidRequest,
                 $"Provider '{Name}' has no API key: set {KeyVariable ?? "an API key"} or LlmGateway:Providers:{Name}:ApiKey.")
             {
-                Code = "provider_not_configured",
+                Code = LlmErrorCodes.ProviderNotConfigured,
             });
         }
 
@@ -101,7 +100,7 @@ internal sealed class LlmProviderEndpoint
         {
             throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Provider '{Name}' has no base URL: set LlmGateway:Providers:{Name}:BaseUrl.")
             {
-                Code = "provider_not_configured",
+                Code = LlmErrorCodes.ProviderNotConfigured,
             });
         }
     }

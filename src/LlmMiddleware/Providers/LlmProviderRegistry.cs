@@ -103,7 +103,7 @@ internal sealed class LlmProviderRegistry : IDisposable
             $"The model '{requested}' does not exist. Use a configured alias or a provider-prefixed name such as 'openai/gpt-4o-mini'.")
         {
             Param = "model",
-            Code = "model_not_found",
+            Code = LlmErrorCodes.ModelNotFound,
         });
     }
 

@@ -30,7 +30,7 @@ public sealed class LlmModelGroupOptions
 
 /// <summary>
 /// Racing: the same request goes to several deployments, at once or after a delay; the first successful response (for
-/// streams, the first event) wins and is the only one the caller sees; the others are cancelled upstream and recorded.
+/// streams, the first to deliver content) wins and is the only one the caller sees; the others are cancelled upstream and recorded.
 /// </summary>
 public sealed class LlmRaceOptions
 {

@@ -10,16 +10,16 @@ namespace LlmMiddleware.Routing;
 internal sealed class LlmRouter
 {
     private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks, RacePlan Race)> _groups;
-    private readonly ILlmRoutingHook[] _hooks;
+    private readonly LlmRoutingHook[] _hooks;
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
 
-    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks, TimeProvider timeProvider)
+    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider)
         : this(options, registry, catalog, hooks, timeProvider, Random.Shared)
     {
     }
 
-    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<ILlmRoutingHook> hooks, TimeProvider timeProvider, Random random)
+    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, Random random)
     {
         _hooks = [.. hooks];
         _random = random;
@@ -100,7 +100,7 @@ internal sealed class LlmRouter
                 $"No deployment of model group '{group}' can serve this request (context window, output limit or capabilities, or vetoed by policy).")
             {
                 Param = "model",
-                Code = "no_deployment_fits",
+                Code = LlmErrorCodes.NoDeploymentFits,
             });
         }
 

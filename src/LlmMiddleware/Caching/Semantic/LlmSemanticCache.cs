@@ -224,13 +224,13 @@ internal sealed partial class LlmSemanticCache : BackgroundService
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Embedding a request for the semantic cache failed; it is looked up in the exact cache only.", EventName = "EmbeddingFailed")]
+        [LoggerMessage(11, LogLevel.Warning, "Embedding a request for the semantic cache failed; it is looked up in the exact cache only.", EventName = "EmbeddingFailed")]
         public static partial void EmbeddingFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(2, LogLevel.Warning, "The semantic cache store failed; this instance keeps its own entries and retries.", EventName = "SemanticStoreFailed")]
+        [LoggerMessage(12, LogLevel.Warning, "The semantic cache store failed; this instance keeps its own entries and retries.", EventName = "SemanticStoreFailed")]
         public static partial void StoreFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(3, LogLevel.Warning, "Semantic cache entry {RecordId} in the store cannot be read by this instance; it is skipped.", EventName = "SemanticRecordUnreadable")]
+        [LoggerMessage(13, LogLevel.Warning, "Semantic cache entry {RecordId} in the store cannot be read by this instance; it is skipped.", EventName = "SemanticRecordUnreadable")]
         public static partial void RecordUnreadable(ILogger logger, Guid recordId, Exception exception);
     }
 }

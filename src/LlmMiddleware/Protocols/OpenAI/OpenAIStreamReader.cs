@@ -13,7 +13,6 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
     private int _nextTool;
     private int _lastTool = -1;
 
-    public bool FinishSeen => _finishSeen;
 
     public override void OnEvent(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, ILlmStreamSink sink)
     {

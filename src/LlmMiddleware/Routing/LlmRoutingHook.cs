@@ -5,13 +5,13 @@ namespace LlmMiddleware;
 /// tenants on EU deployments. Register with <c>AddLlmGateway().AddRoutingHook&lt;T&gt;()</c>; hooks run in registration
 /// order, after the group's strategy has ordered the candidates.
 /// </summary>
-public interface ILlmRoutingHook
+public abstract class LlmRoutingHook
 {
     /// <summary>Edits <see cref="LlmRoutingContext.Candidates"/>: remove a deployment to veto it, reorder to re-rank.</summary>
-    ValueTask OnRoutingAsync(LlmRoutingContext context, CancellationToken cancellationToken);
+    public abstract ValueTask OnRoutingAsync(LlmRoutingContext context, CancellationToken cancellationToken);
 }
 
-/// <summary>The routing decision a <see cref="ILlmRoutingHook"/> may change.</summary>
+/// <summary>The routing decision a <see cref="LlmRoutingHook"/> may change.</summary>
 public sealed class LlmRoutingContext
 {
     internal LlmRoutingContext(LlmRequestContext call, string group, List<LlmDeployment> candidates)
