@@ -1,3 +1,4 @@
+using LlmMiddleware.Endpoints;
 using System.Text.Json;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
@@ -35,7 +36,7 @@ internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, LlmCa
             http.Features.Set(new LlmCallerFeature(caller));
         }
 
-        await EmbeddingsHandler.HandleAsync(http, executor).ConfigureAwait(false);
+        await EmbeddingsEndpoint.HandleAsync(http, executor).ConfigureAwait(false);
         using var document = JsonDocument.Parse(response.ToArray());
         if (http.Response.StatusCode is < 200 or >= 300)
         {

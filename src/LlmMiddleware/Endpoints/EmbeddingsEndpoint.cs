@@ -1,3 +1,4 @@
+using LlmMiddleware.Gateway;
 using System.Buffers.Binary;
 using System.Text.Json;
 using LlmMiddleware.Protocols;
@@ -5,10 +6,10 @@ using LlmMiddleware.Providers;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Endpoints;
 
 /// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated).</summary>
-internal static class EmbeddingsHandler
+internal static class EmbeddingsEndpoint
 {
     public static Task HandleAsync(HttpContext http, LlmCallExecutor executor) =>
         executor.RunAsync(http, LlmProtocol.OpenAIChat, LlmOperationNames.Embeddings, (context, aborted) => EmbedAsync(context, executor, aborted));

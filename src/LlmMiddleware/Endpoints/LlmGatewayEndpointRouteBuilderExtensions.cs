@@ -1,6 +1,6 @@
+using LlmMiddleware.Endpoints;
 using LlmMiddleware;
 using LlmMiddleware.Gateway;
-using LlmMiddleware.Metering;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 using Microsoft.AspNetCore.Http;
@@ -30,7 +30,7 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         group.MapPost("/v1/chat/completions", http => executor.HandleChatAsync(http, LlmProtocol.OpenAIChat));
         group.MapPost("/v1/messages", http => executor.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
         group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router));
-        group.MapPost("/v1/embeddings", http => EmbeddingsHandler.HandleAsync(http, executor));
+        group.MapPost("/v1/embeddings", http => EmbeddingsEndpoint.HandleAsync(http, executor));
         return group;
     }
 
@@ -44,7 +44,7 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         var router = endpoints.ServiceProvider.GetService<LlmRouter>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmDeploymentHealth().");
         var timeProvider = endpoints.ServiceProvider.GetRequiredService<TimeProvider>();
-        return endpoints.MapGet(pattern, http => LlmDeploymentHealthEndpoint.HandleAsync(http, router, timeProvider));
+        return endpoints.MapGet(pattern, http => DeploymentHealthEndpoint.HandleAsync(http, router, timeProvider));
     }
 
     /// <summary>
@@ -57,6 +57,6 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         var spend = endpoints.ServiceProvider.GetService<LlmSpendAggregator>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmSpend().");
-        return endpoints.MapGet(pattern, http => LlmSpendEndpoint.HandleAsync(http, spend));
+        return endpoints.MapGet(pattern, http => SpendEndpoint.HandleAsync(http, spend));
     }
 }

@@ -4,10 +4,10 @@ using LlmMiddleware.Routing;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Endpoints;
 
 /// <summary>A read-only JSON view of model groups and the state of their deployments.</summary>
-internal static class LlmDeploymentHealthEndpoint
+internal static class DeploymentHealthEndpoint
 {
     public static async Task HandleAsync(HttpContext http, LlmRouter router, TimeProvider timeProvider)
     {

@@ -3,13 +3,13 @@ using System.Text.Json;
 using LlmMiddleware.Protocols;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMiddleware.Metering;
+namespace LlmMiddleware.Endpoints;
 
 /// <summary>
 /// The spend report, a page at a time (highest cost first): <c>{"groupBy":"model","from":null,"to":null,"total":N,
 /// "offset":0,"limit":100,"nextOffset":100|null,"rows":[{"group":...,"calls":...,"cost":...}]}</c>.
 /// </summary>
-internal static class LlmSpendEndpoint
+internal static class SpendEndpoint
 {
     public static async Task HandleAsync(HttpContext http, LlmSpendAggregator spend)
     {

@@ -5,7 +5,7 @@ using LlmMiddleware.Routing;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Endpoints;
 
 /// <summary><c>GET /v1/models</c>: the configured aliases, in OpenAI's list shape, or Anthropic's when the caller
 /// sends <c>anthropic-version</c> (as the Anthropic SDKs do).</summary>
