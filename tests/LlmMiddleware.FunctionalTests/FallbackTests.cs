@@ -196,12 +196,32 @@ public sealed class FallbackTests : GroupGatewayTestBase
         Assert.Null(fourth.Deployment!.CoolingUntil);
     }
 
+    /// <summary>
+    /// Once the fake upstream holds back, moves the gateway's clock past a time limit and returns the call's result.
+    /// A limit the gateway restarts before every read (<paramref name="restarted"/>, the idle limit) may be restarted
+    /// just after a move, so it is moved again until the call ends; any other limit was set before the request went
+    /// out, so one move is exactly enough (more could expire the fallback's own limit).
+    /// </summary>
+    private async Task<T> AfterTheLimitAsync<T>(Task<T> call, FakeFault fault, TimeSpan limit, bool restarted = false)
+    {
+        await Task.WhenAny(fault.Holding.Task, call);
+        _time.Advance(limit);
+        while (restarted && !call.IsCompleted)
+        {
+            await Task.WhenAny(call, Task.Delay(20));
+            _time.Advance(limit);
+        }
+
+        return await call;
+    }
+
     [Fact]
     public async Task AFirstTokenTimeoutFallsBack()
     {
-        Upstream.Enqueue(new FakeFault { HeaderDelay = TimeSpan.FromSeconds(10) });
+        var fault = new FakeFault { HoldUntil = new TaskCompletionSource().Task };
+        Upstream.Enqueue(fault);
 
-        var (code, text, _, context) = await ChatAsync("chain");
+        var (code, text, _, context) = await AfterTheLimitAsync(ChatAsync("chain"), fault, TimeSpan.FromSeconds(2));
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("Hello from anthropic", text);
@@ -212,9 +232,10 @@ public sealed class FallbackTests : GroupGatewayTestBase
     public async Task AStreamWhoseFirstContentIsLateFallsBackWithinTheFirstTokenLimit()
     {
         // The headers and the opening chunk come at once; the text would come seconds later.
-        Upstream.Enqueue(new FakeFault { Provider = "openai", EventDelay = TimeSpan.FromSeconds(5) });
+        var fault = new FakeFault { Provider = "openai", EventDelay = TimeSpan.FromMinutes(10) };
+        Upstream.Enqueue(fault);
 
-        var (code, text, _, context) = await ChatAsync("chain", stream: true);
+        var (code, text, _, context) = await AfterTheLimitAsync(ChatAsync("chain", stream: true), fault, TimeSpan.FromSeconds(2));
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal("Hello from anthropic: hi", StreamText.JoinOpenAIContent(text));
@@ -226,9 +247,10 @@ public sealed class FallbackTests : GroupGatewayTestBase
     public async Task AnIdleStreamEndsWithATimeoutErrorNotACleanFinish()
     {
         // Content starts at once, then the stream stalls for longer than the idle limit.
-        Upstream.Enqueue(new FakeFault { EventDelay = TimeSpan.FromSeconds(3), DelayAfterEvents = 2 });
+        var fault = new FakeFault { EventDelay = TimeSpan.FromMinutes(10), DelayAfterEvents = 2 };
+        Upstream.Enqueue(fault);
 
-        var (code, text, _, context) = await ChatAsync("chain", stream: true);
+        var (code, text, _, context) = await AfterTheLimitAsync(ChatAsync("chain", stream: true), fault, TimeSpan.FromSeconds(1), restarted: true);
 
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Contains("sent nothing for 1 s", text);

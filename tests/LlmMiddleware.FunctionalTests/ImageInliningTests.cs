@@ -74,7 +74,8 @@ public sealed class ImageInliningTests(GatewayFixture fixture) : IClassFixture<G
     [Fact]
     public async Task ATruncatedDownloadIsA400()
     {
-        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: Limits);
+        // Room for the 100 bytes it announces: the download itself must fail, not the announced size.
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?>(Limits) { ["LlmGateway:MaxInlinedBytesPerRequest"] = "1000" });
         var (status, message) = await AskAsync(gateway, fixture.Upstream.BaseUrl + "/truncated-image.png");
 
         Assert.Equal(HttpStatusCode.BadRequest, status);

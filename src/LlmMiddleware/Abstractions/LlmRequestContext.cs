@@ -158,6 +158,9 @@ public sealed class LlmRequestContext
 
     private Dictionary<string, object?>? _items;
 
+    /// <summary>The clock the call is timed by (the gateway's <see cref="System.TimeProvider"/>).</summary>
+    internal TimeProvider TimeProvider => _timeProvider;
+
     internal void MarkFirstToken()
     {
         if (_firstTokenTimestamp == 0)

@@ -51,8 +51,7 @@ internal static class EmbeddingsEndpoint
         }
 
         using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(executor.Options.UpstreamTimeout);
+        using var timeout = new TimeLimit(aborted, executor.Options.UpstreamTimeout, executor.TimeProvider);
         using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
         if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
         {

@@ -270,8 +270,7 @@ internal sealed partial class LlmCallExecutor
     /// </summary>
     private async Task SendAsync(LlmRequestContext context, PreparedCall call, CancellationToken aborted)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(_options.UpstreamTimeout);
+        using var timeout = new TimeLimit(aborted, _options.UpstreamTimeout, _timeProvider);
         var candidates = call.Candidates;
         var start = 0;
         if (candidates is { Count: > 1 } && _router.RaceFor(candidates[0].Group) is { Attempts: > 1, Pipeline: not null } race)
@@ -296,11 +295,7 @@ internal sealed partial class LlmCallExecutor
             HttpResponseMessage? response = null;
             LlmGatewayException? failure = null;
             var entered = deployment?.TryEnter() ?? true;
-            using var firstToken = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-            if (_options.FirstTokenTimeout is { } limit)
-            {
-                firstToken.CancelAfter(limit);
-            }
+            using var firstToken = new TimeLimit(timeout.Token, _options.FirstTokenTimeout ?? Timeout.InfiniteTimeSpan, _timeProvider);
 
             try
             {

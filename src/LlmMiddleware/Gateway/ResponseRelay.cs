@@ -270,18 +270,18 @@ internal static class ResponseRelay
 
         var output = response.BodyWriter;
         var reader = CreateStreamReader(upstreamProtocol, state);
-        var writer = CreateStreamWriter(context.InboundProtocol, output, context.Request.StreamIncludeUsage, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var writer = CreateStreamWriter(context.InboundProtocol, output, context.Request.StreamIncludeUsage, context.StartedAt.ToUnixTimeSeconds());
         var sink = new RecordingSink(context, writer, context.IsPassthrough, context.CaptureResponse ? new ResponseBuilder() : null);
 
         using var sse = new SseReader();
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var idle = new TimeLimit(cancellationToken, Timeout.InfiniteTimeSpan, context.TimeProvider);
         var body = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             while (true)
             {
                 // Rescheduled before every read: the limit is on silence, not on the whole stream.
-                idle.CancelAfter(idleTimeout);
+                idle.Restart(idleTimeout);
                 if (!await sse.FillAsync(body, idle.Token).ConfigureAwait(false))
                 {
                     break;

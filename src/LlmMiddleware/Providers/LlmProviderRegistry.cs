@@ -14,7 +14,7 @@ internal sealed class LlmProviderRegistry : IDisposable
     private readonly FrozenDictionary<string, LlmModelRoute> _models;
     private readonly SocketsHttpHandler _handler;
 
-    public LlmProviderRegistry(IOptions<LlmGatewayOptions> options, IConfiguration? configuration = null)
+    public LlmProviderRegistry(IOptions<LlmGatewayOptions> options, IConfiguration? configuration = null, TimeProvider? timeProvider = null)
     {
         var settings = options.Value;
         _handler = new SocketsHttpHandler
@@ -26,7 +26,7 @@ internal sealed class LlmProviderRegistry : IDisposable
             EnableMultipleHttp2Connections = true,
         };
         var shared = new HttpMessageInvoker(_handler, disposeHandler: false);
-        var simulated = new HttpMessageInvoker(new SimulatedProviderHandler(), disposeHandler: true);
+        var simulated = new HttpMessageInvoker(new SimulatedProviderHandler(timeProvider ?? TimeProvider.System), disposeHandler: true);
 
         string? Variable(string? name) => name is null || !settings.UseEnvironmentVariables
             ? null

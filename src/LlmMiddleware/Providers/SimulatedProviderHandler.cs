@@ -14,7 +14,7 @@ namespace LlmMiddleware.Providers;
 /// network or key, so a fresh gateway works out of the box. Every reply says it is simulated. It echoes the
 /// conversation, calls the first offered tool, and produces deterministic embeddings.
 /// </summary>
-internal sealed class SimulatedProviderHandler : HttpMessageHandler
+internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : HttpMessageHandler
 {
     public const string Label = "[simulated]";
 
@@ -63,13 +63,13 @@ internal sealed class SimulatedProviderHandler : HttpMessageHandler
         return new HttpResponseMessage(status) { Content = content };
     }
 
-    internal static LlmResponse Reply(LlmRequest request)
+    private LlmResponse Reply(LlmRequest request)
     {
         var response = new LlmResponse
         {
             Id = "chatcmpl-sim" + Guid.NewGuid().ToString("N")[..20],
             Model = "simulated/" + request.Model,
-            Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            Created = timeProvider.GetUtcNow().ToUnixTimeSeconds(),
         };
 
         var last = request.Messages[^1];

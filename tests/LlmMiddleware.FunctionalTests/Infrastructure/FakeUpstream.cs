@@ -43,6 +43,10 @@ public sealed record FakeFault
 
     /// <summary>Replace the reply text.</summary>
     public string? Text { get; init; }
+
+    /// <summary>Completed when the fake starts holding back (before <see cref="HeaderDelay"/>, <see cref="HoldUntil"/> or
+    /// <see cref="EventDelay"/>): the moment a test on a fake clock advances it past the gateway's time limit.</summary>
+    public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>What the fake received.</summary>
@@ -240,6 +244,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         if (fault is { HeaderDelay.Ticks: > 0 } or { HoldUntil: not null })
         {
+            fault.Holding.TrySetResult();
             try
             {
                 await (fault.HoldUntil ?? Task.Delay(fault.HeaderDelay)).WaitAsync(http.RequestAborted);
@@ -288,6 +293,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                 count++;
                 if (fault is { EventDelay.Ticks: > 0 } && count >= fault.DelayAfterEvents)
                 {
+                    fault.Holding.TrySetResult();
                     await Task.Delay(fault.EventDelay, http.RequestAborted);
                 }
             }
