@@ -34,11 +34,8 @@ public sealed class DeploymentLimitTests : GroupGatewayTestBase
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Upstream.Enqueue(new FakeFault { Provider = "openai", HoldUntil = release.Task });
         var held = ChatAsync("concurrency");
-        for (var i = 0; !await InFlightAsync("openai/gpt-4o-mini"); i++)
-        {
-            Assert.True(i < 1000, "The held call never reached the upstream.");
-            await Task.Delay(10);
-        }
+        await Upstream.WaitForCallsAsync(calls => calls.Any(c => c.Provider == "openai"), "The held call never reached the upstream.");
+        Assert.True(await InFlightAsync("openai/gpt-4o-mini"));
 
         var (_, second, _, _) = await ChatAsync("concurrency");
         release.SetResult();

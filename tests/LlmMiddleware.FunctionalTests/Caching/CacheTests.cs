@@ -232,11 +232,7 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.True(outputTokens > 0);
         Assert.Equal(1, UpstreamChats);
         await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.Miss && r.Stream);
-        for (var i = 0; _sink.Records.Count(r => r.Cache == LlmCacheOutcome.HitExact && r.Stream) < 2; i++)
-        {
-            Assert.True(i < 500, "Both replays must be metered as hits.");
-            await Task.Delay(10);
-        }
+        await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitExact && r.Stream, 2); // both replays metered as hits
     }
 
     [Fact]
@@ -260,14 +256,8 @@ public sealed class CacheTests : IAsyncLifetime
         _upstream.Enqueue(new FakeFault { HoldUntil = release.Task });
         var calls = Enumerable.Range(0, 50).Select(i => PostAsync(Chat("Stampede", extra: i % 2 == 0 ? "" : ""","stream":true"""))).ToArray();
 
-        // Every caller is in before the one upstream call answers.
-        for (var i = 0; UpstreamChats == 0; i++)
-        {
-            Assert.True(i < 1000, "The leader never reached the upstream.");
-            await Task.Delay(10);
-        }
-
-        await Task.Delay(200);
+        // The leader holds the upstream call open; a caller arriving after it answers gets the stored entry, also a hit.
+        await _upstream.WaitForCallsAsync(_ => UpstreamChats > 0, "The leader never reached the upstream.");
         release.SetResult();
         var results = await Task.WhenAll(calls);
 
@@ -290,7 +280,7 @@ public sealed class CacheTests : IAsyncLifetime
         // The leader streams its first words and then stalls (for real time; the gateway's clock moves only when driven).
         _upstream.Enqueue(new FakeFault { DelayAfterEvents = 2, EventDelay = TimeSpan.FromSeconds(30) });
         var leader = PostAsync(Chat("Slow leader", extra: ""","stream":true"""));
-        await Poll.UntilAsync(() => Task.FromResult(UpstreamChats == 1), "The leader never reached the provider.");
+        await _upstream.WaitForCallsAsync(_ => UpstreamChats == 1, "The leader never reached the provider.");
         var waiter = PostAsync(Chat("Slow leader"));
 
         // A second at a time on the gateway's clock: the waiter must give up after its 5 s, long before the leader ends.

@@ -14,22 +14,22 @@ public sealed class CollectingSink : ILlmCallRecordSink
             Records.Enqueue(record);
         }
 
+        Changes.Notify();
+
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Raised as records arrive.</summary>
+    public Changes Changes { get; } = new();
 
     /// <summary>Waits until a record matching <paramref name="match"/> has arrived.</summary>
     public async Task<LlmCallRecord> WaitForAsync(Func<LlmCallRecord, bool> match)
     {
-        for (var i = 0; i < 1500; i++)
-        {
-            if (Records.FirstOrDefault(match) is { } record)
-            {
-                return record;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException("No matching call record arrived. Records: " + string.Join("; ", Records));
+        await Changes.UntilAsync(() => Records.Any(match), "No matching call record arrived.");
+        return Records.First(match);
     }
+
+    /// <summary>Waits until <paramref name="count"/> records matching <paramref name="match"/> have arrived.</summary>
+    public Task WaitForAsync(Func<LlmCallRecord, bool> match, int count) =>
+        Changes.UntilAsync(() => Records.Count(match) >= count, $"Fewer than {count} matching call records arrived.");
 }

@@ -35,7 +35,7 @@ public sealed record FakeFault
     /// <summary>Wait until this task completes before answering at all (no headers): holds a call open for exactly as long as a test needs.</summary>
     public Task? HoldUntil { get; init; }
 
-    /// <summary>Before answering, wait (up to 10 s) until a call to this provider has arrived: orders the legs of a race.</summary>
+    /// <summary>Before answering, wait until a call to this provider has arrived: orders the legs of a race.</summary>
     public string? AfterCallTo { get; init; }
 
     /// <summary>Only a call to this provider (<c>openai</c>, <c>anthropic</c>, ...) takes the fault; any call when null.</summary>
@@ -72,6 +72,18 @@ public sealed class FakeUpstream : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> _issuedSignatures = new();
 
     public ConcurrentQueue<FakeCall> Calls { get; } = new();
+
+    /// <summary>Raised as calls arrive.</summary>
+    public Changes Changes { get; } = new();
+
+    /// <summary>Waits until <paramref name="condition"/> holds of the calls received.</summary>
+    public Task WaitForCallsAsync(Func<IEnumerable<FakeCall>, bool> condition, string failure) => Changes.UntilAsync(() => condition(Calls), failure);
+
+    private void Record(FakeCall call)
+    {
+        Calls.Enqueue(call);
+        Changes.Notify();
+    }
 
     private int _imageFetches;
 
@@ -237,9 +249,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private async Task<bool> ApplyFaultAsync(HttpContext http, FakeFault? fault)
     {
-        for (var i = 0; fault?.AfterCallTo is { } other && i < 1000 && !Calls.Any(c => c.Provider == other); i++)
+        if (fault?.AfterCallTo is { } other)
         {
-            await Task.Delay(10);
+            await WaitForCallsAsync(calls => calls.Any(c => c.Provider == other), $"No call to {other} arrived.");
         }
 
         if (fault is { HeaderDelay.Ticks: > 0 } or { HoldUntil: not null })
@@ -316,7 +328,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleOpenAIAsync(HttpContext http, string provider)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall(provider, http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall(provider, http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         string Error(string message, string type = "invalid_request_error") =>
             new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = null, ["code"] = null } }.ToJsonString();
 
@@ -473,7 +485,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleOpenAIEmbeddingsAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("openai", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall("openai", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         var inputs = body!["input"] is JsonArray array ? array.Count : 1;
         var data = new JsonArray(Enumerable.Range(0, inputs).Select(i => (JsonNode)new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.5, -0.25, i) }).ToArray());
         await WriteJsonAsync(http, 200, new JsonObject { ["object"] = "list", ["data"] = data, ["model"] = body["model"]!.GetValue<string>(), ["usage"] = new JsonObject { ["prompt_tokens"] = 2, ["total_tokens"] = 2 } }.ToJsonString());
@@ -490,7 +502,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleAnthropicAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall("anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(string message, string type = "invalid_request_error") =>
             new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = type, ["message"] = message }, ["request_id"] = "req_fake" }.ToJsonString();
 
@@ -726,7 +738,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task HandleGeminiAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);
-        Calls.Enqueue(new FakeCall("gemini", http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall("gemini", http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(int code, string message, string status) =>
             new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["status"] = status } }.ToJsonString();
 

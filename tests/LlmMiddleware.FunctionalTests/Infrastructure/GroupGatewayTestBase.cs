@@ -69,10 +69,7 @@ public abstract class GroupGatewayTestBase : IAsyncLifetime
             // A broken stream ends abortively; what arrived before still counts.
         }
 
-        for (var i = 0; i < 200 && Hook.Completed.Count == count; i++)
-        {
-            await Task.Delay(10);
-        }
+        await Hook.Changes.UntilAsync(() => Hook.Completed.Count > count, "The call never completed.");
 
         return (response.StatusCode, Encoding.UTF8.GetString(received.ToArray()), response.Headers, Hook.Completed.Last());
     }

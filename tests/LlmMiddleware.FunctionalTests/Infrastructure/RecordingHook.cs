@@ -10,6 +10,10 @@ public sealed class RecordingHook : LlmGatewayHook
     public override ValueTask OnCompletedAsync(LlmRequestContext context, CancellationToken cancellationToken)
     {
         Completed.Enqueue(context);
+        Changes.Notify();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Raised as calls complete.</summary>
+    public Changes Changes { get; } = new();
 }
