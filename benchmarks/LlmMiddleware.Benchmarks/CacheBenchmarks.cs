@@ -25,9 +25,9 @@ public class CacheBenchmarks
     private ServiceProvider _cached = null!;
     private ServiceProvider _uncached = null!;
     private ServiceProvider _previous = null!;
-    private LlmCallExecutor _previousExecutor = null!;
-    private LlmCallExecutor _cachedExecutor = null!;
-    private LlmCallExecutor _uncachedExecutor = null!;
+    private CallFraming _previousExecutor = null!;
+    private CallFraming _cachedExecutor = null!;
+    private CallFraming _uncachedExecutor = null!;
     private LlmRequest _request = null!;
 
     [GlobalSetup]
@@ -36,16 +36,16 @@ public class CacheBenchmarks
         _cached = Build("Exact");
         _uncached = Build("Off");
         _previous = Build("Exact", previousCache: true);
-        _previousExecutor = _previous.GetRequiredService<LlmCallExecutor>();
-        _cachedExecutor = _cached.GetRequiredService<LlmCallExecutor>();
-        _uncachedExecutor = _uncached.GetRequiredService<LlmCallExecutor>();
+        _previousExecutor = _previous.GetRequiredService<CallFraming>();
+        _cachedExecutor = _cached.GetRequiredService<CallFraming>();
+        _uncachedExecutor = _uncached.GetRequiredService<CallFraming>();
         _request = RequestReader.Read(LlmProtocol.OpenAIChat, Body);
 
         // Fill the entry the hits replay.
-        foreach (var executor in new[] { _cachedExecutor, _previousExecutor })
+        foreach (var framing in new[] { _cachedExecutor, _previousExecutor })
         {
-            Call(executor, Body).GetAwaiter().GetResult();
-            var probe = Call(executor, Body).GetAwaiter().GetResult();
+            Call(framing, Body).GetAwaiter().GetResult();
+            var probe = Call(framing, Body).GetAwaiter().GetResult();
             if (probe.Response.Headers["x-llm-cache"] != "hit-exact")
             {
                 throw new InvalidOperationException("The benchmark's second call must be an exact hit.");
@@ -76,7 +76,7 @@ public class CacheBenchmarks
     [Benchmark(Description = "cache key of the request")]
     public string Key() => LlmCacheKey.Compute(_request, "echo", "echo", "key:key_0123456789abcdef");
 
-    private static async Task<HttpContext> Call(LlmCallExecutor executor, byte[] body)
+    private static async Task<HttpContext> Call(CallFraming framing, byte[] body)
     {
         var http = new DefaultHttpContext();
         http.Request.Method = "POST";
@@ -85,7 +85,7 @@ public class CacheBenchmarks
         http.Request.Body = new MemoryStream(body, writable: false);
         http.Request.ContentLength = body.Length;
         http.Response.Body = Stream.Null;
-        await executor.HandleChatAsync(http, LlmProtocol.OpenAIChat);
+        await framing.HandleChatAsync(http, LlmProtocol.OpenAIChat);
         return http;
     }
 

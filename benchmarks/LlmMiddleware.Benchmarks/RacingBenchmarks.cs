@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Racing;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 using Polly;

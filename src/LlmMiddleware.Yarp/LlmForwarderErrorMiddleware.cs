@@ -26,7 +26,7 @@ internal sealed class LlmForwarderErrorMiddleware(RequestDelegate next)
         {
             var error = failure.Error is ForwarderError.RequestTimedOut
                 ? new LlmError(LlmErrorKind.Timeout, $"Provider '{context.ProviderName}' did not answer in time.")
-                : LlmCallExecutor.UnreachableError(context.ProviderName);
+                : UpstreamErrors.UnreachableError(context.ProviderName);
             context.Error = error;
             await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, error, http.RequestAborted).ConfigureAwait(false);
         }

@@ -22,24 +22,24 @@ public static class LlmTransformExtensions
     public static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmProtocol inbound, string provider, string? model = null, string? cachePolicy = null)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var executor = context.Services.GetService<LlmCallExecutor>()
+        var framing = context.Services.GetService<CallFraming>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
-        return context.AddLlmTranslation(executor, inbound, provider, model, cachePolicy);
+        return context.AddLlmTranslation(framing, inbound, provider, model, cachePolicy);
     }
 
-    internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmCallExecutor executor, LlmProtocol inbound, string provider, string? model, string? cachePolicy)
+    internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, CallFraming framing, LlmProtocol inbound, string provider, string? model, string? cachePolicy)
     {
-        if (!executor.Registry.TryGetProvider(provider, out var endpoint))
+        if (!framing.Registry.TryGetProvider(provider, out var endpoint))
         {
             throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM provider '{provider}'.");
         }
 
-        if (cachePolicy is not null && !executor.Cache.IsKnownPolicy(cachePolicy))
+        if (cachePolicy is not null && !framing.Cache.IsKnownPolicy(cachePolicy))
         {
             throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
         }
 
-        var transform = new LlmYarpTransform(executor, inbound, endpoint, model, executor.Cache.PolicyNamed(cachePolicy));
+        var transform = new LlmYarpTransform(framing, inbound, endpoint, model, framing.Cache.PolicyNamed(cachePolicy));
         context.AddRequestTransform(transform.TransformRequestAsync);
         context.AddResponseTransform(transform.TransformResponseAsync);
         return context;

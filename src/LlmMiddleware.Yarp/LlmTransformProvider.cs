@@ -9,7 +9,7 @@ namespace LlmMiddleware.Yarp;
 /// Turns YARP routes marked with <see cref="LlmMetadataKeys.InboundProtocol"/> into LLM routes; other routes are
 /// left alone. Route and cluster metadata are validated when the proxy configuration loads, so a typo stops start-up.
 /// </summary>
-internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransformProvider
+internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProvider
 {
     private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.CachePolicy };
 
@@ -36,7 +36,7 @@ internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransfor
             ValidateProvider(provider, $"Route '{context.Route.RouteId}'", context.Errors);
         }
 
-        if (metadata.TryGetValue(LlmMetadataKeys.CachePolicy, out var policy) && !executor.Cache.IsKnownPolicy(policy))
+        if (metadata.TryGetValue(LlmMetadataKeys.CachePolicy, out var policy) && !framing.Cache.IsKnownPolicy(policy))
         {
             context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': metadata '{LlmMetadataKeys.CachePolicy}' names unknown cache policy '{policy}'. Configure it under LlmGateway:Cache:Policies, or use 'off'."));
         }
@@ -61,7 +61,7 @@ internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransfor
         var providerName = metadata.GetValueOrDefault(LlmMetadataKeys.Provider) ?? context.Cluster?.Metadata?.GetValueOrDefault(LlmMetadataKeys.Provider)
             ?? throw new InvalidOperationException(
                 $"Route '{context.Route.RouteId}' is an LLM route but neither it nor cluster '{context.Route.ClusterId}' names a provider in metadata '{LlmMetadataKeys.Provider}'.");
-        context.AddLlmTranslation(executor, inbound, providerName, metadata.GetValueOrDefault(LlmMetadataKeys.Model), metadata.GetValueOrDefault(LlmMetadataKeys.CachePolicy));
+        context.AddLlmTranslation(framing, inbound, providerName, metadata.GetValueOrDefault(LlmMetadataKeys.Model), metadata.GetValueOrDefault(LlmMetadataKeys.CachePolicy));
     }
 
     internal static bool TryParseProtocol(string? value, out LlmProtocol protocol)
@@ -82,9 +82,9 @@ internal sealed class LlmTransformProvider(LlmCallExecutor executor) : ITransfor
 
     private void ValidateProvider(string provider, string owner, IList<Exception> errors)
     {
-        if (!executor.Registry.TryGetProvider(provider, out _))
+        if (!framing.Registry.TryGetProvider(provider, out _))
         {
-            errors.Add(new ArgumentException($"{owner}: metadata '{LlmMetadataKeys.Provider}' names unknown provider '{provider}'. Known providers: {string.Join(", ", executor.Registry.Providers.Select(p => p.Name).Order())}."));
+            errors.Add(new ArgumentException($"{owner}: metadata '{LlmMetadataKeys.Provider}' names unknown provider '{provider}'. Known providers: {string.Join(", ", framing.Registry.Providers.Select(p => p.Name).Order())}."));
         }
     }
 }

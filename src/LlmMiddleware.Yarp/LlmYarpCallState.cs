@@ -4,7 +4,7 @@ using LlmMiddleware.Protocols;
 namespace LlmMiddleware.Yarp;
 
 /// <summary>What an LLM route's request transform hands to its response transform (and to the error middleware).</summary>
-internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecutor executor)
+internal sealed class LlmYarpCallState(LlmRequestContext context, CallFraming framing)
 {
     private bool _completed;
 
@@ -22,6 +22,6 @@ internal sealed class LlmYarpCallState(LlmRequestContext context, LlmCallExecuto
         }
 
         _completed = true;
-        await executor.CompleteAsync(Context, record: true).ConfigureAwait(false);
+        await framing.CompleteAsync(Context, record: true).ConfigureAwait(false);
     }
 }

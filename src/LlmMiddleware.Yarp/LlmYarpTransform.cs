@@ -13,7 +13,7 @@ namespace LlmMiddleware.Yarp;
 /// The request and response halves of an LLM route behind YARP: YARP forwards; this translates the body, replaces
 /// the credentials and path, and turns the provider's response (complete or streamed) into the caller's protocol.
 /// </summary>
-internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inbound, LlmProviderEndpoint provider, string? model, ResolvedCachePolicy? cachePolicy)
+internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound, LlmProviderEndpoint provider, string? model, ResolvedCachePolicy? cachePolicy)
 {
     /// <summary>
     /// The caller's request headers an LLM route forwards to the provider (with
@@ -27,14 +27,14 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
         var http = transform.HttpContext;
-        var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, executor.TimeProvider);
+        var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, framing.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        executor.RegisterCostHeaders(context);
-        var state = new LlmYarpCallState(context, executor);
+        framing.RegisterCostHeaders(context);
+        var state = new LlmYarpCallState(context, framing);
         http.Features.Set(state);
         try
         {
-            var call = await executor.PrepareCallAsync(context, ResolveForRoute, cachePolicy, http.RequestAborted).ConfigureAwait(false);
+            var call = await framing.PrepareCallAsync(context, ResolveForRoute, cachePolicy, http.RequestAborted).ConfigureAwait(false);
             if (call is null)
             {
                 // Answered from the cache; YARP does not forward a request whose response has started.
@@ -61,7 +61,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
             var anthropicToAnthropic = context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages;
             foreach (var name in request.Headers.Select(header => header.Key).ToList())
             {
-                if (!ForwardedRequestHeaders.Contains(name) && !executor.Options.ForwardRequestHeaders.Contains(name) &&
+                if (!ForwardedRequestHeaders.Contains(name) && !framing.Options.ForwardRequestHeaders.Contains(name) &&
                     !(anthropicToAnthropic && name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase)))
                 {
                     request.Headers.Remove(name);
@@ -105,7 +105,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         var context = state.Context;
         try
         {
-            await ResponseRelay.RelayAsync(context, response, provider.Protocol, state.Translation, executor.Options, http.RequestAborted).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, provider.Protocol, state.Translation, framing.Options, http.RequestAborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
         {
@@ -134,7 +134,7 @@ internal sealed class LlmYarpTransform(LlmCallExecutor executor, LlmProtocol inb
         var requested = context.Request.Model;
         try
         {
-            var (resolved, resolvedModel) = executor.Registry.Resolve(requested);
+            var (resolved, resolvedModel) = framing.Registry.Resolve(requested);
             if (string.Equals(resolved.Name, provider.Name, StringComparison.OrdinalIgnoreCase))
             {
                 return ValueTask.FromResult<(LlmRoute, List<LlmDeployment>?)>((new LlmRoute(provider, resolvedModel), null));

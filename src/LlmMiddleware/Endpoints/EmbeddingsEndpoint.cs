@@ -11,29 +11,29 @@ namespace LlmMiddleware.Endpoints;
 /// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated).</summary>
 internal static class EmbeddingsEndpoint
 {
-    public static Task HandleAsync(HttpContext http, LlmCallExecutor executor) =>
-        executor.RunAsync(http, LlmProtocol.OpenAIChat, LlmOperationNames.Embeddings, (context, aborted) => EmbedAsync(context, executor, aborted));
+    public static Task HandleAsync(HttpContext http, CallFraming framing) =>
+        framing.RunAsync(http, LlmProtocol.OpenAIChat, LlmOperationNames.Embeddings, (context, aborted) => EmbedAsync(context, framing, aborted));
 
-    private static async Task EmbedAsync(LlmRequestContext context, LlmCallExecutor executor, CancellationToken aborted)
+    private static async Task EmbedAsync(LlmRequestContext context, CallFraming framing, CancellationToken aborted)
     {
         var http = context.HttpContext;
-        using var body = await RequestBody.ReadAsync(http.Request, executor.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
+        using var body = await RequestBody.ReadAsync(http.Request, framing.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
         using var doc = Json.Parse(body.WrittenMemory, "request body");
         var root = doc.RootElement;
         var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model") is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
         var inputs = ReadInputs(root);
         context.RequestedModel = requested;
         context.Request.Model = requested;
-        var (provider, model) = executor.Registry.Resolve(requested);
+        var (provider, model) = framing.Registry.Resolve(requested);
         provider.EnsureUsable();
         context.ProviderName = provider.Name;
         context.ProviderProtocol = provider.Protocol;
         context.UpstreamModel = model;
-        await executor.InvokePipelineAsync(context, (context, aborted) => SendAsync(context, executor, body, root, inputs, provider, model, aborted), aborted).ConfigureAwait(false);
+        await framing.InvokePipelineAsync(context, (context, aborted) => SendAsync(context, framing, body, root, inputs, provider, model, aborted), aborted).ConfigureAwait(false);
     }
 
     /// <summary>The embeddings pipeline's last step: the provider request, and its answer in OpenAI's shape.</summary>
-    private static async ValueTask SendAsync(LlmRequestContext context, LlmCallExecutor executor, PooledBufferWriter body, JsonElement root, List<string> inputs, LlmProviderEndpoint provider, string model, CancellationToken aborted)
+    private static async ValueTask SendAsync(LlmRequestContext context, CallFraming framing, PooledBufferWriter body, JsonElement root, List<string> inputs, LlmProviderEndpoint provider, string model, CancellationToken aborted)
     {
         var http = context.HttpContext;
         using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
@@ -51,18 +51,18 @@ internal static class EmbeddingsEndpoint
         }
 
         using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
-        using var timeout = new TimeLimit(aborted, executor.Options.UpstreamTimeout, executor.TimeProvider);
-        using var response = await executor.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
+        using var timeout = new TimeLimit(aborted, framing.Options.UpstreamTimeout, framing.TimeProvider);
+        using var response = await framing.Sender.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
         if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
         {
-            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), executor.Options, aborted).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), framing.Options, aborted).ConfigureAwait(false);
             return;
         }
 
         context.UpstreamStatusCode = (int)response.StatusCode;
 
         // Gemini reports no token usage for embeddings: the inputs are counted.
-        var tokenizer = executor.Tokenizers.For(provider.Name, model);
+        var tokenizer = framing.Tokenizers.For(provider.Name, model);
         context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)tokenizer.Count(text)) };
         context.UsageCountedBy = tokenizer.Name;
         var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);

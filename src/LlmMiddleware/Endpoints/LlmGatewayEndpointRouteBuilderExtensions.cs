@@ -20,17 +20,17 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
     public static RouteGroupBuilder MapLlmGateway(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var executor = endpoints.ServiceProvider.GetService<LlmCallExecutor>()
+        var framing = endpoints.ServiceProvider.GetService<CallFraming>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmGateway().");
         var registry = endpoints.ServiceProvider.GetRequiredService<LlmProviderRegistry>();
         var router = endpoints.ServiceProvider.GetRequiredService<LlmRouter>();
 
         // Plain request delegates: no model binding on the hot path.
         var group = endpoints.MapGroup(prefix);
-        group.MapPost("/v1/chat/completions", http => executor.HandleChatAsync(http, LlmProtocol.OpenAIChat));
-        group.MapPost("/v1/messages", http => executor.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
+        group.MapPost("/v1/chat/completions", http => framing.HandleChatAsync(http, LlmProtocol.OpenAIChat));
+        group.MapPost("/v1/messages", http => framing.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
         group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router));
-        group.MapPost("/v1/embeddings", http => EmbeddingsEndpoint.HandleAsync(http, executor));
+        group.MapPost("/v1/embeddings", http => EmbeddingsEndpoint.HandleAsync(http, framing));
         return group;
     }
 

@@ -22,7 +22,7 @@ public static class LlmGatewayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<LlmGatewayOptions>();
-        if (!services.Any(d => d.ServiceType == typeof(LlmCallExecutor)))
+        if (!services.Any(d => d.ServiceType == typeof(CallFraming)))
         {
             options.BindConfiguration(LlmGatewayOptions.SectionName).ValidateOnStart();
         }
@@ -60,7 +60,10 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmMiddleware.Pipeline.HooksStage>();
         services.TryAddSingleton<LlmMiddleware.Caching.ResponseCacheStage>();
         services.TryAddSingleton<LlmMiddleware.Pipeline.LlmCallPipeline>();
-        services.TryAddSingleton<LlmCallExecutor>();
+        services.TryAddSingleton<CallPreparation>();
+        services.TryAddSingleton<LlmMiddleware.Racing.RaceRunner>();
+        services.TryAddSingleton<UpstreamSender>();
+        services.TryAddSingleton<CallFraming>();
         return new LlmGatewayBuilder(services);
     }
 

@@ -9,7 +9,7 @@ namespace LlmMiddleware.Routing;
 /// <summary>Model groups and their deployments; orders a group's deployments for each request.</summary>
 internal sealed class LlmRouter
 {
-    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks, RacePlan Race)> _groups;
+    private readonly FrozenDictionary<string, (LlmRoutingStrategy Strategy, LlmDeployment[] Deployments, string[] Fallbacks, LlmRaceOptions Race)> _groups;
     private readonly LlmRoutingHook[] _hooks;
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
@@ -24,7 +24,7 @@ internal sealed class LlmRouter
         _hooks = [.. hooks];
         _random = random;
         _timeProvider = timeProvider;
-        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[], RacePlan)>(StringComparer.OrdinalIgnoreCase);
+        var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[], LlmRaceOptions)>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, group) in options.Value.Groups)
         {
             groups[name] = (group.Strategy, group.Deployments.Select(d =>
@@ -39,7 +39,7 @@ internal sealed class LlmRouter
                 };
                 deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider);
                 return deployment;
-            }).ToArray(), [.. group.Fallbacks], new RacePlan(group.Race.Attempts, group.Race.Delay, group.Race.Attempts > 1 ? RacePlan.Build(group.Race.Attempts, timeProvider) : null));
+            }).ToArray(), [.. group.Fallbacks], group.Race);
         }
 
         _groups = groups.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -50,7 +50,7 @@ internal sealed class LlmRouter
     public IEnumerable<string> Groups => _groups.Keys;
 
     /// <summary>The racing plan of a group (one attempt when racing is off).</summary>
-    public RacePlan RaceFor(string group) => _groups[group].Race;
+    public LlmRaceOptions RaceFor(string group) => _groups[group].Race;
 
     public IEnumerable<LlmDeployment> Deployments => _groups.Values.SelectMany(g => g.Deployments);
 

@@ -13,7 +13,7 @@ namespace LlmMiddleware.Caching.Semantic;
 /// a caller's (aliases, providers, Gemini translation), and each call runs the hooks and is metered to the caller whose
 /// request was being looked up, so no embedding spend goes unrecorded.
 /// </summary>
-internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, LlmCallExecutor executor, string model) : IEmbeddingGenerator<string, Embedding<float>>
+internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallFraming framing, string model) : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly EmbeddingGeneratorMetadata _metadata = new("llm-middleware-gateway", null, model);
 
@@ -36,7 +36,7 @@ internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, LlmCa
             http.Features.Set(new LlmCallerFeature(caller));
         }
 
-        await EmbeddingsEndpoint.HandleAsync(http, executor).ConfigureAwait(false);
+        await EmbeddingsEndpoint.HandleAsync(http, framing).ConfigureAwait(false);
         using var document = JsonDocument.Parse(response.ToArray());
         if (http.Response.StatusCode is < 200 or >= 300)
         {

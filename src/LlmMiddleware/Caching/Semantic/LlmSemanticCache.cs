@@ -216,7 +216,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
 
         if (_options.EmbeddingModel is { } model)
         {
-            return (new GatewayEmbeddingGenerator(_services, _services.GetRequiredService<LlmCallExecutor>(), model), "gateway:" + model);
+            return (new GatewayEmbeddingGenerator(_services, _services.GetRequiredService<CallFraming>(), model), "gateway:" + model);
         }
 
         return (new LlmLexicalEmbeddingGenerator(), "lexical-v1");

@@ -1,7 +1,8 @@
+using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Sse;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Racing;
 
 /// <summary>
 /// Reads a streamed response until its first content (text, reasoning or a tool call; not just the opening event) or

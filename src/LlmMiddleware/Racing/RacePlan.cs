@@ -1,11 +1,10 @@
-using LlmMiddleware.Gateway;
 using Polly;
 using Polly.Hedging;
 
-namespace LlmMiddleware.Routing;
+namespace LlmMiddleware.Racing;
 
-/// <summary>A group's racing settings and the Polly hedging pipeline that runs its races.</summary>
-internal sealed record RacePlan(int Attempts, TimeSpan? Delay, ResiliencePipeline<RaceLeg>? Pipeline)
+/// <summary>The Polly hedging pipeline that runs races of a given number of legs; the legs come with each race.</summary>
+internal static class RacePlan
 {
     /// <summary>The per-request race (its legs, delay and how to run a leg), handed to the shared pipeline.</summary>
     public static readonly ResiliencePropertyKey<RaceRun> RunKey = new("llm.race");

@@ -1,8 +1,9 @@
+using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Sse;
 using LlmMiddleware.Utilities;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Racing;
 
 /// <summary>
 /// One deployment's run in a race: its own upstream body and translation, and once it has answered, its response with

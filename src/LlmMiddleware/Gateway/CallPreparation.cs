@@ -1,0 +1,159 @@
+using LlmMiddleware.Metering;
+using LlmMiddleware.Pipeline;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.Anthropic;
+using LlmMiddleware.Protocols.Gemini;
+using LlmMiddleware.Protocols.OpenAI;
+using LlmMiddleware.Providers;
+using LlmMiddleware.Routing;
+using LlmMiddleware.Utilities;
+using Microsoft.Extensions.Options;
+
+namespace LlmMiddleware.Gateway;
+
+/// <summary>
+/// Request preparation: reads and parses the caller's body, resolves its route (a model group's candidates in order),
+/// and writes the upstream body for a route — the caller's bytes with the model rewritten (passthrough) while nothing
+/// may have edited the request and the provider speaks the caller's protocol, a translated request otherwise.
+/// </summary>
+internal sealed class CallPreparation
+{
+    private readonly LlmProviderRegistry _registry;
+    private readonly LlmRouter _router;
+    private readonly LlmMeter _meter;
+    private readonly RemoteImageInliner _images;
+    private readonly LlmGatewayOptions _options;
+    private readonly bool _requestsMayChange;
+
+    public CallPreparation(LlmProviderRegistry registry, LlmRouter router, LlmMeter meter, RemoteImageInliner images, IOptions<LlmGatewayOptions> options, LlmCallPipeline pipeline, HooksStage hooks)
+    {
+        _registry = registry;
+        _router = router;
+        _meter = meter;
+        _images = images;
+        _options = options.Value;
+
+        // A stage or hook that may edit the request rules out forwarding the caller's bytes as they are (YARP routes run
+        // the hooks themselves, for now).
+        _requestsMayChange = pipeline.EditsRequests || hooks.EditsRequest;
+    }
+
+    /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
+    public LlmProviderRegistry Registry => _registry;
+
+    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    {
+        var model = context.Request.Model;
+        if (!_router.IsGroup(model))
+        {
+            var (provider, upstreamModel) = _registry.Resolve(model);
+            return (new LlmRoute(provider, upstreamModel), null);
+        }
+
+        var candidates = await _router.RouteAsync(model, context, cancellationToken).ConfigureAwait(false);
+        if (_meter.Options.UnpricedModels == LlmUnpricedModelPolicy.Block)
+        {
+            // Unpriced deployments are never tried; if none is priced the first one's refusal explains why.
+            var priced = candidates.FindAll(d => d.Info?.PricingAt(context.StartedAt) is not null);
+            candidates = priced.Count > 0 ? priced : candidates.GetRange(0, 1);
+        }
+
+        var first = candidates[0];
+        return (new LlmRoute(first.Endpoint, first.Model, first), candidates);
+    }
+
+    /// <summary>
+    /// Reads and parses the caller's body and resolves its route (a model group's candidates in order). The caller's
+    /// body is the returned call's to dispose.
+    /// </summary>
+    public async ValueTask<PreparedCall> ReadAsync(LlmRequestContext context, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, CancellationToken cancellationToken)
+    {
+        var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
+            context.RequestedModel = context.Request.Model;
+            var (route, candidates) = await resolve(context, cancellationToken).ConfigureAwait(false);
+            SetRoute(context, route);
+            return new PreparedCall(callerBody, route, candidates);
+        }
+        catch
+        {
+            callerBody.Dispose();
+            throw;
+        }
+    }
+
+    public void SetRoute(LlmRequestContext context, LlmRoute route)
+    {
+        route.Provider.EnsureUsable();
+        _meter.EnsurePriced(context, route.Provider, route.Model);
+        context.Deployment = route.Deployment;
+        context.ProviderName = route.Provider.Name;
+        context.ProviderProtocol = route.Provider.Protocol;
+        context.UpstreamModel = route.Model;
+    }
+
+    /// <summary>Points the call at <paramref name="route"/> and writes its upstream body.</summary>
+    public async ValueTask RetargetAsync(LlmRequestContext context, PreparedCall call, LlmRoute route, CancellationToken cancellationToken)
+    {
+        SetRoute(context, route);
+        await InlineImagesIfNeededAsync(context, route, cancellationToken).ConfigureAwait(false);
+        var body = call.Retarget(route);
+        context.IsPassthrough = WriteBody(context, route, call.CallerBody, body, call.Translation);
+    }
+
+    public ValueTask InlineImagesIfNeededAsync(LlmRequestContext context, LlmRoute route, CancellationToken cancellationToken) =>
+        route.Provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request)
+            ? _images.InlineAsync(context.Request, cancellationToken) // Gemini takes inline images only.
+            : ValueTask.CompletedTask;
+
+    /// <summary>Writes the upstream body for <paramref name="route"/>: the caller's bytes with the model rewritten in
+    /// passthrough, a translated request otherwise. Returns whether it was passed through.</summary>
+    public bool WriteBody(LlmRequestContext context, LlmRoute route, ReadOnlyMemory<byte> callerBody, PooledBufferWriter body, TranslationState translation)
+    {
+        var passthrough = !_requestsMayChange && route.Provider.CanPassThrough(context.InboundProtocol);
+        if (!passthrough && context.Request.N is > 1)
+        {
+            // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
+            throw Json.Invalid("'n' greater than 1 is supported only when the provider speaks the caller's protocol.", "n");
+        }
+
+        if (passthrough)
+        {
+            context.StreamUsageRequested = RequestsStreamUsage(context, route.Provider);
+            JsonModelRewriter.Rewrite(callerBody.Span, route.Model, body, context.StreamUsageRequested);
+        }
+        else
+        {
+            WriteProviderRequest(context.Request, route.Provider, route.Model, _options.DefaultMaxTokens, translation, body);
+        }
+
+        return passthrough;
+    }
+
+    /// <summary>
+    /// Whether a passthrough OpenAI stream must be made to report usage: metering needs it, and the relay then hides
+    /// the usage chunk from the caller who did not ask for it.
+    /// </summary>
+    public static bool RequestsStreamUsage(LlmRequestContext context, LlmProviderEndpoint provider) =>
+        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.Protocol == LlmProtocol.OpenAIChat &&
+        !provider.Dialect.HasFlag(OpenAIDialect.NoStreamOptions);
+
+    /// <summary>Writes the provider-protocol request for <paramref name="request"/>.</summary>
+    public static void WriteProviderRequest(LlmRequest request, LlmProviderEndpoint provider, string model, int defaultMaxTokens, TranslationState state, PooledBufferWriter output)
+    {
+        switch (provider.Protocol)
+        {
+            case LlmProtocol.AnthropicMessages:
+                AnthropicRequestWriter.Write(request, model, defaultMaxTokens, state, output);
+                break;
+            case LlmProtocol.Gemini:
+                GeminiRequestWriter.Write(request, output);
+                break;
+            default:
+                OpenAIRequestWriter.Write(request, model, provider.Dialect, state, output);
+                break;
+        }
+    }
+}
