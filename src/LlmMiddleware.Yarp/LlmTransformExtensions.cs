@@ -45,6 +45,50 @@ public static class LlmTransformExtensions
         return context;
     }
 
+    /// <summary>
+    /// Makes the route an LLM route served by model group <paramref name="group"/>: its calls run the gateway's pipeline
+    /// and router (fallbacks, retries, cooldowns, racing) exactly as on the gateway endpoints, and are not forwarded
+    /// by YARP (the route's cluster is not used).
+    /// </summary>
+    /// <param name="context">The transform builder context.</param>
+    /// <param name="inbound">The protocol callers of this route speak.</param>
+    /// <param name="group">A model group from <c>LlmGateway:Groups</c>.</param>
+    /// <param name="cachePolicy">Optional named cache policy (<c>LlmGateway:Cache:Policies</c>, or <c>off</c>); the default policy otherwise.</param>
+    public static TransformBuilderContext AddLlmGroup(this TransformBuilderContext context, LlmProtocol inbound, string group, string? cachePolicy = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var framing = context.Services.GetService<CallFraming>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
+        return context.AddLlmGroup(framing, inbound, group, cachePolicy);
+    }
+
+    internal static TransformBuilderContext AddLlmGroup(this TransformBuilderContext context, CallFraming framing, LlmProtocol inbound, string group, string? cachePolicy)
+    {
+        if (!framing.IsGroup(group))
+        {
+            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM model group '{group}'.");
+        }
+
+        if (cachePolicy is not null && !framing.Cache.IsKnownPolicy(cachePolicy))
+        {
+            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
+        }
+
+        // The whole call runs here and writes the response; YARP does not forward a request whose response has started.
+        var policy = framing.Cache.PolicyNamed(cachePolicy);
+        context.AddRequestTransform(transform => new ValueTask(framing.HandleGroupRouteAsync(transform.HttpContext, inbound, group, policy)));
+        return context;
+    }
+
+    /// <summary>Marks a route as an LLM route served by model group <paramref name="group"/> through metadata (the
+    /// config-driven form, in code); see <see cref="AddLlmGroup(TransformBuilderContext, LlmProtocol, string, string?)"/>.</summary>
+    public static RouteConfig WithLlmGroup(this RouteConfig route, LlmProtocol inbound, string group, string? cachePolicy = null)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        var marked = route.WithLlm(inbound, cachePolicy: cachePolicy);
+        return marked with { Metadata = new Dictionary<string, string>(marked.Metadata!, StringComparer.OrdinalIgnoreCase) { [LlmMetadataKeys.Group] = group } };
+    }
+
     /// <summary>Marks a route as an LLM route through metadata (the config-driven form, in code).</summary>
     public static RouteConfig WithLlm(this RouteConfig route, LlmProtocol inbound, string? provider = null, string? model = null, string? cachePolicy = null)
     {

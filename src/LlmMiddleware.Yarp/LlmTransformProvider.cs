@@ -11,7 +11,7 @@ namespace LlmMiddleware.Yarp;
 /// </summary>
 internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProvider
 {
-    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.CachePolicy };
+    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.Group, LlmMetadataKeys.CachePolicy };
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -29,6 +29,19 @@ internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProv
         if (!metadata.TryGetValue(LlmMetadataKeys.InboundProtocol, out var inbound) || !TryParseProtocol(inbound, out _))
         {
             context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': metadata '{LlmMetadataKeys.InboundProtocol}' must be 'openai' or 'anthropic' (got '{inbound}')."));
+        }
+
+        if (metadata.TryGetValue(LlmMetadataKeys.Group, out var group))
+        {
+            if (!framing.IsGroup(group))
+            {
+                context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': metadata '{LlmMetadataKeys.Group}' names unknown model group '{group}'. Configure it under LlmGateway:Groups."));
+            }
+
+            if (metadata.ContainsKey(LlmMetadataKeys.Provider) || metadata.ContainsKey(LlmMetadataKeys.Model))
+            {
+                context.Errors.Add(new ArgumentException($"Route '{context.Route.RouteId}': a route served by a model group ('{LlmMetadataKeys.Group}') names no '{LlmMetadataKeys.Provider}' or '{LlmMetadataKeys.Model}'."));
+            }
         }
 
         if (metadata.TryGetValue(LlmMetadataKeys.Provider, out var provider))
@@ -55,6 +68,12 @@ internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProv
         var metadata = context.Route.Metadata;
         if (metadata is null || !metadata.TryGetValue(LlmMetadataKeys.InboundProtocol, out var inboundValue) || !TryParseProtocol(inboundValue, out var inbound))
         {
+            return;
+        }
+
+        if (metadata.TryGetValue(LlmMetadataKeys.Group, out var group))
+        {
+            context.AddLlmGroup(framing, inbound, group, metadata.GetValueOrDefault(LlmMetadataKeys.CachePolicy));
             return;
         }
 

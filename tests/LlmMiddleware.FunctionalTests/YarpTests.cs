@@ -339,11 +339,49 @@ public sealed class YarpTests : IAsyncLifetime
         Assert.Empty((pinned == second ? _upstream : second).Calls);
     }
 
+    [Fact]
+    public async Task ARouteOnAModelGroupRunsTheGatewaysPipelineAndRouterInsteadOfForwarding()
+    {
+        var hook = new RecordingHook();
+        var reachedStage = 0;
+        var settings = new Dictionary<string, string?>(ConfigDrivenRoutes(_upstream))
+        {
+            ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
+            ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
+            ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
+            ["LlmGateway:Groups:chain:MaxRetries"] = "0",
+            ["ReverseProxy:Routes:group:ClusterId"] = "plain", // not used: the group's deployments serve the route
+            ["ReverseProxy:Routes:group:Match:Path"] = "/group/v1/chat/completions",
+            ["ReverseProxy:Routes:group:Metadata:Llm.InboundProtocol"] = "openai",
+            ["ReverseProxy:Routes:group:Metadata:Llm.Group"] = "chain",
+        };
+        await using var edge = await StartEdgeAsync(settings, proxy => proxy.Services.AddLlmGateway().AddHook(hook).AddStage((context, next, cancellationToken) =>
+        {
+            Interlocked.Increment(ref reachedStage);
+            return next(context, cancellationToken);
+        }, editsRequest: false));
+        _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = """{"error":{"message":"overloaded","type":"server_error"}}""" });
+        var client = new OpenAIClient(new ApiKeyCredential("caller-key"), new OpenAIClientOptions { Endpoint = new Uri(edge.BaseUrl + "/group/v1") }).GetChatClient("any-name");
+
+        ChatCompletion completion = await client.CompleteChatAsync([new UserChatMessage("via a group")]);
+
+        Assert.Equal("Hello from anthropic: via a group", completion.Content[0].Text);
+        Assert.Equal(1, reachedStage);
+        await hook.Changes.UntilAsync(() => hook.Completed.Count == 1, "The call never completed.");
+        var context = Assert.Single(hook.Completed);
+        Assert.Equal(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"], context.Attempts.Select(a => a.Deployment));
+        Assert.NotNull(context.Record);
+        Assert.Equal("anthropic", context.Record!.Provider);
+        Assert.DoesNotContain(_upstream.Calls, c => c.Path.StartsWith("/echo", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Llm.InboundProtocol", "cobol", "must be 'openai' or 'anthropic'")]
     [InlineData("Llm.Provder", "openai", "unknown LLM metadata key 'Llm.Provder'")]
     [InlineData("Llm.Provider", "nobody", "unknown provider 'nobody'")]
     [InlineData("Llm.CachePolicy", "nonesuch", "unknown cache policy 'nonesuch'")]
+    [InlineData("Llm.Group", "nonesuch", "unknown model group 'nonesuch'")]
     public async Task InvalidLlmMetadataStopsStartup(string key, string value, string message)
     {
         var settings = ConfigDrivenRoutes(_upstream);

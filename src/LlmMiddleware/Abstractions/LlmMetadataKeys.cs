@@ -12,6 +12,13 @@ public static class LlmMetadataKeys
     /// <summary>The provider (as named in the gateway configuration) the route's cluster points at; on the route or the cluster.</summary>
     public const string Provider = "Llm.Provider";
 
+    /// <summary>
+    /// The model group (from <c>LlmGateway:Groups</c>) that serves the route, instead of a provider: calls then run the
+    /// gateway's own pipeline and router — stages, hooks, cache, metering, fallbacks, retries, cooldowns and racing —
+    /// exactly as on the gateway endpoints, and YARP does not forward them (the route's cluster is not used).
+    /// </summary>
+    public const string Group = "Llm.Group";
+
     /// <summary>Optional: the upstream model to use whatever model the caller names.</summary>
     public const string Model = "Llm.Model";
 

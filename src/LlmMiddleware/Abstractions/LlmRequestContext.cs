@@ -212,6 +212,9 @@ public sealed class LlmRequestContext
     /// <summary>What <see cref="Upstream"/> works on (the prepared chat call).</summary>
     internal object? UpstreamState { get; set; }
 
+    /// <summary>The cache policy of the YARP route the call came by, which replaces the endpoint's.</summary>
+    internal Caching.RouteCachePolicy? RouteCachePolicy { get; set; }
+
     /// <summary>Whether the call has been through metering (recorded, or failed to be).</summary>
     internal bool Metered { get; set; }
 }

@@ -37,3 +37,6 @@ internal sealed class ResolvedCachePolicy
     /// <summary>For writes that replace an entry (<c>Cache-Control: no-cache</c>).</summary>
     public HybridCacheEntryOptions RefreshOptions { get; }
 }
+
+/// <summary>A route's own cache policy (<see langword="null"/> inside when the route says <c>off</c>).</summary>
+internal sealed record RouteCachePolicy(ResolvedCachePolicy? Policy);

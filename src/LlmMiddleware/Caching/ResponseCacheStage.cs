@@ -1,7 +1,7 @@
 namespace LlmMiddleware.Caching;
 
 /// <summary>
-/// The pipeline stage of the response cache: answers a chat call from the cache under its endpoint's policy when it
+/// The pipeline stage of the response cache: answers a chat call from the cache under its endpoint's (or YARP route's) policy when it
 /// can, and otherwise lets it through and stores its answer once the call is complete and metered (the entry carries
 /// the call's cost), which also releases the identical calls waiting for it.
 /// </summary>
@@ -17,7 +17,8 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
             return;
         }
 
-        if (!await TryServeAsync(cache, context, cache.PolicyFor(context.HttpContext), cancellationToken).ConfigureAwait(false))
+        var policy = context.RouteCachePolicy is { } route ? route.Policy : cache.PolicyFor(context.HttpContext);
+        if (!await TryServeAsync(cache, context, policy, cancellationToken).ConfigureAwait(false))
         {
             await next(context, cancellationToken).ConfigureAwait(false);
         }

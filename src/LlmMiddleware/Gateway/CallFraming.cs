@@ -69,6 +69,21 @@ internal sealed partial class CallFraming
         await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
     });
 
+    /// <summary>
+    /// A YARP route that names a model group: the same call as on the gateway endpoints (pipeline and router), routed
+    /// through <paramref name="group"/> whatever model the caller names, under the route's cache policy.
+    /// </summary>
+    public Task HandleGroupRouteAsync(HttpContext http, LlmProtocol inbound, string group, ResolvedCachePolicy? cachePolicy) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
+    {
+        context.RouteCachePolicy = new RouteCachePolicy(cachePolicy);
+        using var call = await _preparation.ReadAsync(context, (context, token) => _preparation.RouteGroupAsync(context, group, token), aborted).ConfigureAwait(false);
+        context.UpstreamState = call;
+        await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
+    });
+
+    /// <summary>Whether <paramref name="name"/> is a configured model group.</summary>
+    public bool IsGroup(string name) => _preparation.IsGroup(name);
+
     /// <summary>Runs the host's stages around <paramref name="upstream"/>, the call's last step.</summary>
     public ValueTask InvokePipelineAsync(LlmRequestContext context, LlmCallDelegate upstream, CancellationToken aborted)
     {

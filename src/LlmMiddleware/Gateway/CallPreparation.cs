@@ -50,7 +50,13 @@ internal sealed class CallPreparation
             return (new LlmRoute(provider, upstreamModel), null);
         }
 
-        var candidates = await _router.RouteAsync(model, context, cancellationToken).ConfigureAwait(false);
+        return await RouteGroupAsync(context, model, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Orders <paramref name="group"/>'s deployments for the call (strategy, routing hooks, pricing policy).</summary>
+    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> RouteGroupAsync(LlmRequestContext context, string group, CancellationToken cancellationToken)
+    {
+        var candidates = await _router.RouteAsync(group, context, cancellationToken).ConfigureAwait(false);
         if (_meter.Options.UnpricedModels == LlmUnpricedModelPolicy.Block)
         {
             // Unpriced deployments are never tried; if none is priced the first one's refusal explains why.
@@ -61,6 +67,9 @@ internal sealed class CallPreparation
         var first = candidates[0];
         return (new LlmRoute(first.Endpoint, first.Model, first), candidates);
     }
+
+    /// <summary>Whether <paramref name="name"/> is a configured model group.</summary>
+    public bool IsGroup(string name) => _router.IsGroup(name);
 
     /// <summary>
     /// Reads and parses the caller's body and resolves its route (a model group's candidates in order). The caller's
