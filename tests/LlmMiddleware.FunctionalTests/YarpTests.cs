@@ -393,6 +393,19 @@ public sealed class YarpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AGroupRouteThatAlsoNamesAProviderStopsStartup()
+    {
+        var settings = ConfigDrivenRoutes(_upstream);
+        settings["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai";
+        settings["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini";
+        settings["ReverseProxy:Routes:messages:Metadata:Llm.Group"] = "chain"; // this route names provider and model
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => StartEdgeAsync(settings));
+
+        Assert.Contains("a route served by a model group ('Llm.Group') names no 'Llm.Provider' or 'Llm.Model'", ex.ToString());
+    }
+
+    [Fact]
     public async Task ARoutesCachePolicyAppliesOnlyToThatRoute()
     {
         var settings = ConfigDrivenRoutes(_upstream);
