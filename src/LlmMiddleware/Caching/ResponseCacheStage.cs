@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LlmMiddleware.Caching;
 
 /// <summary>
@@ -9,15 +11,17 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
 {
     public override bool EditsRequest => false;
 
-    public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        if (context.OperationName != LlmOperationNames.Chat)
-        {
-            await next(context, cancellationToken).ConfigureAwait(false);
-            return;
-        }
+        var policy = context.OperationName != LlmOperationNames.Chat ? null
+            : context.RouteCachePolicy is { } route ? route.Policy
+            : cache.PolicyFor(context.HttpContext);
+        return policy is null ? next(context, cancellationToken) : ServeOrPassAsync(context, next, policy, cancellationToken);
+    }
 
-        var policy = context.RouteCachePolicy is { } route ? route.Policy : cache.PolicyFor(context.HttpContext);
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ServeOrPassAsync(LlmRequestContext context, LlmCallDelegate next, ResolvedCachePolicy policy, CancellationToken cancellationToken)
+    {
         if (!await TryServeAsync(cache, context, policy, cancellationToken).ConfigureAwait(false))
         {
             await next(context, cancellationToken).ConfigureAwait(false);

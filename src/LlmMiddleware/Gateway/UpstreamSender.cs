@@ -54,18 +54,19 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             HttpResponseMessage? response = null;
             LlmGatewayException? failure = null;
             var entered = deployment?.TryEnter() ?? true;
-            using var firstToken = new TimeLimit(timeout.Token, _options.FirstTokenTimeout ?? Timeout.InfiniteTimeSpan, _timeProvider);
+            using var firstTokenLimit = _options.FirstTokenTimeout is { } limit ? new TimeLimit(timeout.Token, limit, _timeProvider) : null;
+            var firstToken = firstTokenLimit?.Token ?? timeout.Token;
 
             try
             {
                 response = entered
-                    ? await SendOnceAsync(context, call, firstToken.Token, aborted).ConfigureAwait(false)
+                    ? await SendOnceAsync(context, call, firstToken, aborted).ConfigureAwait(false)
                     : throw AtLimit(deployment!);
                 if (_options.FirstTokenTimeout is not null && context.Request.Stream && (int)response.StatusCode < 400)
                 {
                     // Stream headers come at once; the first-token limit is on the first content, which is still before
                     // anything reaches the caller, so a stalled stream can still fall back.
-                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Protocol, firstToken.Token).ConfigureAwait(false);
+                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Protocol, firstToken).ConfigureAwait(false);
                 }
             }
             catch (LlmGatewayException ex)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMiddleware.Metering;
@@ -10,6 +11,7 @@ internal sealed partial class MeteringStage(LlmMeter meter, ILogger<MeteringStag
 {
     public override bool EditsRequest => false;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
         try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace LlmMiddleware.Pipeline;
@@ -23,7 +24,11 @@ internal sealed partial class HooksStage : LlmCallStage
 
     public override bool EditsRequest { get; }
 
-    public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) =>
+        _hooks.Length == 0 ? next(context, cancellationToken) : RunAsync(context, next, cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask RunAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
         await BeforeAsync(context, cancellationToken).ConfigureAwait(false);
         await next(context, cancellationToken).ConfigureAwait(false);
