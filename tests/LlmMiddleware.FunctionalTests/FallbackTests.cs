@@ -293,8 +293,4 @@ public sealed class FallbackTests : GroupGatewayTestBase
         Assert.Equal(2, span.Events.Count(e => e.Name == "llm_gateway.attempt"));
         Assert.Equal("anthropic/claude-sonnet-4-5", span.GetTagItem("llm_gateway.deployment"));
     }
-
-    /// <summary>Collects what the gateway's own meter (from its IMeterFactory) records on <paramref name="instrument"/>.</summary>
-    private MetricCollector<T> Collect<T>(string instrument)
-        where T : struct => new(Gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "LlmMiddleware", instrument);
 }

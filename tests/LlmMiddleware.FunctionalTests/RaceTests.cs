@@ -43,6 +43,7 @@ public sealed class RaceTests : GroupGatewayTestBase
         // The slow leg surely reaches the provider before the fast one answers, so its cancellation is observable.
         Upstream.Enqueue(new FakeFault { Provider = "openai", HeaderDelay = TimeSpan.FromSeconds(30) });
         Upstream.Enqueue(new FakeFault { Provider = "anthropic", AfterCallTo = "openai" });
+        using var attempts = Collect<long>("llm_gateway.attempts");
 
         var (status, body, headers, context) = await ChatAsync("race", stream);
 
@@ -53,10 +54,7 @@ public sealed class RaceTests : GroupGatewayTestBase
         Assert.Same(Upstream.StreamCancelled.Task, cancelled);
         var winner = Assert.Single(context.Attempts, a => a.Outcome == LlmAttemptOutcome.Succeeded);
         Assert.Equal("anthropic", winner.Provider);
-        for (var i = 0; i < 200 && context.Attempts.Count < 2; i++)
-        {
-            await Task.Delay(10);
-        }
+        await attempts.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30)); // the loser is recorded as its leg ends
 
         var loser = Assert.Single(context.Attempts, a => a.Outcome == LlmAttemptOutcome.Cancelled);
         Assert.Equal("openai/gpt-4o-mini", loser.Deployment);
@@ -101,15 +99,13 @@ public sealed class RaceTests : GroupGatewayTestBase
     public async Task AFailedPrimaryLaunchesTheHedgeWithoutWaiting()
     {
         Upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
+        using var attempts = Collect<long>("llm_gateway.attempts");
 
         var (status, body, _, context) = await ChatAsync("hedge");
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("Hello from anthropic", body);
-        for (var i = 0; i < 200 && context.Attempts.Count < 2; i++)
-        {
-            await Task.Delay(10);
-        }
+        await attempts.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30));
 
         Assert.Equal(LlmAttemptOutcome.Failed, Assert.Single(context.Attempts, a => a.Provider == "openai").Outcome);
         Assert.Equal(LlmAttemptOutcome.Succeeded, Assert.Single(context.Attempts, a => a.Provider == "anthropic").Outcome);

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests.Infrastructure;
 
@@ -49,6 +51,10 @@ public abstract class GroupGatewayTestBase : IAsyncLifetime
         await Gateway.DisposeAsync();
         await Upstream.DisposeAsync();
     }
+
+    /// <summary>Collects <paramref name="instrument"/> of this test's gateway alone (its own meter factory).</summary>
+    protected MetricCollector<T> Collect<T>(string instrument)
+        where T : struct => new(Gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", instrument);
 
     /// <summary>Posts a one-message chat to <paramref name="model"/> and waits for the call's completion hook.</summary>
     protected async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
