@@ -33,6 +33,7 @@ internal sealed partial class LlmResponseCache
 
     private readonly HybridCache _cache;
     private readonly LlmSemanticCache _semantic;
+    private readonly Identity.CallerIdentities _callers;
     private readonly LlmMeter _meter;
     private readonly LlmGatewayOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -41,10 +42,11 @@ internal sealed partial class LlmResponseCache
     private readonly Dictionary<string, ResolvedCachePolicy?> _named = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConditionalWeakTable<LlmCachePolicy, ResolvedCachePolicy> _inCode = [];
 
-    public LlmResponseCache([FromKeyedServices(LlmCacheOptions.HybridCacheKey)] HybridCache cache, LlmSemanticCache semantic, LlmMeter meter, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmResponseCache> logger)
+    public LlmResponseCache([FromKeyedServices(LlmCacheOptions.HybridCacheKey)] HybridCache cache, LlmSemanticCache semantic, LlmMeter meter, Identity.CallerIdentities callers, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmResponseCache> logger)
     {
         _cache = cache;
         _semantic = semantic;
+        _callers = callers;
         _meter = meter;
         _options = options.Value;
         _timeProvider = timeProvider;
@@ -93,7 +95,7 @@ internal sealed partial class LlmResponseCache
             return ValueTask.FromResult(false);
         }
 
-        var caller = _meter.CallerOf(context);
+        var caller = _callers.Of(context);
         if (!TryScope(policy.Scope, caller, out var scope))
         {
             // Fails closed: a caller the gateway cannot tell apart from others shares nothing unless the policy says Shared.

@@ -54,6 +54,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
         services.TryAddSingleton<LlmTokenizers>();
+        services.TryAddSingleton<LlmMiddleware.Identity.CallerIdentities>();
         services.TryAddSingleton<LlmMeter>();
         services.AddOptions<LlmMiddleware.Pipeline.LlmCallPipelineOptions>();
         services.TryAddSingleton<MeteringStage>();

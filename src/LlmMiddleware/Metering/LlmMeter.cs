@@ -1,9 +1,6 @@
-using System.Security.Claims;
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using LlmMiddleware.Catalog;
+using LlmMiddleware.Identity;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Telemetry;
 using Microsoft.AspNetCore.Http;
@@ -25,18 +22,17 @@ internal sealed class LlmMeter
     public const string OutputTokensHeader = "x-llm-output-tokens";
     public const string PriceVersionHeader = "x-llm-price-version";
 
-    private const int MaxRememberedKeys = 10_000;
-
     private readonly LlmModelCatalog _catalog;
     private readonly LlmMeteringOptions _options;
     private readonly LlmSpendAggregator _spend;
     private readonly LlmCallRecordDispatcher _dispatcher;
     private readonly LlmUsageMetrics _metrics;
     private readonly LlmTokenizers _tokenizers;
-    private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
+    private readonly CallerIdentities _callers;
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers, CallerIdentities callers)
     {
+        _callers = callers;
         _tokenizers = tokenizers;
         _catalog = catalog;
         _options = options.Value.Metering;
@@ -76,7 +72,7 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(new LlmCallRecord(context, CallerOf(context))
+        Publish(new LlmCallRecord(context, _callers.Of(context))
         {
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
@@ -150,9 +146,6 @@ internal sealed class LlmMeter
     /// <summary>The version of the price in force for <paramref name="model"/> at <paramref name="at"/>, if priced.</summary>
     public string? PriceVersionFor(string provider, string model, DateTimeOffset at) => PricingFor(provider, model, at)?.Version;
 
-    /// <summary>Who the call is attributed to: what hooks set, else the presented key's fingerprint and the request's user.</summary>
-    public LlmCallerIdentity CallerOf(LlmRequestContext context) => context.Caller ??= DefaultCaller(context);
-
     private LlmModelPricing? PricingFor(string provider, string model, DateTimeOffset at) => _catalog.Find(provider, model)?.PricingAt(at);
 
     private LlmCallRecord BuildRecord(LlmRequestContext context)
@@ -160,7 +153,7 @@ internal sealed class LlmMeter
         if (context.CacheHit is { } hit)
         {
             var replayed = hit.Response.Usage;
-            return new LlmCallRecord(context, CallerOf(context))
+            return new LlmCallRecord(context, _callers.Of(context))
             {
                 Provider = hit.Provider,
                 Deployment = hit.Deployment,
@@ -191,7 +184,7 @@ internal sealed class LlmMeter
             : LlmCallStatus.Succeeded;
         var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
         var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
-        return new LlmCallRecord(context, CallerOf(context))
+        return new LlmCallRecord(context, _callers.Of(context))
         {
             Provider = context.ProviderName,
             Deployment = context.Deployment?.Name,
@@ -264,46 +257,5 @@ internal sealed class LlmMeter
             : inputCounted && (outputCounted || reported.OutputTokens == 0) ? LlmTokenSource.Counted
             : LlmTokenSource.Mixed;
         return (usage, source, images, source == LlmTokenSource.Provider ? null : tokenizer.Name);
-    }
-
-    /// <summary>
-    /// By default a call is attributed to the host's authenticated principal when there is one (Basic, cookies, mTLS, an
-    /// auth proxy: <c>principal_…</c>, a fingerprint of its authentication type and name identifier), else to a
-    /// fingerprint of the key it presented (<c>key_…</c>), and to the request's user. A caller with neither has no key.
-    /// </summary>
-    private LlmCallerIdentity DefaultCaller(LlmRequestContext context)
-    {
-        var http = context.HttpContext;
-        if (http.User.Identity is { IsAuthenticated: true } identity &&
-            (http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? identity.Name) is { Length: > 0 } name)
-        {
-            return new LlmCallerIdentity { Key = Fingerprint("principal_", identity.AuthenticationType + "\n" + name), User = context.Request.User };
-        }
-
-        var headers = http.Request.Headers;
-        string? key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer[7..]
-            : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
-            : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
-            : null;
-        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint("key_", key), User = context.Request.User };
-    }
-
-    private string Fingerprint(string prefix, string key)
-    {
-        if (_keyFingerprints.TryGetValue(key, out var fingerprint) && fingerprint.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            return fingerprint;
-        }
-
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
-        fingerprint = prefix + Convert.ToHexStringLower(hash[..8]);
-        if (_keyFingerprints.Count >= MaxRememberedKeys)
-        {
-            _keyFingerprints.Clear();
-        }
-
-        _keyFingerprints[key] = fingerprint;
-        return fingerprint;
     }
 }

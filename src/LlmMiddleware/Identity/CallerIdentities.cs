@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace LlmMiddleware.Identity;
+
+/// <summary>
+/// Who a call is attributed to — the one answer metering, the response cache's tenant scope and governance use: what a
+/// hook or stage set on <see cref="LlmRequestContext.Caller"/>, else the default below, settled once per call.
+/// </summary>
+internal sealed class CallerIdentities
+{
+    private const int MaxRememberedKeys = 10_000;
+    private readonly ConcurrentDictionary<string, string> _keyFingerprints = new(StringComparer.Ordinal);
+
+    /// <summary>The call's caller, settled on first use.</summary>
+    public LlmCallerIdentity Of(LlmRequestContext context) => context.Caller ??= Default(context);
+
+    /// <summary>
+    /// By default a call is attributed to the host's authenticated principal when there is one (Basic, cookies, mTLS, an
+    /// auth proxy: <c>principal_…</c>, a fingerprint of its authentication type and name identifier), else to a
+    /// fingerprint of the key it presented (<c>key_…</c>), and to the request's user. A caller with neither has no key.
+    /// </summary>
+    private LlmCallerIdentity Default(LlmRequestContext context)
+    {
+        var http = context.HttpContext;
+        if (http.User.Identity is { IsAuthenticated: true } identity &&
+            (http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? identity.Name) is { Length: > 0 } name)
+        {
+            return new LlmCallerIdentity { Key = Fingerprint("principal_", identity.AuthenticationType + "\n" + name), User = context.Request.User };
+        }
+
+        var headers = http.Request.Headers;
+        string? key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer[7..]
+            : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
+            : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
+            : null;
+        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint("key_", key), User = context.Request.User };
+    }
+
+    private string Fingerprint(string prefix, string key)
+    {
+        if (_keyFingerprints.TryGetValue(key, out var fingerprint) && fingerprint.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return fingerprint;
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
+        fingerprint = prefix + Convert.ToHexStringLower(hash[..8]);
+        if (_keyFingerprints.Count >= MaxRememberedKeys)
+        {
+            _keyFingerprints.Clear();
+        }
+
+        _keyFingerprints[key] = fingerprint;
+        return fingerprint;
+    }
+}
