@@ -32,6 +32,11 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
 
     public bool IsIndexed => _index is not null;
 
+    /// <summary>Completed when an index is first swapped in (built off the request path); for tests to wait on.</summary>
+    internal Task FirstIndexed => _firstIndexed.Task;
+
+    private readonly TaskCompletionSource _firstIndexed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Adds a unit vector; returns its slot (for eviction).</summary>
     public SemanticSlot Add(float[] vector, LlmCacheEntry entry, long expiresAt, Guid id)
     {
@@ -205,6 +210,8 @@ internal sealed class VectorPartition(int dimensions, int indexThreshold)
             {
                 _lock.ExitWriteLock();
             }
+
+            _firstIndexed.TrySetResult();
         }
         finally
         {
