@@ -1,4 +1,5 @@
 using LlmMiddleware;
+using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Yarp;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,7 +76,7 @@ public static class LlmTransformExtensions
         }
 
         // The whole call runs here and writes the response; YARP does not forward a request whose response has started.
-        var policy = framing.Cache.PolicyNamed(cachePolicy);
+        var policy = new RouteCachePolicy(framing.Cache.PolicyNamed(cachePolicy));
         context.AddRequestTransform(transform => new ValueTask(framing.HandleGroupRouteAsync(transform.HttpContext, inbound, group, policy)));
         return context;
     }

@@ -62,24 +62,24 @@ internal sealed partial class CallFraming
 
     public UpstreamSender Sender => _sender;
 
-    public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
-    {
-        using var call = await _preparation.ReadAsync(context, _preparation.ResolveAsync, aborted).ConfigureAwait(false);
-        context.UpstreamState = call;
-        await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
-    });
+    /// <summary>A gateway endpoint's chat call: routed by the model the caller names.</summary>
+    public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunChatAsync(http, inbound, _preparation.ResolveAsync, routeCachePolicy: null);
 
     /// <summary>
     /// A YARP route that names a model group: the same call as on the gateway endpoints (pipeline and router), routed
     /// through <paramref name="group"/> whatever model the caller names, under the route's cache policy.
     /// </summary>
-    public Task HandleGroupRouteAsync(HttpContext http, LlmProtocol inbound, string group, ResolvedCachePolicy? cachePolicy) => RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
-    {
-        context.RouteCachePolicy = new RouteCachePolicy(cachePolicy);
-        using var call = await _preparation.ReadAsync(context, (context, token) => _preparation.RouteGroupAsync(context, group, token), aborted).ConfigureAwait(false);
-        context.UpstreamState = call;
-        await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
-    });
+    public Task HandleGroupRouteAsync(HttpContext http, LlmProtocol inbound, string group, RouteCachePolicy cachePolicy) =>
+        RunChatAsync(http, inbound, (context, token) => _preparation.RouteGroupAsync(context, group, token), cachePolicy);
+
+    private Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy) =>
+        RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
+        {
+            context.RouteCachePolicy = routeCachePolicy;
+            using var call = await _preparation.ReadAsync(context, resolve, aborted).ConfigureAwait(false);
+            context.UpstreamState = call;
+            await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
+        });
 
     /// <summary>Whether <paramref name="name"/> is a configured model group.</summary>
     public bool IsGroup(string name) => _preparation.IsGroup(name);
