@@ -16,7 +16,7 @@ internal sealed class LlmForwarderErrorMiddleware(RequestDelegate next)
     public async Task InvokeAsync(HttpContext http)
     {
         await next(http).ConfigureAwait(false);
-        if (http.Features.Get<LlmYarpCallState>() is not { } state || http.Features.Get<IForwarderErrorFeature>() is not { } failure)
+        if (http.Features.Get<LlmYarpCallState>() is not { Prepared: null } state || http.Features.Get<IForwarderErrorFeature>() is not { } failure)
         {
             return;
         }

@@ -15,6 +15,7 @@ public static class LlmReverseProxyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddLlmGateway();
+        builder.Services.TryAddSingleton<LlmYarpRoutes>();
         builder.AddTransforms<LlmTransformProvider>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, LlmForwarderErrorStartupFilter>());
         return builder;

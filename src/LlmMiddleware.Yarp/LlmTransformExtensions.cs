@@ -41,6 +41,7 @@ public static class LlmTransformExtensions
         }
 
         var transform = new LlmYarpTransform(framing, inbound, endpoint, model, framing.Cache.PolicyNamed(cachePolicy));
+        context.Services.GetService<LlmYarpRoutes>()?.Set(context.Route.RouteId, transform);
         context.AddRequestTransform(transform.TransformRequestAsync);
         context.AddResponseTransform(transform.TransformResponseAsync);
         return context;

@@ -13,6 +13,10 @@ internal sealed class LlmYarpCallState(LlmRequestContext context, CallFraming fr
     /// <summary>Set once the request is prepared; the response translation undoes what it records.</summary>
     public TranslationState Translation { get; set; } = new();
 
+    /// <summary>The call prepared by the proxy pipeline's LLM step (<c>UseLlmPipeline()</c>), which also frames and ends
+    /// it; <see langword="null"/> when the transforms run the call themselves.</summary>
+    public PreparedCall? Prepared { get; init; }
+
     /// <summary>Ends the call (record, span, completion callbacks), once.</summary>
     public async ValueTask CompleteAsync()
     {

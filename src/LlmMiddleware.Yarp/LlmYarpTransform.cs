@@ -5,6 +5,7 @@ using LlmMiddleware.Gateway;
 using LlmMiddleware.Providers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmMiddleware.Yarp;
@@ -24,9 +25,17 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
     private static readonly FrozenSet<string> ForwardedRequestHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Accept", "User-Agent", "traceparent", "tracestate", "baggage");
 
+    private readonly RouteCachePolicy _routeCachePolicy = new(cachePolicy);
+
     public async ValueTask TransformRequestAsync(RequestTransformContext transform)
     {
         var http = transform.HttpContext;
+        if (http.Features.Get<LlmYarpCallState>() is { Prepared: { } prepared } proxied)
+        {
+            ApplyCall(transform, proxied.Context, prepared);
+            return;
+        }
+
         var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, framing.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         framing.RegisterCostHeaders(context);
@@ -44,37 +53,7 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
 
             http.Response.RegisterForDispose(call);
             state.Translation = call.Translation;
-
-            var pathAndQuery = provider.ChatPath(call.Model, context.Request.Stream);
-            var queryStart = pathAndQuery.IndexOf('?');
-            transform.Path = new PathString(queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart]);
-            transform.Query.Collection.Clear();
-            if (queryStart >= 0)
-            {
-                foreach (var (key, value) in QueryHelpers.ParseQuery(pathAndQuery[queryStart..]))
-                {
-                    transform.Query.Collection[key] = value;
-                }
-            }
-
-            var request = transform.ProxyRequest;
-            var anthropicToAnthropic = context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages;
-            foreach (var name in request.Headers.Select(header => header.Key).ToList())
-            {
-                if (!ForwardedRequestHeaders.Contains(name) && !framing.Options.ForwardRequestHeaders.Contains(name) &&
-                    !(anthropicToAnthropic && name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase)))
-                {
-                    request.Headers.Remove(name);
-                }
-            }
-
-            provider.ApplyHeaders(request.Headers, context.Request.Stream);
-            // YARP sends what HttpContext.Request.Body holds (it refuses a replaced ProxyRequest.Content); the body is
-            // a pooled buffer that lives until the response ends.
-            MemoryMarshal.TryGetArray(call.UpstreamBody, out var body);
-            http.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
-            request.Content!.Headers.ContentLength = body.Count;
-            request.Content.Headers.ContentType = new("application/json");
+            ApplyCall(transform, context, call);
         }
         catch (LlmGatewayException ex)
         {
@@ -84,6 +63,59 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
             await state.CompleteAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>Points YARP's proxy request at the prepared call: path and query, the allowed headers, credentials, body.</summary>
+    private void ApplyCall(RequestTransformContext transform, LlmRequestContext context, PreparedCall call)
+    {
+        var http = transform.HttpContext;
+        var pathAndQuery = provider.ChatPath(call.Model, context.Request.Stream);
+        var queryStart = pathAndQuery.IndexOf('?');
+        transform.Path = new PathString(queryStart < 0 ? pathAndQuery : pathAndQuery[..queryStart]);
+        transform.Query.Collection.Clear();
+        if (queryStart >= 0)
+        {
+            foreach (var (key, value) in QueryHelpers.ParseQuery(pathAndQuery[queryStart..]))
+            {
+                transform.Query.Collection[key] = value;
+            }
+        }
+
+        var request = transform.ProxyRequest;
+        var anthropicToAnthropic = context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages;
+        foreach (var name in request.Headers.Select(header => header.Key).ToList())
+        {
+            if (!ForwardedRequestHeaders.Contains(name) && !framing.Options.ForwardRequestHeaders.Contains(name) &&
+                !(anthropicToAnthropic && name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase)))
+            {
+                request.Headers.Remove(name);
+            }
+        }
+
+        provider.ApplyHeaders(request.Headers, context.Request.Stream);
+        // YARP sends what HttpContext.Request.Body holds (it refuses a replaced ProxyRequest.Content); the body is
+        // a pooled buffer that lives until the response ends.
+        MemoryMarshal.TryGetArray(call.UpstreamBody, out var body);
+        http.Request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+        request.Content!.Headers.ContentLength = body.Count;
+        request.Content.Headers.ContentType = new("application/json");
+    }
+
+    /// <summary>
+    /// The call as the proxy pipeline's LLM step runs it (<c>UseLlmPipeline()</c>): framed, and through the host's stages,
+    /// like the gateway endpoints', with YARP's forwarding (<paramref name="next"/>) as the last step.
+    /// </summary>
+    public Task RunProxiedAsync(HttpContext http, Func<Task> next) => framing.HandleProxiedAsync(http, inbound, ResolveForRoute, _routeCachePolicy, async (context, call) =>
+    {
+        http.Features.Set(new LlmYarpCallState(context, framing) { Prepared = call, Translation = call.Translation });
+        await next().ConfigureAwait(false);
+        if (http.Features.Get<IForwarderErrorFeature>() is { } failure && context.Error is null && !http.Response.HasStarted)
+        {
+            // YARP could not reach the provider (its response transform never ran): a failure the stages see.
+            throw new LlmGatewayException(failure.Error is ForwarderError.RequestTimedOut
+                ? new LlmError(LlmErrorKind.Timeout, $"Provider '{context.ProviderName}' did not answer in time.")
+                : UpstreamErrors.UnreachableError(context.ProviderName));
+        }
+    });
 
     public async ValueTask TransformResponseAsync(ResponseTransformContext transform)
     {
@@ -118,7 +150,10 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
         }
         finally
         {
-            await state.CompleteAsync().ConfigureAwait(false);
+            if (state.Prepared is null)
+            {
+                await state.CompleteAsync().ConfigureAwait(false); // a proxied call is ended by its framing
+            }
         }
     }
 

@@ -392,6 +392,67 @@ public sealed class YarpTests : IAsyncLifetime
         Assert.Contains(message, ex.ToString());
     }
 
+    /// <summary>An edge whose proxy pipeline runs LLM routes through the gateway's call pipeline, with a counting stage.</summary>
+    private Task<GatewayHost> StartPipelinedEdgeAsync(Dictionary<string, string?> settings, RecordingHook hook, CollectingSink sink, Action reached) =>
+        GatewayHost.StartAsync(
+            _upstream,
+            builder =>
+            {
+                builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy")).AddLlmTransforms();
+                builder.Services.AddSingleton<ILlmCallRecordSink>(sink);
+                builder.Services.AddLlmGateway().AddHook(hook).AddStage((context, next, cancellationToken) =>
+                {
+                    reached();
+                    return next(context, cancellationToken);
+                }, editsRequest: false);
+            },
+            app => app.MapReverseProxy(proxy =>
+            {
+                proxy.UseLlmPipeline();
+                proxy.UseSessionAffinity();
+                proxy.UseLoadBalancing();
+                proxy.UsePassiveHealthChecks();
+            }),
+            settings);
+
+    [Fact]
+    public async Task UseLlmPipelineRunsTheHostsStagesAroundYarpsOwnForwarding()
+    {
+        var (hook, sink, reached) = (new RecordingHook(), new CollectingSink(), 0);
+        var settings = new Dictionary<string, string?>(ConfigDrivenRoutes(_upstream)) { ["LlmGateway:Cache:Mode"] = "Exact" };
+        await using var edge = await StartPipelinedEdgeAsync(settings, hook, sink, () => Interlocked.Increment(ref reached));
+        var client = new OpenAIClient(new ApiKeyCredential("caller-key"), new OpenAIClientOptions { Endpoint = new Uri(edge.BaseUrl + "/edge/v1") }).GetChatClient("claude-sonnet-4-5");
+
+        ChatCompletion first = await client.CompleteChatAsync([new UserChatMessage("through the pipeline")]);
+        ChatCompletion second = await client.CompleteChatAsync([new UserChatMessage("through the pipeline")]);
+
+        Assert.Equal("Hello from anthropic: through the pipeline", first.Content[0].Text);
+        Assert.Equal("Hello from anthropic: through the pipeline", second.Content[0].Text);
+        Assert.Equal(1, reached); // the second call was answered by the cache stage, before the host's stage
+        Assert.Single(_upstream.Calls, c => c.Provider == "anthropic" && c.Body.ToJsonString().Contains("through the pipeline", StringComparison.Ordinal));
+        await hook.Changes.UntilAsync(() => hook.Completed.Count == 2, "The calls never completed.");
+        Assert.Equal([LlmCacheOutcome.Miss, LlmCacheOutcome.HitExact], hook.Completed.Select(c => c.CacheOutcome));
+        await sink.WaitForAsync(_ => true, 2);
+        Assert.Equal(2, sink.Records.Count); // each call metered once, by the pipeline
+    }
+
+    [Fact]
+    public async Task UnderUseLlmPipelineAnUnreachableProviderIsAnErrorTheStagesSee()
+    {
+        var (hook, sink, reached) = (new RecordingHook(), new CollectingSink(), 0);
+        var settings = new Dictionary<string, string?>(ConfigDrivenRoutes(_upstream)) { ["ReverseProxy:Clusters:anthropic:Destinations:d1:Address"] = "http://127.0.0.1:1" };
+        await using var edge = await StartPipelinedEdgeAsync(settings, hook, sink, () => Interlocked.Increment(ref reached));
+
+        using var response = await _http.PostAsync(edge.BaseUrl + "/edge/v1/chat/completions", new StringContent("""{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("upstream_unreachable", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(1, reached);
+        var record = await sink.WaitForAsync(_ => true);
+        Assert.Equal("upstream_unreachable", record.ErrorCode);
+    }
+
     [Fact]
     public async Task AGroupRouteThatAlsoNamesAProviderStopsStartup()
     {

@@ -72,13 +72,25 @@ internal sealed partial class CallFraming
     public Task HandleGroupRouteAsync(HttpContext http, LlmProtocol inbound, string group, RouteCachePolicy cachePolicy) =>
         RunChatAsync(http, inbound, (context, token) => _preparation.RouteGroupAsync(context, group, token), cachePolicy);
 
-    private Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy) =>
+    /// <summary>
+    /// A YARP route on one provider, run from the proxy pipeline (<c>UseLlmPipeline()</c>): the same framing and
+    /// stages, with <paramref name="forward"/> — YARP's own forwarding of the prepared call — as the last step.
+    /// </summary>
+    public Task HandleProxiedAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy cachePolicy, Func<LlmRequestContext, PreparedCall, ValueTask> forward) =>
+        RunChatAsync(http, inbound, resolve, cachePolicy, async (context, aborted) =>
+        {
+            var call = (PreparedCall)context.UpstreamState!;
+            await _preparation.RetargetAsync(context, call, call.Route, aborted).ConfigureAwait(false);
+            await forward(context, call).ConfigureAwait(false);
+        });
+
+    private Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy, LlmCallDelegate? upstream = null) =>
         RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
         {
             context.RouteCachePolicy = routeCachePolicy;
             using var call = await _preparation.ReadAsync(context, resolve, aborted).ConfigureAwait(false);
             context.UpstreamState = call;
-            await InvokePipelineAsync(context, _sendPrepared, aborted).ConfigureAwait(false);
+            await InvokePipelineAsync(context, upstream ?? _sendPrepared, aborted).ConfigureAwait(false);
         });
 
     /// <summary>Whether <paramref name="name"/> is a configured model group.</summary>
