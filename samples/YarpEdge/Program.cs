@@ -21,5 +21,13 @@ builder.Services.AddReverseProxy()
 var app = builder.Build();
 app.MapGet("/backend/{**rest}", (string? rest) => Results.Json(new { backend = "ordinary service", path = rest }));
 app.MapLlmGateway("/local");
-app.MapReverseProxy();
+// YARP's usual proxy pipeline with the LLM call pipeline in front: LLM routes get the gateway's framing, stages,
+// hooks, cache and metering around YARP's own forwarding; ordinary routes pass through it untouched.
+app.MapReverseProxy(proxy =>
+{
+    proxy.UseLlmPipeline();
+    proxy.UseSessionAffinity();
+    proxy.UseLoadBalancing();
+    proxy.UsePassiveHealthChecks();
+});
 app.Run();
