@@ -24,15 +24,18 @@ internal sealed class LlmForwarderErrorMiddleware(RequestDelegate next)
         var context = state.Context;
         if (context.Error is null && !http.Response.HasStarted)
         {
-            var error = failure.Error is ForwarderError.RequestTimedOut
-                ? new LlmError(LlmErrorKind.Timeout, $"Provider '{context.ProviderName}' did not answer in time.")
-                : UpstreamErrors.UnreachableError(context.ProviderName);
+            var error = ErrorFor(failure, context.ProviderName);
             context.Error = error;
             await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, error, http.RequestAborted).ConfigureAwait(false);
         }
 
         await state.CompleteAsync().ConfigureAwait(false);
     }
+
+    /// <summary>What the caller is told when YARP could not get an answer from the provider.</summary>
+    public static LlmError ErrorFor(IForwarderErrorFeature failure, string? provider) => failure.Error is ForwarderError.RequestTimedOut
+        ? new LlmError(LlmErrorKind.Timeout, $"Provider '{provider}' did not answer in time.")
+        : UpstreamErrors.UnreachableError(provider);
 }
 
 /// <summary>Places <see cref="LlmForwarderErrorMiddleware"/> around the application's pipeline.</summary>

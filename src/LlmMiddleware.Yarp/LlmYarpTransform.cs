@@ -111,9 +111,7 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
         if (http.Features.Get<IForwarderErrorFeature>() is { } failure && context.Error is null && !http.Response.HasStarted)
         {
             // YARP could not reach the provider (its response transform never ran): a failure the stages see.
-            throw new LlmGatewayException(failure.Error is ForwarderError.RequestTimedOut
-                ? new LlmError(LlmErrorKind.Timeout, $"Provider '{context.ProviderName}' did not answer in time.")
-                : UpstreamErrors.UnreachableError(context.ProviderName));
+            throw new LlmGatewayException(LlmForwarderErrorMiddleware.ErrorFor(failure, context.ProviderName));
         }
     });
 
