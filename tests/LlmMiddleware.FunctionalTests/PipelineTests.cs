@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
@@ -13,11 +14,23 @@ public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<Gatewa
 {
     private static readonly Dictionary<string, string?> ExactCache = new() { ["LlmGateway:Cache:Mode"] = "Exact" };
 
-    [Fact]
-    public async Task StagesRunFirstRegisteredOutermostAroundTheRouterAfterTheRouteIsResolved()
+    /// <summary>Where a call comes in: a gateway endpoint, a YARP route on a model group, or a YARP route on one provider
+    /// with <c>UseLlmPipeline()</c>. The pipeline must behave the same on each.</summary>
+    public enum Surface
+    {
+        Endpoint,
+        YarpGroup,
+        YarpProvider,
+    }
+
+    [Theory]
+    [InlineData(Surface.Endpoint)]
+    [InlineData(Surface.YarpGroup)]
+    [InlineData(Surface.YarpProvider)]
+    public async Task StagesRunFirstRegisteredOutermostAroundTheRouterAfterTheRouteIsResolved(Surface surface)
     {
         var trace = new ConcurrentQueue<string>();
-        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b => b.Services.AddLlmGateway()
+        var (gateway, path) = await StartAsync(surface, gateway => gateway
             .AddStage(Tracing("a", trace), editsRequest: false)
             .AddStage(async (context, next, cancellationToken) =>
             {
@@ -25,11 +38,70 @@ public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<Gatewa
                 await next(context, cancellationToken);
                 trace.Enqueue($"<b {context.UpstreamStatusCode}");
             }, editsRequest: false));
+        await using var _ = gateway;
 
-        var (status, _) = await AskAsync(gateway, "/v1/chat/completions", Chat("gpt", "order"));
+        var (status, _) = await AskAsync(gateway, path, Chat("gpt", "order"));
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(["a>", "b> openai/gpt-4o-mini", "<b 200", "<a"], trace);
+    }
+
+    [Theory]
+    [InlineData(Surface.Endpoint)]
+    [InlineData(Surface.YarpGroup)]
+    [InlineData(Surface.YarpProvider)]
+    public async Task ARefusingStageIsAnsweredInTheCallersProtocolAndRecordedOnEverySurface(Surface surface)
+    {
+        var hook = new CompletionHook();
+        var (gateway, path) = await StartAsync(surface, gateway => gateway.AddHook(hook)
+            .AddStage((_, _, _) => throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, "Over budget.", 403) { Code = "budget_exceeded" })));
+        await using var _ = gateway;
+
+        var (status, json) = await AskAsync(gateway, path, Chat("gpt", "refuse me"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("budget_exceeded", json.GetProperty("error").GetProperty("code").GetString()); // OpenAI's error shape
+        Assert.Equal("budget_exceeded", Assert.Single(hook.Records).ErrorCode);
+    }
+
+    /// <summary>A gateway reached through <paramref name="surface"/>, configured by <paramref name="configure"/>; the chat path.</summary>
+    private async Task<(GatewayHost Host, string Path)> StartAsync(Surface surface, Action<ILlmGatewayBuilder> configure)
+    {
+        if (surface == Surface.Endpoint)
+        {
+            return (await GatewayHost.StartAsync(fixture.Upstream, b => configure(b.Services.AddLlmGateway())), "/v1/chat/completions");
+        }
+
+        var route = surface == Surface.YarpGroup ? "Llm.Group" : "Llm.Provider";
+        var settings = new Dictionary<string, string?>
+        {
+            ["LlmGateway:Groups:g:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:g:Deployments:0:Model"] = "gpt-4o-mini",
+            ["ReverseProxy:Routes:llm:ClusterId"] = "openai",
+            ["ReverseProxy:Routes:llm:Match:Path"] = "/edge/v1/chat/completions",
+            ["ReverseProxy:Routes:llm:Metadata:Llm.InboundProtocol"] = "openai",
+            ["ReverseProxy:Routes:llm:Metadata:" + route] = surface == Surface.YarpGroup ? "g" : "openai",
+            ["ReverseProxy:Clusters:openai:Destinations:d1:Address"] = fixture.Upstream.BaseUrl + "/openai/v1",
+        };
+        if (surface == Surface.YarpProvider)
+        {
+            settings["ReverseProxy:Routes:llm:Metadata:Llm.Model"] = "gpt-4o-mini";
+        }
+
+        var host = await GatewayHost.StartAsync(
+            fixture.Upstream,
+            b =>
+            {
+                b.Services.AddReverseProxy().LoadFromConfig(b.Configuration.GetSection("ReverseProxy")).AddLlmTransforms();
+                configure(b.Services.AddLlmGateway());
+            },
+            app => app.MapReverseProxy(proxy =>
+            {
+                proxy.UseLlmPipeline();
+                proxy.UseLoadBalancing();
+            }),
+            settings);
+        return (host, "/edge/v1/chat/completions");
     }
 
     [Fact]
