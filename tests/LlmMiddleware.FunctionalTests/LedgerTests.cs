@@ -250,12 +250,19 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
             _upstream,
             b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database).Services.AddSingleton<ILlmCallRecordSink>(export),
             settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.010" });
+        using var written = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.metering.written");
 
         await CallAsync(gateway, 6);
 
         // The export fails every write and is retried with backoff; the ledger, fed on its own, gets every record.
-        await Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(database, "llm_call_records") == 6, "The ledger waited for the failing sink.", attempts: 6000);
+        while (written.GetMeasurementSnapshot().Where(m => (string?)m.Tags["llm_gateway.sink"] == "PostgreSqlCallLedger").Sum(m => m.Value) < 6)
+        {
+            await written.WaitForMeasurementsAsync(written.GetMeasurementSnapshot().Count + 1, TimeSpan.FromSeconds(60));
+        }
+
+        Assert.Equal(6L, await PostgreSqlServer.RowsAsync(database, "llm_call_records"));
         Assert.True(export.Attempts > 0);
+        Assert.DoesNotContain(written.GetMeasurementSnapshot(), m => (string?)m.Tags["llm_gateway.sink"] == nameof(UnreachableExport));
     }
 
     [Fact]

@@ -126,6 +126,7 @@ internal sealed partial class SinkFeed(ILlmCallRecordSink sink, LlmMeteringOptio
         try
         {
             await sink.WriteAsync(records, abandon).ConfigureAwait(false);
+            metrics.RecordWrittenRecords(records.Count, _name);
         }
         catch (LlmCallRecordRejectedException ex) when (records.Count == 1)
         {

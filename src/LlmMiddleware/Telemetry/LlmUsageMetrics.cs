@@ -16,6 +16,7 @@ internal sealed class LlmUsageMetrics
     private readonly Counter<long> _cacheRequests;
     private readonly Counter<double> _savedCost;
     private readonly Counter<long> _droppedRecords;
+    private readonly Counter<long> _writtenRecords;
 
     public LlmUsageMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +25,7 @@ internal sealed class LlmUsageMetrics
         _tokens = meter.CreateCounter<long>("llm_gateway.tokens", "{token}", "Metered tokens by type: input (all prompt tokens), cached_input, cache_write_input, output (all generated tokens), reasoning.");
         _cacheRequests = meter.CreateCounter<long>("llm_gateway.cache.requests", "{request}", "Calls under a response-cache policy, by outcome: hit_exact, hit_semantic, miss, bypass.");
         _savedCost = meter.CreateCounter<double>("llm_gateway.cache.saved_cost", "USD", "What the calls that cache hits answered had cost, at their price versions.");
+        _writtenRecords = meter.CreateCounter<long>("llm_gateway.metering.written", "{record}", "Call records a sink has stored, by llm_gateway.sink (the sink's type name).");
         _droppedRecords = meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records a sink did not get, by llm_gateway.drop.reason: queue_full, stopped, abandoned (shutdown ran out of time) or rejected (quarantined: the sink can never store it).");
     }
 
@@ -67,6 +69,8 @@ internal sealed class LlmUsageMetrics
             _savedCost.Add((double)saved, tags);
         }
     }
+
+    public void RecordWrittenRecords(int count, string sink) => _writtenRecords.Add(count, new KeyValuePair<string, object?>("llm_gateway.sink", sink));
 
     public void RecordDroppedRecords(int count, string reason) => _droppedRecords.Add(count, new KeyValuePair<string, object?>("llm_gateway.drop.reason", reason));
 
