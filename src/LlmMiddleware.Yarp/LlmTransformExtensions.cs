@@ -23,9 +23,7 @@ public static class LlmTransformExtensions
     public static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, LlmProtocol inbound, string provider, string? model = null, string? cachePolicy = null)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var framing = context.Services.GetService<CallFraming>()
-            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
-        return context.AddLlmTranslation(framing, inbound, provider, model, cachePolicy);
+        return context.AddLlmTranslation(Framing(context), inbound, provider, model, cachePolicy);
     }
 
     internal static TransformBuilderContext AddLlmTranslation(this TransformBuilderContext context, CallFraming framing, LlmProtocol inbound, string provider, string? model, string? cachePolicy)
@@ -35,12 +33,7 @@ public static class LlmTransformExtensions
             throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM provider '{provider}'.");
         }
 
-        if (cachePolicy is not null && !framing.Cache.IsKnownPolicy(cachePolicy))
-        {
-            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
-        }
-
-        var transform = new LlmYarpTransform(framing, inbound, endpoint, model, framing.Cache.PolicyNamed(cachePolicy));
+        var transform = new LlmYarpTransform(framing, inbound, endpoint, model, PolicyNamed(context, framing, cachePolicy));
         context.Services.GetService<LlmYarpRoutes>()?.Set(context.Route.RouteId, transform);
         context.AddRequestTransform(transform.TransformRequestAsync);
         context.AddResponseTransform(transform.TransformResponseAsync);
@@ -59,9 +52,7 @@ public static class LlmTransformExtensions
     public static TransformBuilderContext AddLlmGroup(this TransformBuilderContext context, LlmProtocol inbound, string group, string? cachePolicy = null)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var framing = context.Services.GetService<CallFraming>()
-            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
-        return context.AddLlmGroup(framing, inbound, group, cachePolicy);
+        return context.AddLlmGroup(Framing(context), inbound, group, cachePolicy);
     }
 
     internal static TransformBuilderContext AddLlmGroup(this TransformBuilderContext context, CallFraming framing, LlmProtocol inbound, string group, string? cachePolicy)
@@ -71,13 +62,8 @@ public static class LlmTransformExtensions
             throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM model group '{group}'.");
         }
 
-        if (cachePolicy is not null && !framing.Cache.IsKnownPolicy(cachePolicy))
-        {
-            throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
-        }
-
         // The whole call runs here and writes the response; YARP does not forward a request whose response has started.
-        var policy = new RouteCachePolicy(framing.Cache.PolicyNamed(cachePolicy));
+        var policy = new RouteCachePolicy(PolicyNamed(context, framing, cachePolicy));
         context.AddRequestTransform(transform => new ValueTask(framing.HandleGroupRouteAsync(transform.HttpContext, inbound, group, policy)));
         return context;
     }
@@ -90,6 +76,15 @@ public static class LlmTransformExtensions
         var marked = route.WithLlm(inbound, cachePolicy: cachePolicy);
         return marked with { Metadata = new Dictionary<string, string>(marked.Metadata!, StringComparer.OrdinalIgnoreCase) { [LlmMetadataKeys.Group] = group } };
     }
+
+    private static CallFraming Framing(TransformBuilderContext context) => context.Services.GetService<CallFraming>()
+        ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call AddReverseProxy().AddLlmTransforms().");
+
+    /// <summary>The route's cache policy, by name (<see langword="null"/> for the default); an unknown name stops the route.</summary>
+    private static ResolvedCachePolicy? PolicyNamed(TransformBuilderContext context, CallFraming framing, string? cachePolicy) =>
+        cachePolicy is null || framing.Cache.IsKnownPolicy(cachePolicy)
+            ? framing.Cache.PolicyNamed(cachePolicy)
+            : throw new InvalidOperationException($"Route '{context.Route.RouteId}': unknown LLM cache policy '{cachePolicy}'.");
 
     /// <summary>Marks a route as an LLM route through metadata (the config-driven form, in code).</summary>
     public static RouteConfig WithLlm(this RouteConfig route, LlmProtocol inbound, string? provider = null, string? model = null, string? cachePolicy = null)

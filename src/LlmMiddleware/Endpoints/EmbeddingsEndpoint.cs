@@ -1,6 +1,6 @@
-using LlmMiddleware.Gateway;
 using System.Buffers.Binary;
 using System.Text.Json;
+using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Utilities;

@@ -1,5 +1,5 @@
-using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Caching;
+using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Metering;
 using LlmMiddleware.Pipeline;
 using LlmMiddleware.Providers;
