@@ -39,7 +39,7 @@ public class CacheBenchmarks
         _previousExecutor = _previous.GetRequiredService<CallFraming>();
         _cachedExecutor = _cached.GetRequiredService<CallFraming>();
         _uncachedExecutor = _uncached.GetRequiredService<CallFraming>();
-        _request = RequestReader.Read(LlmProtocol.OpenAIChat, Body);
+        _request = LlmMiddleware.Protocols.OpenAI.OpenAICodec.Instance.ReadRequest(Body);
 
         // Fill the entry the hits replay.
         foreach (var framing in new[] { _cachedExecutor, _previousExecutor })

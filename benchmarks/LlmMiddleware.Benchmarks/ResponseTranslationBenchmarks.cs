@@ -14,13 +14,13 @@ public class ResponseTranslationBenchmarks
     private readonly PooledBufferWriter _output = new(8192);
 
     [Benchmark(Baseline = true, Description = "OpenAI → OpenAI passthrough (usage read)")]
-    public long Passthrough() => ResponseRelay.ReadUsage(Payloads.OpenAIResponse, LlmProtocol.OpenAIChat).TotalTokens;
+    public long Passthrough() => OpenAICodec.Instance.ReadUsage(Payloads.OpenAIResponse).TotalTokens;
 
     [Benchmark(Description = "Anthropic → OpenAI")]
     public int AnthropicToOpenAI()
     {
         _output.Clear();
-        OpenAIResponseCodec.Write(ResponseRelay.ReadResponse(Payloads.AnthropicResponse, LlmProtocol.AnthropicMessages, new TranslationState()), _output);
+        OpenAIResponseCodec.Write(AnthropicCodec.Instance.ReadResponse(Payloads.AnthropicResponse, new TranslationState()), _output);
         return _output.WrittenCount;
     }
 
@@ -28,7 +28,7 @@ public class ResponseTranslationBenchmarks
     public int OpenAIToAnthropic()
     {
         _output.Clear();
-        AnthropicResponseCodec.Write(ResponseRelay.ReadResponse(Payloads.OpenAIResponse, LlmProtocol.OpenAIChat, new TranslationState()), _output);
+        AnthropicResponseCodec.Write(OpenAICodec.Instance.ReadResponse(Payloads.OpenAIResponse, new TranslationState()), _output);
         return _output.WrittenCount;
     }
 }

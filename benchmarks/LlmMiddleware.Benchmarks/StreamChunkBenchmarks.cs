@@ -25,20 +25,20 @@ public class StreamChunkBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _anthropicReader = ResponseRelay.CreateStreamReader(LlmProtocol.AnthropicMessages, new TranslationState());
-        _toOpenAI = ResponseRelay.CreateStreamWriter(LlmProtocol.OpenAIChat, _output, includeUsage: true, 1);
+        _anthropicReader = LlmCodec.For(LlmProtocol.AnthropicMessages).CreateStreamReader(new TranslationState());
+        _toOpenAI = LlmCodec.For(LlmProtocol.OpenAIChat).CreateStreamWriter(_output, includeUsage: true, 1);
         _anthropicReader.OnEvent("message_start"u8, """{"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}"""u8, _toOpenAI);
 
-        _openAIReader = ResponseRelay.CreateStreamReader(LlmProtocol.OpenAIChat, new TranslationState());
-        _toAnthropic = ResponseRelay.CreateStreamWriter(LlmProtocol.AnthropicMessages, _output, includeUsage: true, 1);
+        _openAIReader = LlmCodec.For(LlmProtocol.OpenAIChat).CreateStreamReader(new TranslationState());
+        _toAnthropic = LlmCodec.For(LlmProtocol.AnthropicMessages).CreateStreamWriter(_output, includeUsage: true, 1);
         _openAIReader.OnEvent(default, Payloads.OpenAITextChunk, _toAnthropic);
 
-        _openAIToolReader = ResponseRelay.CreateStreamReader(LlmProtocol.OpenAIChat, new TranslationState());
-        _toAnthropicTools = ResponseRelay.CreateStreamWriter(LlmProtocol.AnthropicMessages, _output, includeUsage: true, 1);
+        _openAIToolReader = LlmCodec.For(LlmProtocol.OpenAIChat).CreateStreamReader(new TranslationState());
+        _toAnthropicTools = LlmCodec.For(LlmProtocol.AnthropicMessages).CreateStreamWriter(_output, includeUsage: true, 1);
         _openAIToolReader.OnEvent(default, """{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"""u8, _toAnthropicTools);
 
-        _geminiReader = ResponseRelay.CreateStreamReader(LlmProtocol.Gemini, new TranslationState());
-        _geminiToOpenAI = ResponseRelay.CreateStreamWriter(LlmProtocol.OpenAIChat, _output, includeUsage: true, 1);
+        _geminiReader = LlmCodec.For(LlmProtocol.Gemini).CreateStreamReader(new TranslationState());
+        _geminiToOpenAI = LlmCodec.For(LlmProtocol.OpenAIChat).CreateStreamWriter(_output, includeUsage: true, 1);
         _geminiReader.OnEvent(default, Payloads.GeminiTextChunk, _geminiToOpenAI);
     }
 

@@ -26,7 +26,7 @@ internal sealed class LlmForwarderErrorMiddleware(RequestDelegate next)
         {
             var error = ErrorFor(failure, context.ProviderName);
             context.Error = error;
-            await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, error, http.RequestAborted).ConfigureAwait(false);
+            await context.Codec.WriteErrorAsync(http.Response, error, http.RequestAborted).ConfigureAwait(false);
         }
 
         await state.CompleteAsync().ConfigureAwait(false);

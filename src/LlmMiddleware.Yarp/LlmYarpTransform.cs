@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Runtime.InteropServices;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
@@ -38,7 +39,7 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
 
         var context = new LlmRequestContext(http, inbound, LlmOperationNames.Chat, framing.TimeProvider);
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        framing.RegisterCostHeaders(context);
+        framing.Meter.Begin(context);
         var state = new LlmYarpCallState(context, framing);
         http.Features.Set(state);
         try
@@ -59,7 +60,7 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
         {
             // Answer here; YARP does not forward a request whose response has started.
             context.Error = ex.Error;
-            await ResponseRelay.WriteErrorAsync(http, inbound, ex.Error, http.RequestAborted).ConfigureAwait(false);
+            await LlmCodec.For(inbound).WriteErrorAsync(http.Response, ex.Error, http.RequestAborted).ConfigureAwait(false);
             await state.CompleteAsync().ConfigureAwait(false);
         }
     }
@@ -81,11 +82,11 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
         }
 
         var request = transform.ProxyRequest;
-        var anthropicToAnthropic = context.IsPassthrough && inbound == LlmProtocol.AnthropicMessages;
+        var codec = context.Codec;
         foreach (var name in request.Headers.Select(header => header.Key).ToList())
         {
             if (!ForwardedRequestHeaders.Contains(name) && !framing.Options.ForwardRequestHeaders.Contains(name) &&
-                !(anthropicToAnthropic && name.StartsWith("anthropic-", StringComparison.OrdinalIgnoreCase)))
+                !(context.IsPassthrough && codec.IsPassthroughHeader(name)))
             {
                 request.Headers.Remove(name);
             }
@@ -135,12 +136,12 @@ internal sealed class LlmYarpTransform(CallFraming framing, LlmProtocol inbound,
         var context = state.Context;
         try
         {
-            await ResponseRelay.RelayAsync(context, response, provider.Protocol, state.Translation, framing.Options, http.RequestAborted).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, provider.Codec, state.Translation, framing.Options, http.RequestAborted).ConfigureAwait(false);
         }
         catch (LlmGatewayException ex)
         {
             context.Error = ex.Error;
-            await ResponseRelay.WriteErrorAsync(http, inbound, ex.Error, http.RequestAborted).ConfigureAwait(false);
+            await LlmCodec.For(inbound).WriteErrorAsync(http.Response, ex.Error, http.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {

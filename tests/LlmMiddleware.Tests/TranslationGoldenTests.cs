@@ -72,16 +72,9 @@ public sealed class TranslationGoldenTests
     [InlineData("gemini.json", LlmProtocol.Gemini, LlmProtocol.AnthropicMessages)]
     public void ResponseTranslation(string file, LlmProtocol upstream, LlmProtocol client)
     {
-        var response = ResponseRelay.ReadResponse(Encoding.UTF8.GetBytes(Golden.Read("Responses/" + file)), upstream, new TranslationState());
+        var response = LlmCodec.For(upstream).ReadResponse(Encoding.UTF8.GetBytes(Golden.Read("Responses/" + file)), new TranslationState());
         using var output = new PooledBufferWriter();
-        if (client == LlmProtocol.AnthropicMessages)
-        {
-            AnthropicResponseCodec.Write(response, output);
-        }
-        else
-        {
-            OpenAIResponseCodec.Write(response, output);
-        }
+        LlmCodec.For(client).WriteResponse(response, output);
 
         Golden.AssertMatches($"Responses/{Path.GetFileNameWithoutExtension(file)}.to-{(client == LlmProtocol.OpenAIChat ? "openai" : "anthropic")}.json", Golden.Pretty(output.WrittenSpan));
     }
@@ -116,13 +109,13 @@ internal static class StreamTranslator
     {
         var output = new PooledBufferWriter();
         var state = new TranslationState();
-        var reader = ResponseRelay.CreateStreamReader(upstream, state);
-        var writer = ResponseRelay.CreateStreamWriter(client, output, includeUsage, 1741570283);
+        var reader = LlmCodec.For(upstream).CreateStreamReader(state);
+        var writer = LlmCodec.For(client).CreateStreamWriter(output, includeUsage, 1741570283);
         using var sse = new SseReader();
         using var body = new TrickleStream(upstreamBody, readSize);
         while (await sse.FillAsync(body, CancellationToken.None))
         {
-            ResponseRelay.Dispatch(sse, reader, writer);
+            reader.ReadBuffered(sse, writer);
         }
 
         if (sse.TryReadTrailing(out var name, out var data))

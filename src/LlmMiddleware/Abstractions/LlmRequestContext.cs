@@ -17,6 +17,7 @@ public sealed class LlmRequestContext
     {
         HttpContext = httpContext;
         InboundProtocol = inboundProtocol;
+        Codec = Protocols.LlmCodec.For(inboundProtocol);
         OperationName = operationName;
         _timeProvider = timeProvider;
         StartTimestamp = timeProvider.GetTimestamp();
@@ -28,6 +29,9 @@ public sealed class LlmRequestContext
 
     /// <summary>The protocol the caller speaks.</summary>
     public LlmProtocol InboundProtocol { get; }
+
+    /// <summary>The caller's protocol, to read its request and write its answer.</summary>
+    internal Protocols.LlmCodec Codec { get; }
 
     /// <summary>What the call does, as a GenAI semantic-convention operation name: <see cref="LlmOperationNames.Chat"/>
     /// or <see cref="LlmOperationNames.Embeddings"/>.</summary>
@@ -87,14 +91,10 @@ public sealed class LlmRequestContext
     /// <summary>The cached answer a hit replayed (its original provider, model and cost).</summary>
     internal Caching.LlmCacheEntry? CacheHit { get; set; }
 
-    /// <summary>Where the answer goes when the call fills the cache.</summary>
-    internal Caching.CacheCall? CacheCall { get; set; }
+    /// <summary>Who watches the response on its way to the caller (metering, the cache); none until a stage adds one.</summary>
+    internal Protocols.ResponseObservers? Observers { get; private set; }
 
-    /// <summary>Whether the relay should keep the complete response for the cache (the call fills it).</summary>
-    internal bool CaptureResponse => CacheCall is not null;
-
-    /// <summary>The complete response, when <see cref="CaptureResponse"/> was set and the response completed.</summary>
-    internal LlmResponse? CapturedResponse { get; set; }
+    internal void Observe(Protocols.ILlmResponseObserver observer) => (Observers ??= new()).Add(observer);
 
     /// <summary>The prompt size and capabilities the router measured, for reuse by the call.</summary>
     internal Routing.RequestNeeds? RoutingNeeds { get; set; }
@@ -109,9 +109,6 @@ public sealed class LlmRequestContext
     /// reporting it (Gemini embeddings).</summary>
     internal string? UsageCountedBy { get; set; }
 
-    /// <summary>What was delivered to the caller, for counting when the provider reports no usage.</summary>
-    internal Metering.DeliveredOutput Delivered { get; } = new();
-
     private long _promptTokens = -1;
 
     /// <summary>Images in the prompt, once counted by <see cref="CountPromptTokens"/>.</summary>
@@ -122,7 +119,7 @@ public sealed class LlmRequestContext
     {
         if (_promptTokens < 0)
         {
-            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, tokenizer, ProviderProtocol ?? InboundProtocol);
+            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, tokenizer, Protocols.LlmCodec.For(ProviderProtocol ?? InboundProtocol));
             PromptImages = images;
         }
 

@@ -1,22 +1,31 @@
+using LlmMiddleware.Protocols;
+
 namespace LlmMiddleware.Caching;
 
 /// <summary>
 /// One cacheable call that is going to a provider: where its answer goes when it completes. A stampede leader hands
 /// the answer to the callers waiting on its key (through the <see cref="Microsoft.Extensions.Caching.Hybrid.HybridCache"/>
 /// factory it was elected by); otherwise the answer is written to the cache directly. Disposing an unfinished call
-/// releases the waiters, so no failure path can leave them hanging.
+/// releases the waiters, so no failure path can leave them hanging. Once the call goes to a provider to fill the
+/// cache, it observes the response to keep what it will store.
 /// </summary>
-internal sealed class CacheCall : IDisposable
+internal sealed class CacheCall : ILlmResponseObserver, IDisposable
 {
+    private ResponseBuilder? _builder;
+
     private readonly TaskCompletionSource<LlmCacheEntry> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _elected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public CacheCall(string key, ResolvedCachePolicy policy, string[] tags)
+    public CacheCall(LlmResponseCache cache, string key, ResolvedCachePolicy policy, string[] tags)
     {
+        Cache = cache;
         Key = key;
         Policy = policy;
         Tags = tags;
     }
+
+    /// <summary>The cache the call fills.</summary>
+    public LlmResponseCache Cache { get; }
 
     public string Key { get; }
 
@@ -46,6 +55,41 @@ internal sealed class CacheCall : IDisposable
 
     /// <summary>No answer to share: the waiters call the provider themselves, and the cache stores nothing.</summary>
     public void Abandon() => _answer.TrySetException(new LlmCacheAbandonedException());
+
+    /// <summary>Whether the call fills the cache: it observes its response and stores it once complete.</summary>
+    public bool Fills { get; private set; }
+
+    /// <summary>The complete response, once observed.</summary>
+    public LlmResponse? Response { get; private set; }
+
+    /// <summary>Makes the call fill the cache with the response <paramref name="context"/> is about to get.</summary>
+    public void Fill(LlmRequestContext context)
+    {
+        Fills = true;
+        context.Observe(this);
+    }
+
+    public void OnResponse(LlmResponse response) => Response = response;
+
+    public void Start(string id, string model) => (_builder = new ResponseBuilder()).Start(id, model);
+
+    public void Text(ReadOnlySpan<byte> jsonString) => _builder?.Text(jsonString);
+
+    public void Reasoning(ReadOnlySpan<byte> jsonString) => _builder?.Reasoning(jsonString);
+
+    public void ReasoningSignature(ReadOnlySpan<byte> jsonString) => _builder?.ReasoningSignature(jsonString);
+
+    public void ToolCallStart(int index, string id, string name) => _builder?.ToolCallStart(index, id, name);
+
+    public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString) => _builder?.ToolCallArguments(index, jsonString);
+
+    public void Usage(in LlmUsage usage) => _builder?.Usage(usage);
+
+    public void Finish(LlmFinishReason reason, string? stopSequence) => _builder?.Finish(reason, stopSequence);
+
+    public void Error(LlmError error) => _builder = null;
+
+    public void Complete() => Response = _builder?.Build();
 
     public void Dispose() => Abandon();
 }

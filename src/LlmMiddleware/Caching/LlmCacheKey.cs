@@ -73,10 +73,10 @@ internal static class LlmCacheKey
     /// <c>anthropic-beta</c> flags, forwarded to Anthropic. <see langword="null"/> when there is none, so such requests
     /// key as their parsed form alone and an OpenAI and an Anthropic caller asking the same share entries.
     /// </summary>
-    public static string? Unmodeled(LlmRequest request, LlmProtocol protocol, IHeaderDictionary headers)
+    public static string? Unmodeled(LlmRequest request, LlmCodec codec, IHeaderDictionary headers)
     {
         var fields = request.UnmodeledFields;
-        var beta = protocol == LlmProtocol.AnthropicMessages ? headers["anthropic-beta"].ToString() : "";
+        var beta = codec.AnswerChangingHeaders(headers);
         if (fields is null && beta.Length == 0)
         {
             return null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using LlmMiddleware.Routing;
 using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;
@@ -103,15 +104,27 @@ internal sealed partial class LlmResponseCache
             return ValueTask.FromResult(false);
         }
 
-        var unmodeled = LlmCacheKey.Unmodeled(context.Request, context.InboundProtocol, context.HttpContext.Request.Headers);
-        var call = new CacheCall(LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope, unmodeled), policy, Tags(context));
+        var unmodeled = LlmCacheKey.Unmodeled(context.Request, context.Codec, context.HttpContext.Request.Headers);
+        var call = new CacheCall(this, LlmCacheKey.Compute(context.Request, context.RequestedModel, context.UpstreamModel!, scope, unmodeled), policy, Tags(context));
         context.HttpContext.Response.RegisterForDispose(call);
+        context.OnCompleted(
+            static (context, call) =>
+            {
+                var c = (CacheCall)call!;
+                c.Cache.Complete(context, c);
+                return ValueTask.CompletedTask;
+            },
+            call);
         if (noCache)
         {
             // Served fresh; the fresh answer replaces the stored one only in the caller's own scope — one caller may not
             // overwrite what every caller of a shared policy is answered with.
             SetOutcome(context, LlmCacheOutcome.Bypass);
-            context.CacheCall = scope is null ? null : call;
+            if (scope is not null)
+            {
+                call.Fill(context);
+            }
+
             return ValueTask.FromResult(false);
         }
 
@@ -153,7 +166,7 @@ internal sealed partial class LlmResponseCache
         {
             // The call this one waited for had nothing to share: go to the provider, and fill the entry if that works.
             SetOutcome(context, LlmCacheOutcome.Miss);
-            context.CacheCall = call;
+            call.Fill(context);
             return false;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !aborted.IsCancellationRequested)
@@ -189,7 +202,7 @@ internal sealed partial class LlmResponseCache
         }
 
         SetOutcome(context, LlmCacheOutcome.Miss);
-        context.CacheCall = call;
+        call.Fill(context);
         return false;
     }
 
@@ -197,15 +210,15 @@ internal sealed partial class LlmResponseCache
     /// Stores the answer of a call that went to a provider, once it has completed and been metered (the entry carries
     /// its cost). Only complete, successful answers are stored; anything else releases the waiters empty-handed.
     /// </summary>
-    public void Complete(LlmRequestContext context)
+    private void Complete(LlmRequestContext context, CacheCall call)
     {
-        if (context.CacheCall is not { } call)
+        if (!call.Fills)
         {
             return;
         }
 
-        if (context is not { Error: null, ClientDisconnected: false, CapturedResponse: { Content.Count: > 0 } response, UpstreamStatusCode: >= 200 and < 300, ProviderName: { } provider }
-            || response.FinishReason == LlmFinishReason.ContentFilter)
+        if (context is not { Error: null, ClientDisconnected: false, UpstreamStatusCode: >= 200 and < 300, ProviderName: { } provider }
+            || call.Response is not { Content.Count: > 0 } response || response.FinishReason == LlmFinishReason.ContentFilter)
         {
             call.Abandon();
             return;
@@ -262,7 +275,7 @@ internal sealed partial class LlmResponseCache
         SetOutcome(context, outcome);
         if (_options.EmitRouteHeaders)
         {
-            ResponseRelay.WriteRouteHeaders(context);
+            RouteHeaders.Write(context);
         }
 
         var http = context.HttpContext;
@@ -279,14 +292,7 @@ internal sealed partial class LlmResponseCache
         {
             response.ContentType = "application/json";
             using var body = new PooledBufferWriter(1024);
-            if (context.InboundProtocol == LlmProtocol.AnthropicMessages)
-            {
-                Protocols.Anthropic.AnthropicResponseCodec.Write(entry.Response, body);
-            }
-            else
-            {
-                Protocols.OpenAI.OpenAIResponseCodec.Write(entry.Response, body);
-            }
+            context.Codec.WriteResponse(entry.Response, body);
 
             await response.Body.WriteAsync(body.WrittenMemory, aborted).ConfigureAwait(false);
             return;
@@ -295,7 +301,7 @@ internal sealed partial class LlmResponseCache
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var writer = ResponseRelay.CreateStreamWriter(context.InboundProtocol, response.BodyWriter, context.Request.StreamIncludeUsage, entry.Response.Created);
+        var writer = context.Codec.CreateStreamWriter(response.BodyWriter, context.Request.StreamIncludeUsage, entry.Response.Created);
         ResponsePlayer.Play(entry.Response, writer);
         await response.BodyWriter.FlushAsync(aborted).ConfigureAwait(false);
     }

@@ -22,24 +22,9 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ServeOrPassAsync(LlmRequestContext context, LlmCallDelegate next, ResolvedCachePolicy policy, CancellationToken cancellationToken)
     {
-        if (!await TryServeAsync(cache, context, policy, cancellationToken).ConfigureAwait(false))
+        if (!await cache.TryServeAsync(context, policy, cancellationToken).ConfigureAwait(false))
         {
             await next(context, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Answers from the cache under <paramref name="policy"/> if it can, and otherwise arranges for the answer
-    /// to be stored; also what a YARP route does.</summary>
-    public static ValueTask<bool> TryServeAsync(LlmResponseCache cache, LlmRequestContext context, ResolvedCachePolicy? policy, CancellationToken cancellationToken)
-    {
-        // Registered first, so waiters elected behind this call are released whatever happens to it.
-        context.OnCompleted(
-            static (context, cache) =>
-            {
-                ((LlmResponseCache)cache!).Complete(context);
-                return ValueTask.CompletedTask;
-            },
-            cache);
-        return cache.TryServeAsync(context, policy, cancellationToken);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
@@ -8,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace LlmMiddleware.Endpoints;
 
-/// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated).</summary>
+/// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated by its codec).</summary>
 internal static class EmbeddingsEndpoint
 {
     public static Task HandleAsync(HttpContext http, CallFraming framing) =>
@@ -36,38 +35,32 @@ internal static class EmbeddingsEndpoint
     private static async ValueTask SendAsync(LlmRequestContext context, CallFraming framing, PooledBufferWriter body, JsonElement root, List<string> inputs, LlmProviderEndpoint provider, string model, CancellationToken aborted)
     {
         var http = context.HttpContext;
-        using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
-        switch (provider.Protocol)
+        var codec = provider.Codec;
+        if (!codec.HasEmbeddings)
         {
-            case LlmProtocol.AnthropicMessages:
-                throw Json.Invalid($"Provider '{provider.Name}' (Anthropic) has no embeddings API.", "model");
-            case LlmProtocol.Gemini:
-                WriteGeminiRequest(model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
-                break;
-            default:
-                context.IsPassthrough = true;
-                JsonModelRewriter.Rewrite(body.WrittenSpan, model, upstreamBody);
-                break;
+            throw Json.Invalid($"Provider '{provider.Name}' ({codec.Protocol}) has no embeddings API.", "model");
         }
 
+        using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
+        context.IsPassthrough = codec.WriteEmbeddingsRequest(body.WrittenSpan, model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
         using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
         using var timeout = new TimeLimit(aborted, framing.Options.UpstreamTimeout, framing.TimeProvider);
         using var response = await framing.Sender.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
-        if (provider.Protocol != LlmProtocol.Gemini || !response.IsSuccessStatusCode)
+        if (context.IsPassthrough || !response.IsSuccessStatusCode)
         {
-            await ResponseRelay.RelayAsync(context, response, LlmProtocol.OpenAIChat, new TranslationState(), framing.Options, aborted).ConfigureAwait(false);
+            await ResponseRelay.RelayAsync(context, response, context.Codec, new TranslationState(), framing.Options, aborted).ConfigureAwait(false);
             return;
         }
 
         context.UpstreamStatusCode = (int)response.StatusCode;
 
-        // Gemini reports no token usage for embeddings: the inputs are counted.
+        // A translated answer (Gemini's) reports no token usage for embeddings: the inputs are counted.
         var tokenizer = framing.Tokenizers.For(provider.Name, model);
         context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)tokenizer.Count(text)) };
         context.UsageCountedBy = tokenizer.Name;
-        var geminiBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
-        using var output = new PooledBufferWriter(geminiBody.Length);
-        WriteOpenAIResponse(geminiBody, context.RequestedModel, Json.String(root, "encoding_format") == "base64", output);
+        var providerBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
+        using var output = new PooledBufferWriter(providerBody.Length);
+        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format") == "base64", output);
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
     }
@@ -94,77 +87,5 @@ internal static class EmbeddingsEndpoint
         }
 
         return texts;
-    }
-
-    private static void WriteGeminiRequest(string model, List<string> inputs, int? dimensions, PooledBufferWriter output)
-    {
-        using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
-        writer.WriteStartObject();
-        writer.WriteStartArray("requests"u8);
-        foreach (var text in inputs)
-        {
-            writer.WriteStartObject();
-            writer.WriteString("model"u8, "models/" + model);
-            writer.WriteStartObject("content"u8);
-            writer.WriteStartArray("parts"u8);
-            writer.WriteStartObject();
-            writer.WriteString("text"u8, text);
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-            if (dimensions is { } d)
-            {
-                writer.WriteNumber("outputDimensionality"u8, d);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-    }
-
-    private static void WriteOpenAIResponse(byte[] geminiBody, string model, bool base64, PooledBufferWriter output)
-    {
-        using var doc = JsonDocument.Parse(geminiBody);
-        using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
-        writer.WriteStartObject();
-        writer.WriteString("object"u8, "list"u8);
-        writer.WriteStartArray("data"u8);
-        var index = 0;
-        var embeddings = Json.Property(doc.RootElement, "embeddings");
-        foreach (var embedding in embeddings.ValueKind == JsonValueKind.Array ? embeddings.EnumerateArray() : default)
-        {
-            var values = Json.Property(embedding, "values");
-            writer.WriteStartObject();
-            writer.WriteString("object"u8, "embedding"u8);
-            writer.WriteNumber("index"u8, index++);
-            if (base64)
-            {
-                var bytes = new byte[values.GetArrayLength() * 4];
-                var i = 0;
-                foreach (var value in values.EnumerateArray())
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i++ * 4), value.GetSingle());
-                }
-
-                writer.WriteBase64String("embedding"u8, bytes);
-            }
-            else
-            {
-                writer.WritePropertyName("embedding"u8);
-                values.WriteTo(writer);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndArray();
-        writer.WriteString("model"u8, model);
-        writer.WriteStartObject("usage"u8);
-        writer.WriteNumber("prompt_tokens"u8, 0);
-        writer.WriteNumber("total_tokens"u8, 0);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
     }
 }

@@ -1,3 +1,4 @@
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Metering;
@@ -53,6 +54,8 @@ internal sealed partial class CallFraming
 
     /// <summary>The tokenizers the gateway counts with.</summary>
     public LlmTokenizers Tokenizers => _meter.Tokenizers;
+
+    public LlmMeter Meter => _meter;
 
     public LlmGatewayOptions Options => _options;
 
@@ -120,7 +123,7 @@ internal sealed partial class CallFraming
     {
         var context = new LlmRequestContext(http, inbound, operation, _timeProvider) { Caller = http.Features.Get<LlmCallerFeature>()?.Caller };
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        RegisterCostHeaders(context);
+        _meter.Begin(context);
         var aborted = http.RequestAborted;
         var activity = LlmGatewayTelemetry.StartCall(context);
         try
@@ -151,7 +154,7 @@ internal sealed partial class CallFraming
             await _hooks.BeforeAsync(context, cancellationToken).ConfigureAwait(false);
 
             // Looked up before the upstream body is written (and remote images fetched): a hit needs neither.
-            if (await ResponseCacheStage.TryServeAsync(_cache, context, cachePolicy, cancellationToken).ConfigureAwait(false))
+            if (await _cache.TryServeAsync(context, cachePolicy, cancellationToken).ConfigureAwait(false))
             {
                 call.Dispose();
                 return null;
@@ -167,22 +170,6 @@ internal sealed partial class CallFraming
         }
     }
 
-    /// <summary>Adds the cost headers to a non-streamed response just before its headers are sent.</summary>
-    public void RegisterCostHeaders(LlmRequestContext context)
-    {
-        if (_meter.Options.EmitCostHeaders)
-        {
-            context.HttpContext.Response.OnStarting(
-                static state =>
-                {
-                    var (meter, context) = ((LlmMeter, LlmRequestContext))state;
-                    meter.WriteCostHeaders(context);
-                    return Task.CompletedTask;
-                },
-                (_meter, context));
-        }
-    }
-
     /// <summary>
     /// Ends a call once it is over: records it if it never reached the metering stage (and <paramref name="record"/>),
     /// closes its span and runs its completion callbacks (the cache's store, the hooks' <c>OnCompletedAsync</c>).
@@ -195,7 +182,6 @@ internal sealed partial class CallFraming
             _metering.Record(context); // once: a call refused before the pipeline (unreadable, unknown model) is recorded too
         }
 
-        context.Delivered.Dispose();
         _telemetry.RecordCall(context, activity);
         if (_logger.IsEnabled(LogLevel.Debug))
         {

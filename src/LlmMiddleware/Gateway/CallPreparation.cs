@@ -80,7 +80,7 @@ internal sealed class CallPreparation
         var callerBody = await RequestBody.ReadAsync(context.HttpContext.Request, _options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
         try
         {
-            context.Request = RequestReader.Read(context.InboundProtocol, callerBody.WrittenMemory);
+            context.Request = context.Codec.ReadRequest(callerBody.WrittenMemory);
             context.RequestedModel = context.Request.Model;
             var (route, candidates) = await resolve(context, cancellationToken).ConfigureAwait(false);
             SetRoute(context, route);
@@ -113,8 +113,8 @@ internal sealed class CallPreparation
     }
 
     public ValueTask InlineImagesIfNeededAsync(LlmRequestContext context, LlmRoute route, CancellationToken cancellationToken) =>
-        route.Provider.Protocol == LlmProtocol.Gemini && RemoteImageInliner.HasRemoteImages(context.Request)
-            ? _images.InlineAsync(context.Request, cancellationToken) // Gemini takes inline images only.
+        route.Provider.Codec.InlineImagesOnly && RemoteImageInliner.HasRemoteImages(context.Request)
+            ? _images.InlineAsync(context.Request, cancellationToken)
             : ValueTask.CompletedTask;
 
     /// <summary>Writes the upstream body for <paramref name="route"/>: the caller's bytes with the model rewritten in
@@ -146,23 +146,12 @@ internal sealed class CallPreparation
     /// the usage chunk from the caller who did not ask for it.
     /// </summary>
     public static bool RequestsStreamUsage(LlmRequestContext context, LlmProviderEndpoint provider) =>
-        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.Protocol == LlmProtocol.OpenAIChat &&
+        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.Codec.StreamUsageOnRequest &&
         !provider.Dialect.HasFlag(OpenAIDialect.NoStreamOptions);
 
     /// <summary>Writes the provider-protocol request for <paramref name="request"/>.</summary>
     public static void WriteProviderRequest(LlmRequest request, LlmProviderEndpoint provider, string model, int defaultMaxTokens, TranslationState state, PooledBufferWriter output)
     {
-        switch (provider.Protocol)
-        {
-            case LlmProtocol.AnthropicMessages:
-                AnthropicRequestWriter.Write(request, model, defaultMaxTokens, state, output);
-                break;
-            case LlmProtocol.Gemini:
-                GeminiRequestWriter.Write(request, output);
-                break;
-            default:
-                OpenAIRequestWriter.Write(request, model, provider.Dialect, state, output);
-                break;
-        }
+        provider.Codec.WriteRequest(request, model, provider.Dialect, defaultMaxTokens, state, output);
     }
 }

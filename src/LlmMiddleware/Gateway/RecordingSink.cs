@@ -4,17 +4,19 @@ namespace LlmMiddleware.Gateway;
 
 /// <summary>
 /// Sits between a provider stream reader and the client writer: records usage, finish reason, errors and the
-/// first-token time on the <see cref="LlmRequestContext"/>, and captures what is delivered for metering (and, with
-/// <paramref name="capture"/>, the whole response for the cache). In passthrough mode the upstream bytes are relayed
-/// as they are, so only errors the gateway itself detects (a broken stream) are written.
+/// first-token time on the <see cref="LlmRequestContext"/>, and shows every event to the call's observers (metering,
+/// the cache). In passthrough mode the upstream bytes are relayed as they are, so only errors the gateway itself
+/// detects (a broken stream) are written.
 /// </summary>
-internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough, ResponseBuilder? capture = null) : ILlmStreamSink
+internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink client, bool passthrough) : ILlmStreamSink
 {
+    private readonly ResponseObservers? _observers = context.Observers;
+
     public bool Failed { get; private set; }
 
     public void Start(string id, string model)
     {
-        capture?.Start(id, model);
+        _observers?.Start(id, model);
         if (!passthrough)
         {
             client.Start(id, model);
@@ -23,9 +25,8 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Text(ReadOnlySpan<byte> jsonString)
     {
-        capture?.Text(jsonString);
         context.MarkFirstToken();
-        context.Delivered.AppendLiteral(jsonString);
+        _observers?.Text(jsonString);
         if (!passthrough)
         {
             client.Text(jsonString);
@@ -34,9 +35,8 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Reasoning(ReadOnlySpan<byte> jsonString)
     {
-        capture?.Reasoning(jsonString);
         context.MarkFirstToken();
-        context.Delivered.AppendLiteral(jsonString);
+        _observers?.Reasoning(jsonString);
         if (!passthrough)
         {
             client.Reasoning(jsonString);
@@ -45,7 +45,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
     {
-        capture?.ReasoningSignature(jsonString);
+        _observers?.ReasoningSignature(jsonString);
         if (!passthrough)
         {
             client.ReasoningSignature(jsonString);
@@ -54,9 +54,8 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ToolCallStart(int index, string id, string name)
     {
-        capture?.ToolCallStart(index, id, name);
         context.MarkFirstToken();
-        context.Delivered.AppendText(name);
+        _observers?.ToolCallStart(index, id, name);
         if (!passthrough)
         {
             client.ToolCallStart(index, id, name);
@@ -65,8 +64,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString)
     {
-        capture?.ToolCallArguments(index, jsonString);
-        context.Delivered.AppendLiteral(jsonString);
+        _observers?.ToolCallArguments(index, jsonString);
         if (!passthrough)
         {
             client.ToolCallArguments(index, jsonString);
@@ -75,8 +73,8 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Usage(in LlmUsage usage)
     {
-        capture?.Usage(usage);
         context.Usage = usage;
+        _observers?.Usage(usage);
         if (!passthrough)
         {
             client.Usage(usage);
@@ -85,8 +83,8 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Finish(LlmFinishReason reason, string? stopSequence)
     {
-        capture?.Finish(reason, stopSequence);
         context.FinishReason = reason;
+        _observers?.Finish(reason, stopSequence);
         if (!passthrough)
         {
             client.Finish(reason, stopSequence);
@@ -97,6 +95,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
     {
         Failed = true;
         context.Error = error;
+        _observers?.Error(error);
         if (!passthrough || error.Code is LlmErrorCodes.UpstreamStreamBroken or LlmErrorCodes.UpstreamTimeout)
         {
             client.Error(error);
@@ -105,11 +104,7 @@ internal sealed class RecordingSink(LlmRequestContext context, ILlmStreamSink cl
 
     public void Complete()
     {
-        if (capture is not null)
-        {
-            context.CapturedResponse = capture.Build();
-        }
-
+        _observers?.Complete();
         if (!passthrough)
         {
             client.Complete();

@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
+using LlmMiddleware.Routing;
 using LlmMiddleware.Protocols;
-using LlmMiddleware.Protocols.Anthropic;
-using LlmMiddleware.Protocols.Gemini;
-using LlmMiddleware.Protocols.OpenAI;
 using LlmMiddleware.Protocols.Sse;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
@@ -23,16 +21,16 @@ internal static class ResponseRelay
     /// rate limits of the company's key) stay at the gateway, on every path.</summary>
     internal static readonly string[] RetryHeaders = ["retry-after", "retry-after-ms", "x-should-retry"];
 
-    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, LlmGatewayOptions options, CancellationToken cancellationToken)
+    public static async Task RelayAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmCodec upstreamCodec, TranslationState state, LlmGatewayOptions options, CancellationToken cancellationToken)
     {
         var http = context.HttpContext;
         var maxBodyBytes = options.MaxResponseBodyBytes;
         if (options.EmitRouteHeaders)
         {
-            WriteRouteHeaders(context);
+            RouteHeaders.Write(context);
         }
 
-        var client = context.InboundProtocol;
+        var client = context.Codec;
         var status = (int)upstream.StatusCode;
         context.UpstreamStatusCode = status;
         http.Response.Headers.ContentLength = null;
@@ -54,7 +52,7 @@ internal static class ResponseRelay
                 // the key (OpenAI's shows part of it). The provider's error stays on the call (context.Error) for the
                 // record, the span and the hooks.
                 var refused = new LlmError(LlmErrorKind.Server, $"The provider refused the gateway's credentials (HTTP {status}); the gateway's operator must fix its configuration.", 502) { Code = LlmErrorCodes.UpstreamAuthentication };
-                await WriteErrorAsync(http, client, refused, cancellationToken).ConfigureAwait(false);
+                await client.WriteErrorAsync(http.Response, refused, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -74,13 +72,13 @@ internal static class ResponseRelay
                 return;
             }
 
-            await WriteErrorAsync(http, client, error with { Message = ProviderSecrets.Redact(error.Message) }, cancellationToken).ConfigureAwait(false);
+            await client.WriteErrorAsync(http.Response, error with { Message = ProviderSecrets.Redact(error.Message) }, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (context.Request.Stream)
         {
-            await RelayStreamAsync(context, upstream, upstreamProtocol, state, options.StreamIdleTimeout, cancellationToken).ConfigureAwait(false);
+            await RelayStreamAsync(context, upstream, upstreamCodec, state, options.StreamIdleTimeout, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -90,12 +88,7 @@ internal static class ResponseRelay
         http.Response.ContentType = "application/json";
         if (context.IsPassthrough)
         {
-            RecordPassthroughResponse(context, body.WrittenMemory, upstreamProtocol);
-            if (context.CaptureResponse)
-            {
-                CaptureForCache(context, body.WrittenMemory, upstreamProtocol);
-            }
-
+            ObservePassthrough(context, body.WrittenMemory, upstreamCodec);
             await http.Response.Body.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -103,7 +96,7 @@ internal static class ResponseRelay
         LlmResponse response;
         try
         {
-            response = ReadResponse(body.WrittenMemory, upstreamProtocol, state);
+            response = upstreamCodec.ReadResponse(body.WrittenMemory, state);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
@@ -112,153 +105,35 @@ internal static class ResponseRelay
 
         context.Usage = response.Usage;
         context.FinishReason = response.FinishReason;
-        CaptureIfUnmetered(context, response);
-        if (context.CaptureResponse)
-        {
-            context.CapturedResponse = response;
-        }
-
+        context.Observers?.OnResponse(response);
         using var output = new PooledBufferWriter(body.WrittenCount + 256);
-        if (client == LlmProtocol.AnthropicMessages)
-        {
-            AnthropicResponseCodec.Write(response, output);
-        }
-        else
-        {
-            OpenAIResponseCodec.Write(response, output);
-        }
+        client.WriteResponse(response, output);
 
         await http.Response.Body.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Which provider, model and deployment answered, and after how many attempts.</summary>
-    public static void WriteRouteHeaders(LlmRequestContext context)
-    {
-        var headers = context.HttpContext.Response.Headers;
-        if (context.ProviderName is { } provider)
-        {
-            headers["x-llm-provider"] = provider;
-        }
-
-        if (context.UpstreamModel is { } model)
-        {
-            headers["x-llm-model"] = model;
-        }
-
-        if (context.Deployment is { } deployment)
-        {
-            headers["x-llm-deployment"] = deployment.Name;
-        }
-
-        if (context.Attempts.Count > 0)
-        {
-            headers["x-llm-attempts"] = context.Attempts.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-    }
-
-    public static LlmResponse ReadResponse(ReadOnlyMemory<byte> body, LlmProtocol upstreamProtocol, TranslationState state)
-    {
-        switch (upstreamProtocol)
-        {
-            case LlmProtocol.AnthropicMessages:
-                return AnthropicResponseCodec.Read(body, state);
-            case LlmProtocol.Gemini:
-                var builder = new ResponseBuilder();
-                var reader = new GeminiStreamReader();
-                reader.OnEvent(default, body.Span, builder);
-                if (builder.Failure is { } failure)
-                {
-                    throw new LlmGatewayException(failure);
-                }
-
-                return builder.Build();
-            default:
-                return OpenAIResponseCodec.Read(body, state);
-        }
-    }
-
-    /// <summary>Writes an error in the caller's protocol, unless the response has already started.</summary>
-    public static async Task WriteErrorAsync(HttpContext http, LlmProtocol client, LlmError error, CancellationToken cancellationToken)
-    {
-        if (http.Response.HasStarted)
-        {
-            return;
-        }
-
-        http.Response.StatusCode = Errors.StatusFor(error, client);
-        http.Response.ContentType = "application/json";
-        http.Response.Headers.ContentLength = null;
-        using var buffer = new PooledBufferWriter(512);
-        Errors.Write(error, client, buffer);
-        await http.Response.Body.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void RecordPassthroughResponse(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmProtocol protocol)
+    /// <summary>
+    /// A passthrough body is relayed as sent; the gateway reads its usage, and its content only when an observer wants
+    /// it (the cache; metering when the usage lacks the output). A body the gateway cannot read is relayed all the same.
+    /// </summary>
+    private static void ObservePassthrough(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmCodec codec)
     {
         try
         {
-            context.Usage = ReadUsage(body, protocol);
-            if (context.Usage.OutputTokens == 0 && context.OperationName == LlmOperationNames.Chat)
+            context.Usage = codec.ReadUsage(body);
+            if (context.Observers is { } observers && observers.WantsContent(context.Usage))
             {
-                CaptureIfUnmetered(context, ReadResponse(body, protocol, new TranslationState()));
+                var response = codec.ReadResponse(body, new TranslationState());
+                context.FinishReason = response.FinishReason;
+                observers.OnResponse(response);
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or LlmGatewayException)
         {
-            // Relayed as is: the caller sees exactly what the provider sent.
         }
     }
 
-    /// <summary>A passthrough body is read into the neutral form only when the response cache wants it; a body the
-    /// gateway cannot read is relayed all the same, just not cached.</summary>
-    private static void CaptureForCache(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmProtocol protocol)
-    {
-        try
-        {
-            var response = ReadResponse(body, protocol, new TranslationState());
-            context.FinishReason = response.FinishReason;
-            context.CapturedResponse = response;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or LlmGatewayException)
-        {
-        }
-    }
-
-    /// <summary>A response without usage (some OpenAI-compatible servers omit it) is metered by counting its content.</summary>
-    private static void CaptureIfUnmetered(LlmRequestContext context, LlmResponse response)
-    {
-        if (context.Usage.OutputTokens > 0)
-        {
-            return;
-        }
-
-        foreach (var part in response.Content)
-        {
-            switch (part)
-            {
-                case LlmTextPart text:
-                    context.Delivered.AppendText(text.Text);
-                    break;
-                case LlmReasoningPart reasoning:
-                    context.Delivered.AppendText(reasoning.Text);
-                    break;
-                case LlmToolCallPart call:
-                    context.Delivered.AppendText(call.Name);
-                    context.Delivered.AppendText(call.ArgumentsJson);
-                    break;
-            }
-        }
-    }
-
-    /// <summary>Reads only the usage of a complete response body, for passthrough calls.</summary>
-    public static LlmUsage ReadUsage(ReadOnlyMemory<byte> body, LlmProtocol protocol)
-    {
-        using var doc = JsonDocument.Parse(body);
-        var usage = Json.Property(doc.RootElement, "usage");
-        return protocol == LlmProtocol.AnthropicMessages ? AnthropicResponseCodec.ReadUsage(usage) : OpenAIResponseCodec.ReadUsage(usage);
-    }
-
-    private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmProtocol upstreamProtocol, TranslationState state, TimeSpan idleTimeout, CancellationToken cancellationToken)
+    private static async Task RelayStreamAsync(LlmRequestContext context, HttpResponseMessage upstream, LlmCodec upstreamCodec, TranslationState state, TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         var http = context.HttpContext;
         var response = http.Response;
@@ -269,9 +144,9 @@ internal static class ResponseRelay
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         var output = response.BodyWriter;
-        var reader = CreateStreamReader(upstreamProtocol, state);
-        var writer = CreateStreamWriter(context.InboundProtocol, output, context.Request.StreamIncludeUsage, context.StartedAt.ToUnixTimeSeconds());
-        var sink = new RecordingSink(context, writer, context.IsPassthrough, context.CaptureResponse ? new ResponseBuilder() : null);
+        var reader = upstreamCodec.CreateStreamReader(state);
+        var writer = context.Codec.CreateStreamWriter(output, context.Request.StreamIncludeUsage, context.StartedAt.ToUnixTimeSeconds());
+        var sink = new RecordingSink(context, writer, context.IsPassthrough);
 
         using var sse = new SseReader();
         using var idle = new TimeLimit(cancellationToken, Timeout.InfiniteTimeSpan, context.TimeProvider);
@@ -292,7 +167,15 @@ internal static class ResponseRelay
                     Json.Write(output, sse.LastRead.Span);
                 }
 
-                Dispatch(sse, reader, sink, context.StreamUsageRequested ? output : null);
+                if (context.StreamUsageRequested)
+                {
+                    RelayBuffered(sse, reader, sink, output, upstreamCodec);
+                }
+                else
+                {
+                    reader.ReadBuffered(sse, sink);
+                }
+
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (reader.IsTerminated)
                 {
@@ -325,7 +208,7 @@ internal static class ResponseRelay
         }
 
         await output.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-        if (sink.Failed && context.InboundProtocol == LlmProtocol.OpenAIChat)
+        if (sink.Failed && context.Codec.AbortsFailedStreams)
         {
             // OpenAI SDKs treat a plain end of stream as success. Throwing after the response has started makes the
             // server end it without the final chunk, after the error chunk already flushed: the caller sees a failed
@@ -334,26 +217,15 @@ internal static class ResponseRelay
         }
     }
 
-    public static LlmStreamReader CreateStreamReader(LlmProtocol upstreamProtocol, TranslationState state) => upstreamProtocol switch
-    {
-        LlmProtocol.AnthropicMessages => new AnthropicStreamReader(state),
-        LlmProtocol.Gemini => new GeminiStreamReader(),
-        _ => new OpenAIStreamReader(state),
-    };
-
-    public static ILlmStreamSink CreateStreamWriter(LlmProtocol clientProtocol, IBufferWriter<byte> output, bool includeUsage, long created) =>
-        clientProtocol == LlmProtocol.AnthropicMessages ? new AnthropicStreamWriter(output) : new OpenAIStreamWriter(output, includeUsage, created);
-
     /// <summary>
-    /// Feeds every complete event buffered in <paramref name="sse"/> to <paramref name="reader"/>. With
-    /// <paramref name="relay"/>, passthrough events are relayed one by one instead of as read, leaving out the usage
-    /// chunk the gateway asked for on the caller's behalf.
+    /// Feeds the events buffered in <paramref name="sse"/> to <paramref name="reader"/> and relays each to the caller,
+    /// except the usage the gateway asked for on the caller's behalf.
     /// </summary>
-    public static void Dispatch(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink, IBufferWriter<byte>? relay = null)
+    private static void RelayBuffered(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink, IBufferWriter<byte> relay, LlmCodec codec)
     {
         while (!reader.IsTerminated && sse.TryRead(out var name, out var data))
         {
-            if (relay is not null && !IsUsageOnlyChunk(data))
+            if (!codec.IsUnrequestedUsageEvent(data))
             {
                 SseFormat.WriteDataPrefix(relay);
                 Json.Write(relay, data);
@@ -362,35 +234,6 @@ internal static class ResponseRelay
 
             reader.OnEvent(name, data, sink);
         }
-    }
-
-    /// <summary>OpenAI's closing usage chunk: <c>"choices": []</c> with a <c>usage</c> object.</summary>
-    private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> data)
-    {
-        if (data.IndexOf("\"usage\""u8) < 0)
-        {
-            return false;
-        }
-
-        var reader = new Utf8JsonReader(data);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var isChoices = reader.ValueTextEquals("choices"u8);
-            reader.Read();
-            if (isChoices)
-            {
-                return reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.EndArray;
-            }
-
-            reader.Skip();
-        }
-
-        return false;
     }
 
     private static async Task<PooledBufferWriter> ReadBodyAsync(HttpResponseMessage upstream, long max, CancellationToken cancellationToken)

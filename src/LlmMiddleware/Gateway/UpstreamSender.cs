@@ -66,7 +66,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
                 {
                     // Stream headers come at once; the first-token limit is on the first content, which is still before
                     // anything reaches the caller, so a stalled stream can still fall back.
-                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Protocol, firstToken).ConfigureAwait(false);
+                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Codec, firstToken).ConfigureAwait(false);
                 }
             }
             catch (LlmGatewayException ex)
@@ -122,7 +122,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             {
                 try
                 {
-                    await ResponseRelay.RelayAsync(context, response!, provider.Protocol, call.Translation, _options, timeout.Token).ConfigureAwait(false);
+                    await ResponseRelay.RelayAsync(context, response!, provider.Codec, call.Translation, _options, timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
                 {
@@ -145,9 +145,9 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
         HttpRequestMessage CreateRequest()
         {
             var request = provider.CreateRequest(provider.ChatPath(call.Model, context.Request.Stream), call.UpstreamBody, context.Request.Stream);
-            if (context.IsPassthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
+            if (context.IsPassthrough)
             {
-                ForwardAnthropicHeaders(context.HttpContext.Request, request);
+                ForwardPassthroughHeaders(context, request);
             }
 
             return request;
@@ -221,11 +221,13 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
     }
 
     /// <summary>An Anthropic caller talking to Anthropic keeps its API version and beta flags.</summary>
-    public static void ForwardAnthropicHeaders(HttpRequest caller, HttpRequestMessage upstream)
+    /// <summary>The caller's headers its protocol carries to a provider of the same protocol (Anthropic's version and beta flags).</summary>
+    public static void ForwardPassthroughHeaders(LlmRequestContext context, HttpRequestMessage upstream)
     {
-        foreach (var name in (ReadOnlySpan<string>)["anthropic-version", "anthropic-beta"])
+        var codec = context.Codec;
+        foreach (var (name, value) in context.HttpContext.Request.Headers)
         {
-            if (caller.Headers.TryGetValue(name, out var value))
+            if (codec.IsPassthroughHeader(name))
             {
                 upstream.Headers.Remove(name);
                 upstream.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)value!);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Utilities;
 
 namespace LlmMiddleware.Metering;
@@ -8,9 +9,10 @@ namespace LlmMiddleware.Metering;
 /// <summary>
 /// What a call delivered to its caller (text, reasoning, tool names and arguments), kept as the JSON string literals
 /// the provider sent so capturing costs a copy, not a decode. Counted with the tokenizer only when the provider's usage
-/// is missing: a cut stream, a disconnected client, a provider that reports none.
+/// is missing: a cut stream, a disconnected client, a provider that reports none. Observes the response (a complete
+/// one only when its usage lacks the output) and race legs' first content.
 /// </summary>
-internal sealed class DeliveredOutput : IDisposable
+internal sealed class DeliveredOutput : ILlmResponseObserver, IDisposable
 {
     private PooledBufferWriter? _literals; // a JSON array of string literals, without its closing bracket
 
@@ -62,6 +64,40 @@ internal sealed class DeliveredOutput : IDisposable
         }
 
         return text.ToString();
+    }
+
+    public bool WantsContent(in LlmUsage usage) => usage.OutputTokens == 0;
+
+    public void Start(string id, string model)
+    {
+    }
+
+    public void Text(ReadOnlySpan<byte> jsonString) => AppendLiteral(jsonString);
+
+    public void Reasoning(ReadOnlySpan<byte> jsonString) => AppendLiteral(jsonString);
+
+    public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
+    {
+    }
+
+    public void ToolCallStart(int index, string id, string name) => AppendText(name);
+
+    public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString) => AppendLiteral(jsonString);
+
+    public void Usage(in LlmUsage usage)
+    {
+    }
+
+    public void Finish(LlmFinishReason reason, string? stopSequence)
+    {
+    }
+
+    public void Error(LlmError error)
+    {
+    }
+
+    public void Complete()
+    {
     }
 
     public void Dispose()

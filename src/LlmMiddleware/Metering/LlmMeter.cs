@@ -55,6 +55,29 @@ internal sealed class LlmMeter
         }
     }
 
+    /// <summary>
+    /// Starts metering a call: what reaches the caller is observed, to be counted if the provider reports no usage, and
+    /// a non-streamed response gets its cost headers (when enabled) just before its headers are sent.
+    /// </summary>
+    public void Begin(LlmRequestContext context)
+    {
+        var delivered = new DeliveredOutput();
+        context.Observe(delivered);
+        var response = context.HttpContext.Response;
+        response.RegisterForDispose(delivered);
+        if (_options.EmitCostHeaders)
+        {
+            response.OnStarting(
+                static state =>
+                {
+                    var (meter, context) = ((LlmMeter, LlmRequestContext))state;
+                    meter.WriteCostHeaders(context);
+                    return Task.CompletedTask;
+                },
+                (this, context));
+        }
+    }
+
     /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)
     {
@@ -92,7 +115,7 @@ internal sealed class LlmMeter
     }
 
     /// <summary>Adds the cost headers to a non-streamed response as its headers are sent.</summary>
-    public void WriteCostHeaders(LlmRequestContext context)
+    internal void WriteCostHeaders(LlmRequestContext context)
     {
         if (context.Request.Stream || context.Error is not null || context.ProviderName is null)
         {
@@ -231,7 +254,8 @@ internal sealed class LlmMeter
         }
 
         var complete = context.Error is null && !context.ClientDisconnected && (context.FinishReason is not null || !context.Request.Stream);
-        if (complete && reported.InputTokens > 0 && (reported.OutputTokens > 0 || context.Delivered.IsEmpty))
+        var delivered = context.Observers?.Find<DeliveredOutput>();
+        if (complete && reported.InputTokens > 0 && (reported.OutputTokens > 0 || delivered is null or { IsEmpty: true }))
         {
             return (reported, LlmTokenSource.Provider, images, null);
         }
@@ -246,11 +270,11 @@ internal sealed class LlmMeter
         }
 
         // A cut stream's last usage event (if any) undercounts what was delivered; the delivered text is the floor.
-        var delivered = context.Delivered.IsEmpty ? 0 : tokenizer.Count(context.Delivered.ToText());
-        var outputCounted = delivered > reported.OutputTokens;
+        var deliveredTokens = delivered is null or { IsEmpty: true } ? 0 : tokenizer.Count(delivered.ToText());
+        var outputCounted = deliveredTokens > reported.OutputTokens;
         if (outputCounted)
         {
-            usage = usage with { OutputTokens = delivered };
+            usage = usage with { OutputTokens = deliveredTokens };
         }
 
         var source = !inputCounted && !outputCounted ? LlmTokenSource.Provider

@@ -1,3 +1,4 @@
+using LlmMiddleware.Protocols;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using LlmMiddleware.Gateway;
@@ -105,10 +106,10 @@ internal sealed partial class LlmCallPipeline
         {
             if (options.EmitRouteHeaders)
             {
-                ResponseRelay.WriteRouteHeaders(context);
+                Routing.RouteHeaders.Write(context);
             }
 
-            await ResponseRelay.WriteErrorAsync(http, context.InboundProtocol, context.Error!, aborted).ConfigureAwait(false);
+            await context.Codec.WriteErrorAsync(http.Response, context.Error!, aborted).ConfigureAwait(false);
         }
     }
 

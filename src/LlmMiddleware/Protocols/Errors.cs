@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace LlmMiddleware.Protocols;
 
-/// <summary>Reads provider error bodies and writes errors in the caller's protocol (protocols reference §4).</summary>
+/// <summary>Reads provider error bodies of any protocol, and writes OpenAI and Anthropic error objects (protocols reference §4); the codecs use it.</summary>
 internal static class Errors
 {
     /// <summary>Parses an upstream error body of any of the three shapes; falls back to the status alone.</summary>
@@ -60,28 +60,6 @@ internal static class Errors
         };
 
         return new LlmError(kind, message ?? $"The provider returned HTTP {status}.", status) { Code = code, Param = param };
-    }
-
-    /// <summary>The status to send an OpenAI or Anthropic caller: Anthropic's 529 becomes 503 for OpenAI callers and
-    /// the reverse for Anthropic callers.</summary>
-    public static int StatusFor(LlmError error, LlmProtocol client) => (client, error.Status) switch
-    {
-        (LlmProtocol.AnthropicMessages, 503) when error.Kind == LlmErrorKind.Overloaded => 529,
-        (LlmProtocol.OpenAIChat, 529) => 503,
-        (_, var status) => status,
-    };
-
-    public static void Write(LlmError error, LlmProtocol client, IBufferWriter<byte> output)
-    {
-        using var writer = new Utf8JsonWriter(output, Json.WriterOptions);
-        if (client == LlmProtocol.AnthropicMessages)
-        {
-            WriteAnthropic(writer, error);
-        }
-        else
-        {
-            WriteOpenAI(writer, error);
-        }
     }
 
     public static void WriteOpenAI(Utf8JsonWriter writer, LlmError error)

@@ -42,6 +42,15 @@ internal abstract class LlmStreamReader
 
     public abstract void OnEvent(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, ILlmStreamSink sink);
 
+    /// <summary>Reads every complete event <paramref name="sse"/> holds, up to the end of the stream.</summary>
+    public void ReadBuffered(Sse.SseReader sse, ILlmStreamSink sink)
+    {
+        while (!IsTerminated && sse.TryRead(out var name, out var data))
+        {
+            OnEvent(name, data, sink);
+        }
+    }
+
     /// <summary>The upstream body ended. A stream that had not finished properly is reported as an error.</summary>
     public virtual void OnEndOfStream(ILlmStreamSink sink, bool finishSeen)
     {

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.OpenAI;
 
 namespace LlmMiddleware.Providers;
@@ -30,6 +31,7 @@ internal sealed class LlmProviderEndpoint
             LlmProviderKind.Gemini => LlmProtocol.Gemini,
             _ => LlmProtocol.OpenAIChat,
         };
+        Codec = LlmCodec.For(Protocol);
     }
 
     public string Name { get; }
@@ -42,6 +44,9 @@ internal sealed class LlmProviderEndpoint
     public LlmProviderKind Kind { get; }
 
     public LlmProtocol Protocol { get; }
+
+    /// <summary>Reads and writes <see cref="Protocol"/>.</summary>
+    public LlmCodec Codec { get; }
 
     public OpenAIDialect Dialect { get; }
 

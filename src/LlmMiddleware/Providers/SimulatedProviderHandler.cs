@@ -51,7 +51,7 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
         catch (LlmGatewayException ex)
         {
             using var buffer = new PooledBufferWriter();
-            Errors.Write(ex.Error, LlmProtocol.OpenAIChat, buffer);
+            OpenAICodec.Instance.WriteError(ex.Error, buffer);
             return JsonResponse((HttpStatusCode)ex.Error.Status, buffer.WrittenSpan.ToArray());
         }
     }

@@ -58,9 +58,9 @@ internal sealed class RaceLeg(LlmRoute route, Action<RaceLeg> onLost) : IDisposa
     }
 
     /// <summary>Reads the stream up to its first content; see <see cref="StreamPrefetch"/>.</summary>
-    public async ValueTask<bool> PrefetchFirstContentAsync(LlmProtocol protocol, CancellationToken cancellationToken)
+    public async ValueTask<bool> PrefetchFirstContentAsync(LlmCodec codec, CancellationToken cancellationToken)
     {
-        var (sawContent, content) = await StreamPrefetch.UntilFirstContentAsync(Response!, protocol, cancellationToken).ConfigureAwait(false);
+        var (sawContent, content) = await StreamPrefetch.UntilFirstContentAsync(Response!, codec, cancellationToken).ConfigureAwait(false);
         PrefetchedContent = content;
         return sawContent;
     }

@@ -29,7 +29,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
     public async Task<bool> RaceAsync(LlmRequestContext context, PreparedCall call, List<LlmDeployment> candidates, LlmRaceOptions race, int legCount, CancellationToken timeout, CancellationToken aborted)
     {
         context.Raced = true;
-        var needs = context.RoutingNeeds ?? Routing.RequestNeeds.From(context.Request, context.InboundProtocol);
+        var needs = context.RoutingNeeds ?? Routing.RequestNeeds.From(context.Request, context.Codec);
         var legs = new List<RaceLeg>(legCount);
         try
         {
@@ -87,7 +87,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
 
             try
             {
-                await ResponseRelay.RelayAsync(context, response, result.Route.Provider.Protocol, result.Translation, _options, timeout).ConfigureAwait(false);
+                await ResponseRelay.RelayAsync(context, response, result.Route.Provider.Codec, result.Translation, _options, timeout).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
             {
@@ -130,13 +130,13 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
         try
         {
             using var request = provider.CreateRequest(provider.ChatPath(leg.Route.Model, context.Request.Stream), leg.Body.WrittenMemory, context.Request.Stream);
-            if (leg.Passthrough && context.InboundProtocol == LlmProtocol.AnthropicMessages)
+            if (leg.Passthrough)
             {
-                UpstreamSender.ForwardAnthropicHeaders(context.HttpContext.Request, request);
+                UpstreamSender.ForwardPassthroughHeaders(context, request);
             }
 
             leg.Response = await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
-            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.Protocol, token).ConfigureAwait(false))
+            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.Codec, token).ConfigureAwait(false))
             {
                 leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' ended its stream before any content."));
             }

@@ -1,4 +1,3 @@
-using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Sse;
 
@@ -13,18 +12,18 @@ internal static class StreamPrefetch
 {
     /// <summary>Reads up to the first content; returns whether there was any, and the content read (text, reasoning,
     /// tool names and arguments), which a race loser is billed for.</summary>
-    public static async ValueTask<(bool SawContent, string Content)> UntilFirstContentAsync(HttpResponseMessage response, LlmProtocol protocol, CancellationToken cancellationToken)
+    public static async ValueTask<(bool SawContent, string Content)> UntilFirstContentAsync(HttpResponseMessage response, LlmCodec codec, CancellationToken cancellationToken)
     {
         var upstream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         var seen = new MemoryStream();
-        using var detector = new ContentDetector();
-        var reader = ResponseRelay.CreateStreamReader(protocol, new TranslationState());
+        using var detector = new Metering.DeliveredOutput();
+        var reader = codec.CreateStreamReader(new TranslationState());
         using (var sse = new SseReader())
         {
-            while (!detector.SawContent && !reader.IsTerminated && await sse.FillAsync(upstream, cancellationToken).ConfigureAwait(false))
+            while (detector.IsEmpty && !reader.IsTerminated && await sse.FillAsync(upstream, cancellationToken).ConfigureAwait(false))
             {
                 seen.Write(sse.LastRead.Span);
-                ResponseRelay.Dispatch(sse, reader, detector);
+                reader.ReadBuffered(sse, detector);
             }
         }
 
@@ -35,61 +34,7 @@ internal static class StreamPrefetch
         }
 
         response.Content = replay;
-        return (detector.SawContent, detector.Content.ToText());
-    }
-
-    /// <summary>Notices the first content event of a stream, whatever its protocol, and keeps what it contained.</summary>
-    private sealed class ContentDetector : ILlmStreamSink, IDisposable
-    {
-        public bool SawContent { get; private set; }
-
-        public Metering.DeliveredOutput Content { get; } = new();
-
-        public void Dispose() => Content.Dispose();
-
-        public void Start(string id, string model)
-        {
-        }
-
-        public void Text(ReadOnlySpan<byte> jsonString)
-        {
-            SawContent = true;
-            Content.AppendLiteral(jsonString);
-        }
-
-        public void Reasoning(ReadOnlySpan<byte> jsonString)
-        {
-            SawContent = true;
-            Content.AppendLiteral(jsonString);
-        }
-
-        public void ReasoningSignature(ReadOnlySpan<byte> jsonString)
-        {
-        }
-
-        public void ToolCallStart(int index, string id, string name)
-        {
-            SawContent = true;
-            Content.AppendText(name);
-        }
-
-        public void ToolCallArguments(int index, ReadOnlySpan<byte> jsonString) => Content.AppendLiteral(jsonString);
-
-        public void Usage(in LlmUsage usage)
-        {
-        }
-
-        public void Finish(LlmFinishReason reason, string? stopSequence)
-        {
-        }
-
-        public void Error(LlmError error)
-        {
-        }
-
-        public void Complete()
-        {
-        }
+        return (!detector.IsEmpty, detector.ToText());
     }
 
     private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream

@@ -60,7 +60,7 @@ internal sealed class LlmRouter
     /// </summary>
     public async ValueTask<List<LlmDeployment>> RouteAsync(string group, LlmRequestContext context, CancellationToken cancellationToken)
     {
-        var needs = RequestNeeds.From(context.Request, context.InboundProtocol);
+        var needs = RequestNeeds.From(context.Request, context.Codec);
         context.RoutingNeeds = needs;
         var candidates = new List<LlmDeployment>();
         var visited = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

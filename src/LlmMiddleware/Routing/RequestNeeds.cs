@@ -10,7 +10,7 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
     /// Counts the prompt with the tokenizer and the chat format's overheads (<see cref="Metering.ChatTokenCounter"/>;
     /// o200k_base, as the deployment is not chosen yet) and collects the capabilities the request uses.
     /// </summary>
-    public static RequestNeeds From(LlmRequest request, LlmProtocol protocol)
+    public static RequestNeeds From(LlmRequest request, Protocols.LlmCodec codec)
     {
         var capabilities = LlmModelCapabilities.None;
         foreach (var message in request.Messages)
@@ -47,7 +47,7 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
             capabilities |= LlmModelCapabilities.Reasoning;
         }
 
-        var (tokens, _) = Metering.ChatTokenCounter.CountPrompt(request, Metering.LlmTokenizers.Default, protocol);
+        var (tokens, _) = Metering.ChatTokenCounter.CountPrompt(request, Metering.LlmTokenizers.Default, codec);
         return new RequestNeeds(tokens, request.MaxOutputTokens ?? 0, capabilities, request.Stream);
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.OpenAI;
 using Xunit;
 
 namespace LlmMiddleware.Tests.Caching;
@@ -84,8 +85,8 @@ public sealed class LlmCacheKeyTests
             headers["anthropic-beta"] = beta;
         }
 
-        var request = RequestReader.Read(protocol, Encoding.UTF8.GetBytes(body));
-        return LlmCacheKey.Compute(request, "gpt", "openai/gpt-4o-mini", "tenant", LlmCacheKey.Unmodeled(request, protocol, headers));
+        var request = LlmCodec.For(protocol).ReadRequest(Encoding.UTF8.GetBytes(body));
+        return LlmCacheKey.Compute(request, "gpt", "openai/gpt-4o-mini", "tenant", LlmCacheKey.Unmodeled(request, LlmCodec.For(protocol), headers));
     }
 
     /// <summary>Fields the parsed request does not model still reach the provider in passthrough: they are keyed as sent.</summary>
@@ -125,7 +126,7 @@ public sealed class LlmCacheKeyTests
         Assert.Equal(Key("""{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), Key(message, LlmProtocol.AnthropicMessages));
     }
 
-    private static LlmRequest Parse(string body) => RequestReader.Read(LlmProtocol.OpenAIChat, Encoding.UTF8.GetBytes(body));
+    private static LlmRequest Parse(string body) => OpenAICodec.Instance.ReadRequest(Encoding.UTF8.GetBytes(body));
 
     [Fact]
     public void ThePartitionIgnoresTheConversationOnlyAndSeparatesEmbedders()

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using LlmMiddleware.Metering;
+using LlmMiddleware.Protocols;
+using LlmMiddleware.Protocols.Anthropic;
+using LlmMiddleware.Protocols.OpenAI;
 using LlmMiddleware.Tokenizers;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -39,7 +42,7 @@ public sealed class ChatTokenCounterTests
         request.Messages.Add(new LlmMessage(LlmRole.Assistant) { Content = { new LlmToolCallPart("c1", "add", """{"a":2,"b":2}""") } });
         request.Tools.Add(new LlmTool("add", "Adds numbers", """{"type":"object"}"""));
 
-        var (tokens, images) = ChatTokenCounter.CountPrompt(request, BuiltIn.For("openai", "gpt-4"), LlmProtocol.OpenAIChat);
+        var (tokens, images) = ChatTokenCounter.CountPrompt(request, BuiltIn.For("openai", "gpt-4"), OpenAICodec.Instance);
 
         var cl100k = TiktokenEncoding.Cl100kBase;
         long expected = 3 // reply priming
@@ -56,7 +59,7 @@ public sealed class ChatTokenCounterTests
     {
         var request = new LlmRequest { Model = "m", Messages = { new LlmMessage(LlmRole.User) { Content = { new LlmTextPart("Bonjour tout le monde") } } } };
 
-        Assert.Equal(6 + TiktokenEncoding.O200kBase.CountTokens("Bonjour tout le monde"), ChatTokenCounter.CountPrompt(request, BuiltIn.For("anthropic", "claude-sonnet-4-5"), LlmProtocol.AnthropicMessages).Tokens);
+        Assert.Equal(6 + TiktokenEncoding.O200kBase.CountTokens("Bonjour tout le monde"), ChatTokenCounter.CountPrompt(request, BuiltIn.For("anthropic", "claude-sonnet-4-5"), AnthropicCodec.Instance).Tokens);
     }
 
     [Theory]
@@ -70,12 +73,12 @@ public sealed class ChatTokenCounterTests
     {
         var image = new LlmImagePart { MediaType = "image/png", Data = Convert.ToBase64String(PngHeader(width, height)), Detail = detail };
 
-        Assert.Equal(expected, ChatTokenCounter.ImageTokens(image, protocol));
+        Assert.Equal(expected, LlmCodec.For(protocol).ImageTokens(image));
     }
 
     [Fact]
     public void RemoteImagesOfUnknownSizeAreAssumedSquareMegapixel() =>
-        Assert.Equal(765, ChatTokenCounter.ImageTokens(new LlmImagePart { Url = "https://example.com/cat.jpg" }, LlmProtocol.OpenAIChat));
+        Assert.Equal(765, OpenAICodec.Instance.ImageTokens(new LlmImagePart { Url = "https://example.com/cat.jpg" }));
 
     private static byte[] PngHeader(int width, int height)
     {

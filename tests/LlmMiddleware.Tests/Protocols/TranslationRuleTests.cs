@@ -167,7 +167,7 @@ public sealed class TranslationRuleTests
     {
         var error = Errors.Read(upstream, """{"error":{"type":"overloaded_error","message":"busy"}}"""u8);
 
-        Assert.Equal(expected, Errors.StatusFor(error, client));
+        Assert.Equal(expected, LlmCodec.For(client).StatusFor(error));
     }
 
     [Theory]

@@ -142,7 +142,7 @@ public sealed class DeploymentSelectorTests
         request.Messages.Add(new LlmMessage(LlmRole.User) { Content = { new LlmTextPart(new string('x', 4000)), new LlmImagePart { Url = "https://x/y.png" } } });
         request.Tools.Add(new LlmTool("f", null, "{}"));
 
-        var needs = RequestNeeds.From(request, LlmProtocol.OpenAIChat);
+        var needs = RequestNeeds.From(request, LlmMiddleware.Protocols.OpenAI.OpenAICodec.Instance);
 
         // Tokenizer counts plus the chat format's overheads: reply priming 3, message 3, an image of unknown size as
         // 1024 x 1024 at high detail (85 + 4 x 170), tools 12 plus 7 per tool.

@@ -1,4 +1,4 @@
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Protocols;
 
 /// <summary>
 /// Ends a streamed response abortively after an error event was written, so that callers whose SDKs accept a plain
