@@ -5,6 +5,7 @@ using LlmMiddleware.Gateway;
 using LlmMiddleware.Racing;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
+using LlmMiddleware.Upstream;
 using Polly;
 
 namespace LlmMiddleware.Benchmarks;

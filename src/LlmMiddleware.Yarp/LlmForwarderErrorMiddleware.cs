@@ -1,4 +1,5 @@
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Upstream;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,7 @@
 using LlmMiddleware;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Yarp;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Configuration;
@@ -92,7 +93,7 @@ public static class LlmTransformExtensions
         ArgumentNullException.ThrowIfNull(route);
         var metadata = new Dictionary<string, string>(route.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
         {
-            [LlmMetadataKeys.InboundProtocol] = inbound == LlmProtocol.AnthropicMessages ? "anthropic" : inbound == LlmProtocol.OpenAIChat ? "openai" : throw new ArgumentOutOfRangeException(nameof(inbound), "Callers speak OpenAI or Anthropic."),
+            [LlmMetadataKeys.InboundProtocol] = LlmCodec.For(inbound) is { IsCallerProtocol: true } codec && Enum.IsDefined(inbound) ? codec.Name : throw new ArgumentOutOfRangeException(nameof(inbound), "Callers speak OpenAI or Anthropic."),
         };
         if (provider is not null)
         {

@@ -1,4 +1,5 @@
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using Yarp.ReverseProxy.Transforms;
 using Yarp.ReverseProxy.Transforms.Builder;
@@ -85,18 +86,8 @@ internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProv
 
     internal static bool TryParseProtocol(string? value, out LlmProtocol protocol)
     {
-        switch (value?.ToLowerInvariant())
-        {
-            case "openai":
-                protocol = LlmProtocol.OpenAIChat;
-                return true;
-            case "anthropic":
-                protocol = LlmProtocol.AnthropicMessages;
-                return true;
-            default:
-                protocol = default;
-                return false;
-        }
+        protocol = LlmCodec.TryParseCaller(value, out var codec) ? codec.Protocol : default;
+        return codec is not null;
     }
 
     private void ValidateProvider(string provider, string owner, IList<Exception> errors)

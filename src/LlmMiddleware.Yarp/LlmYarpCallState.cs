@@ -1,5 +1,6 @@
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
+using LlmMiddleware.Upstream;
 
 namespace LlmMiddleware.Yarp;
 

@@ -4,6 +4,7 @@ using LlmMiddleware.Caching;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
+using LlmMiddleware.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Yarp.ReverseProxy.Forwarder;

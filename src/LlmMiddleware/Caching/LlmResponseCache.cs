@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using LlmMiddleware.Routing;
+using LlmMiddleware.Pipeline;
 using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;

@@ -38,5 +38,6 @@ internal sealed class ResolvedCachePolicy
     public HybridCacheEntryOptions RefreshOptions { get; }
 }
 
-/// <summary>A route's own cache policy (<see langword="null"/> inside when the route says <c>off</c>).</summary>
+/// <summary>A route's own cache policy (<see langword="null"/> inside when the route says <c>off</c>), set as an HTTP
+/// feature of its requests by the framing and read by the cache stage.</summary>
 internal sealed record RouteCachePolicy(ResolvedCachePolicy? Policy);

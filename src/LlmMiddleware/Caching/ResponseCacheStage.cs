@@ -14,7 +14,7 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
         var policy = context.OperationName != LlmOperationNames.Chat ? null
-            : context.RouteCachePolicy is { } route ? route.Policy
+            : context.HttpContext.Features.Get<RouteCachePolicy>() is { } route ? route.Policy
             : cache.PolicyFor(context.HttpContext);
         return policy is null ? next(context, cancellationToken) : ServeOrPassAsync(context, next, policy, cancellationToken);
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
+using LlmMiddleware.Upstream;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 

@@ -1,3 +1,4 @@
+using LlmMiddleware.Identity;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Caching.Semantic;
@@ -6,6 +7,7 @@ using LlmMiddleware.Pipeline;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
+using LlmMiddleware.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -90,7 +92,11 @@ internal sealed partial class CallFraming
     private Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy, LlmCallDelegate? upstream = null) =>
         RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
         {
-            context.RouteCachePolicy = routeCachePolicy;
+            if (routeCachePolicy is not null)
+            {
+                http.Features.Set(routeCachePolicy);
+            }
+
             using var call = await _preparation.ReadAsync(context, resolve, aborted).ConfigureAwait(false);
             context.UpstreamState = call;
             await InvokePipelineAsync(context, upstream ?? _sendPrepared, aborted).ConfigureAwait(false);

@@ -1,13 +1,15 @@
+using LlmMiddleware.Deployments;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Racing;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
+using LlmMiddleware.Upstream;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using static LlmMiddleware.Gateway.UpstreamErrors;
+using static LlmMiddleware.Upstream.UpstreamErrors;
 
 namespace LlmMiddleware.Gateway;
 
@@ -142,16 +144,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
     private async Task<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
     {
         var provider = call.Provider;
-        HttpRequestMessage CreateRequest()
-        {
-            var request = provider.CreateRequest(provider.ChatPath(call.Model, context.Request.Stream), call.UpstreamBody, context.Request.Stream);
-            if (context.IsPassthrough)
-            {
-                ForwardPassthroughHeaders(context, request);
-            }
-
-            return request;
-        }
+        HttpRequestMessage CreateRequest() => UpstreamRequest.Create(context, provider, call.Model, call.UpstreamBody, context.IsPassthrough);
 
         if (call.Route.Deployment is not { } deployment)
         {
@@ -221,20 +214,6 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
     }
 
     /// <summary>An Anthropic caller talking to Anthropic keeps its API version and beta flags.</summary>
-    /// <summary>The caller's headers its protocol carries to a provider of the same protocol (Anthropic's version and beta flags).</summary>
-    public static void ForwardPassthroughHeaders(LlmRequestContext context, HttpRequestMessage upstream)
-    {
-        var codec = context.Codec;
-        foreach (var (name, value) in context.HttpContext.Request.Headers)
-        {
-            if (codec.IsPassthroughHeader(name))
-            {
-                upstream.Headers.Remove(name);
-                upstream.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)value!);
-            }
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Warning, "Could not reach LLM provider {Provider}.", EventName = "UpstreamUnreachable")]

@@ -1,12 +1,18 @@
-using LlmMiddleware;
+using LlmMiddleware.Caching.Semantic;
+using LlmMiddleware.Caching;
 using LlmMiddleware.Catalog;
+using LlmMiddleware.Endpoints;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;
-using Microsoft.Extensions.Hosting;
+using LlmMiddleware.Pipeline;
+using LlmMiddleware.Providers;
+using LlmMiddleware.Racing;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
-using LlmMiddleware.Providers;
+using LlmMiddleware.Upstream;
+using LlmMiddleware;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -44,27 +50,30 @@ public static class LlmGatewayServiceCollectionExtensions
         // The response cache runs on its own HybridCache (a bounded L1, the host's IDistributedCache as L2, stampede
         // protection) unless the host registers one under the cache's key.
         services.AddOptions<Microsoft.Extensions.Caching.Hybrid.HybridCacheOptions>();
-        services.TryAddSingleton<LlmMiddleware.Caching.GatewayHybridCache>();
-        services.TryAddKeyedSingleton(LlmCacheOptions.HybridCacheKey, (sp, _) => sp.GetRequiredService<LlmMiddleware.Caching.GatewayHybridCache>().Cache);
-        services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.IHybridCacheSerializer<LlmMiddleware.Caching.LlmCacheEntry>>(LlmMiddleware.Caching.LlmCacheEntrySerializer.Instance);
-        services.TryAddSingleton<LlmMiddleware.Caching.Semantic.LlmSemanticCache>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmMiddleware.Caching.Semantic.LlmSemanticCache>(sp => sp.GetRequiredService<LlmMiddleware.Caching.Semantic.LlmSemanticCache>()));
-        services.TryAddSingleton<LlmMiddleware.Caching.LlmResponseCache>();
+        services.TryAddSingleton<GatewayHybridCache>();
+        services.TryAddKeyedSingleton(LlmCacheOptions.HybridCacheKey, (sp, _) => sp.GetRequiredService<GatewayHybridCache>().Cache);
+        services.TryAddSingleton<Microsoft.Extensions.Caching.Hybrid.IHybridCacheSerializer<LlmCacheEntry>>(LlmCacheEntrySerializer.Instance);
+        services.TryAddSingleton<LlmSemanticCache>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmSemanticCache>(sp => sp.GetRequiredService<LlmSemanticCache>()));
+        services.TryAddSingleton<LlmResponseCache>();
         services.TryAddSingleton<LlmSpendAggregator>();
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
         services.TryAddSingleton<LlmTokenizers>();
         services.TryAddSingleton<LlmMiddleware.Identity.CallerIdentities>();
         services.TryAddSingleton<LlmMeter>();
-        services.AddOptions<LlmMiddleware.Pipeline.LlmCallPipelineOptions>();
+        services.AddOptions<LlmCallPipelineOptions>();
         services.TryAddSingleton<MeteringStage>();
-        services.TryAddSingleton<LlmMiddleware.Pipeline.HooksStage>();
-        services.TryAddSingleton<LlmMiddleware.Caching.ResponseCacheStage>();
-        services.TryAddSingleton<LlmMiddleware.Pipeline.LlmCallPipeline>();
+        services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Metering, static (sp, _) => sp.GetRequiredService<MeteringStage>());
+        services.TryAddSingleton<HooksStage>();
+        services.TryAddSingleton<ResponseCacheStage>();
+        services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.ResponseCache, static (sp, _) => sp.GetRequiredService<ResponseCacheStage>());
+        services.TryAddSingleton<LlmCallPipeline>();
         services.TryAddSingleton<CallPreparation>();
-        services.TryAddSingleton<LlmMiddleware.Racing.RaceRunner>();
+        services.TryAddSingleton<RaceRunner>();
         services.TryAddSingleton<UpstreamSender>();
         services.TryAddSingleton<CallFraming>();
+        services.TryAddSingleton<GatewayEmbedderFactory>(sp => model => new GatewayEmbeddingGenerator(sp, sp.GetRequiredService<CallFraming>(), model));
         return new LlmGatewayBuilder(services);
     }
 

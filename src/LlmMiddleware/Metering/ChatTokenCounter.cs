@@ -18,6 +18,18 @@ internal static class ChatTokenCounter
     private const int PerTool = 7;
     private const int ToolsOverhead = 12;
 
+    /// <summary>The prompt tokens and images of <paramref name="context"/>'s request for its provider, counted with
+    /// <paramref name="tokenizer"/> (the provider and model's) once per call.</summary>
+    public static (long Tokens, int Images) CountPrompt(LlmRequestContext context, CountingTokenizer tokenizer)
+    {
+        if (context.CountedPrompt.Tokens < 0)
+        {
+            context.CountedPrompt = CountPrompt(context.Request, tokenizer, LlmCodec.For(context.ProviderProtocol ?? context.InboundProtocol));
+        }
+
+        return context.CountedPrompt;
+    }
+
     /// <summary>Prompt tokens of <paramref name="request"/> counted with <paramref name="tokenizer"/> for a provider
     /// speaking <paramref name="codec"/>'s protocol, and the number of images in it.</summary>
     public static (long Tokens, int Images) CountPrompt(LlmRequest request, CountingTokenizer tokenizer, LlmCodec codec)

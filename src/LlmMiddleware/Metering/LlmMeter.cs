@@ -78,6 +78,18 @@ internal sealed class LlmMeter
         }
     }
 
+    /// <summary>A record of <paramref name="context"/>'s call: its ids, start time, caller, operation and requested model.</summary>
+    private LlmCallRecord NewRecord(LlmRequestContext context) => new()
+    {
+        Id = Guid.CreateVersion7(context.StartedAt),
+        RequestId = context.HttpContext.TraceIdentifier,
+        Timestamp = context.StartedAt,
+        Caller = _callers.Of(context),
+        Operation = context.OperationName,
+        RequestedModel = context.RequestedModel,
+        Stream = context.Request.Stream,
+    };
+
     /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)
     {
@@ -95,7 +107,7 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(new LlmCallRecord(context, _callers.Of(context))
+        Publish(NewRecord(context) with
         {
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
@@ -176,7 +188,7 @@ internal sealed class LlmMeter
         if (context.CacheHit is { } hit)
         {
             var replayed = hit.Response.Usage;
-            return new LlmCallRecord(context, _callers.Of(context))
+            return NewRecord(context) with
             {
                 Provider = hit.Provider,
                 Deployment = hit.Deployment,
@@ -207,7 +219,7 @@ internal sealed class LlmMeter
             : LlmCallStatus.Succeeded;
         var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
         var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
-        return new LlmCallRecord(context, _callers.Of(context))
+        return NewRecord(context) with
         {
             Provider = context.ProviderName,
             Deployment = context.Deployment?.Name,
@@ -241,7 +253,7 @@ internal sealed class LlmMeter
     private (LlmUsage Usage, LlmTokenSource Source, int Images, string? Tokenizer) SettleUsage(LlmRequestContext context)
     {
         var reported = context.Usage;
-        var images = context.PromptImages;
+        var images = context.CountedPrompt.Images;
         var billable = context.UpstreamStatusCode is >= 200 and < 300 || (context.ClientDisconnected && context.UpstreamStatusCode is null && context.ProviderName is not null);
         if (!billable || context.Error?.Code == LlmErrorCodes.ModelNotPriced)
         {
@@ -265,8 +277,8 @@ internal sealed class LlmMeter
         var inputCounted = reported.InputTokens <= 0 && context.OperationName == LlmOperationNames.Chat;
         if (inputCounted)
         {
-            usage = usage with { InputTokens = context.CountPromptTokens(tokenizer) };
-            images = context.PromptImages;
+            (var tokens, images) = ChatTokenCounter.CountPrompt(context, tokenizer);
+            usage = usage with { InputTokens = tokens };
         }
 
         // A cut stream's last usage event (if any) undercounts what was delivered; the delivered text is the floor.

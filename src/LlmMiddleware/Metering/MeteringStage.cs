@@ -11,6 +11,8 @@ internal sealed partial class MeteringStage(LlmMeter meter, ILogger<MeteringStag
 {
     public override bool EditsRequest => false;
 
+    internal override bool RecordsCalls => true;
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {

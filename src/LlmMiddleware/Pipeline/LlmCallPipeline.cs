@@ -42,7 +42,7 @@ internal sealed partial class LlmCallPipeline
         }
 
         var stages = builder.Stages.ConvertAll(factory => factory(services));
-        Meters = stages.Exists(s => s is MeteringStage);
+        Meters = stages.Exists(s => s.RecordsCalls);
         EditsRequests = stages.Exists(s => s.EditsRequest);
         LlmCallDelegate next = (context, cancellationToken) => GuardAsync(null, context, null!, cancellationToken);
         for (var i = stages.Count - 1; i >= 0; i--)
@@ -106,7 +106,7 @@ internal sealed partial class LlmCallPipeline
         {
             if (options.EmitRouteHeaders)
             {
-                Routing.RouteHeaders.Write(context);
+                RouteHeaders.Write(context);
             }
 
             await context.Codec.WriteErrorAsync(http.Response, context.Error!, aborted).ConfigureAwait(false);

@@ -1,5 +1,3 @@
-using LlmMiddleware.Caching;
-using LlmMiddleware.Metering;
 using LlmMiddleware.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,7 +13,7 @@ public sealed class LlmCallPipelineBuilder
 
     /// <summary>Records every call (cost, usage, the ledger's sinks); usually first, so that refusals and cache hits
     /// are recorded too.</summary>
-    public LlmCallPipelineBuilder UseMetering() => Use(static sp => sp.GetRequiredService<MeteringStage>());
+    public LlmCallPipelineBuilder UseMetering() => Use(static sp => sp.GetRequiredKeyedService<LlmCallStage>(BuiltInStages.Metering));
 
     /// <summary>Runs the registered <see cref="LlmGatewayHook"/>s: <c>OnRequestAsync</c> here, <c>OnCompletedAsync</c>
     /// once the call is complete and metered.</summary>
@@ -23,7 +21,7 @@ public sealed class LlmCallPipelineBuilder
 
     /// <summary>Answers from the response cache (exact, then semantic) under the endpoint's policy, and stores what
     /// the rest of the pipeline answers.</summary>
-    public LlmCallPipelineBuilder UseResponseCache() => Use(static sp => sp.GetRequiredService<ResponseCacheStage>());
+    public LlmCallPipelineBuilder UseResponseCache() => Use(static sp => sp.GetRequiredKeyedService<LlmCallStage>(BuiltInStages.ResponseCache));
 
     /// <summary>Adds a stage resolved from the services (registered or not).</summary>
     public LlmCallPipelineBuilder Use<TStage>()

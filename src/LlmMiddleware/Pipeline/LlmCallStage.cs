@@ -22,6 +22,10 @@ public abstract class LlmCallStage
     /// <see langword="true"/> unless overridden: override to return <see langword="false"/> for a stage that only reads it.</summary>
     public virtual bool EditsRequest => true;
 
+    /// <summary>Whether this stage records the calls through it (the metering stage): the framing then records only
+    /// calls that fail before reaching the pipeline.</summary>
+    internal virtual bool RecordsCalls => false;
+
     /// <summary>Handles the call, calling <paramref name="next"/> at most once to go on.</summary>
     public abstract ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
 using LlmMiddleware.Protocols.OpenAI;
@@ -21,6 +22,21 @@ internal abstract class LlmCodec
     };
 
     public abstract LlmProtocol Protocol { get; }
+
+    /// <summary>The protocol's name in configuration and route metadata (<c>openai</c>, <c>anthropic</c>, <c>gemini</c>).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether callers speak it (Gemini is spoken by providers only).</summary>
+    public virtual bool IsCallerProtocol => true;
+
+    /// <summary>The caller protocol named <paramref name="name"/> (case-insensitive), if any.</summary>
+    public static bool TryParseCaller(string? name, [NotNullWhen(true)] out LlmCodec? codec)
+    {
+        codec = string.Equals(name, OpenAICodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? OpenAICodec.Instance
+            : string.Equals(name, AnthropicCodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? AnthropicCodec.Instance
+            : null;
+        return codec is not null;
+    }
 
     /// <summary>Parses a caller's request; anything malformed becomes a 400, never a crash.</summary>
     public LlmRequest ReadRequest(ReadOnlyMemory<byte> body)

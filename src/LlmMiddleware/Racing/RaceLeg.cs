@@ -1,6 +1,7 @@
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Sse;
+using LlmMiddleware.Upstream;
 using LlmMiddleware.Utilities;
 
 namespace LlmMiddleware.Racing;

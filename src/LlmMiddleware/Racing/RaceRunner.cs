@@ -4,9 +4,10 @@ using LlmMiddleware.Metering;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
+using LlmMiddleware.Upstream;
 using Microsoft.Extensions.Options;
 using Polly;
-using static LlmMiddleware.Gateway.UpstreamErrors;
+using static LlmMiddleware.Upstream.UpstreamErrors;
 
 namespace LlmMiddleware.Racing;
 
@@ -29,7 +30,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
     public async Task<bool> RaceAsync(LlmRequestContext context, PreparedCall call, List<LlmDeployment> candidates, LlmRaceOptions race, int legCount, CancellationToken timeout, CancellationToken aborted)
     {
         context.Raced = true;
-        var needs = context.RoutingNeeds ?? Routing.RequestNeeds.From(context.Request, context.Codec);
+        var promptTokens = context.EstimatedPromptTokens >= 0 ? context.EstimatedPromptTokens : Routing.RequestNeeds.From(context.Request, context.Codec).InputTokens;
         var legs = new List<RaceLeg>(legCount);
         try
         {
@@ -39,7 +40,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
                 route.Provider.EnsureUsable();
                 meter.EnsurePriced(context, route.Provider, route.Model);
                 await preparation.InlineImagesIfNeededAsync(context, route, aborted).ConfigureAwait(false);
-                var leg = new RaceLeg(route, lost => RecordLoser(context, lost, needs));
+                var leg = new RaceLeg(route, lost => RecordLoser(context, lost, promptTokens));
                 legs.Add(leg);
                 leg.Passthrough = preparation.WriteBody(context, route, call.CallerBody, leg.Body, leg.Translation);
             }
@@ -129,11 +130,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
 
         try
         {
-            using var request = provider.CreateRequest(provider.ChatPath(leg.Route.Model, context.Request.Stream), leg.Body.WrittenMemory, context.Request.Stream);
-            if (leg.Passthrough)
-            {
-                UpstreamSender.ForwardPassthroughHeaders(context, request);
-            }
+            using var request = UpstreamRequest.Create(context, provider, leg.Route.Model, leg.Body.WrittenMemory, leg.Passthrough);
 
             leg.Response = await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
             if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.Codec, token).ConfigureAwait(false))
@@ -163,7 +160,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
     }
 
     /// <summary>A race loser: recorded with what it was billed for (the prompt, and the output it had streamed, counted).</summary>
-    private void RecordLoser(LlmRequestContext context, RaceLeg leg, Routing.RequestNeeds needs)
+    private void RecordLoser(LlmRequestContext context, RaceLeg leg, long promptTokens)
     {
         if (leg.Started == 0)
         {
@@ -177,7 +174,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
             (int?)leg.Response?.StatusCode ?? leg.Failure?.Error.Status,
             leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
             _timeProvider.GetElapsedTime(leg.Started),
-            new LlmUsage { InputTokens = needs.InputTokens, OutputTokens = meter.Tokenizers.For(leg.Route.Provider.Name, leg.Route.Model).Count(leg.PrefetchedContent) });
+            new LlmUsage { InputTokens = promptTokens, OutputTokens = meter.Tokenizers.For(leg.Route.Provider.Name, leg.Route.Model).Count(leg.PrefetchedContent) });
         context.RecordAttempt(attempt);
         telemetry.RecordAttempt(attempt, handedOver: false);
         if (attempt.Outcome == LlmAttemptOutcome.Cancelled)

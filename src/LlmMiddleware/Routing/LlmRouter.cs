@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Threading.RateLimiting;
 using LlmMiddleware.Catalog;
+using LlmMiddleware.Deployments;
 using LlmMiddleware.Providers;
 using Microsoft.Extensions.Options;
 
@@ -61,7 +62,7 @@ internal sealed class LlmRouter
     public async ValueTask<List<LlmDeployment>> RouteAsync(string group, LlmRequestContext context, CancellationToken cancellationToken)
     {
         var needs = RequestNeeds.From(context.Request, context.Codec);
-        context.RoutingNeeds = needs;
+        context.EstimatedPromptTokens = needs.InputTokens;
         var candidates = new List<LlmDeployment>();
         var visited = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var pending = new Queue<string>();

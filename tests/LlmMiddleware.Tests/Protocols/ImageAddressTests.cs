@@ -1,5 +1,6 @@
 using System.Net;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Upstream;
 using Xunit;
 
 namespace LlmMiddleware.Tests.Protocols;

@@ -47,7 +47,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
         try
         {
             var generator = _embedder.Value.Generator;
-            var embeddings = generator is GatewayEmbeddingGenerator gateway
+            var embeddings = generator is ICallerEmbeddingGenerator gateway
                 ? await gateway.GenerateAsync([text], caller, cancellationToken).ConfigureAwait(false)
                 : await generator.GenerateAsync([text], cancellationToken: cancellationToken).ConfigureAwait(false);
             var vector = embeddings[0].Vector.ToArray();
@@ -216,7 +216,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
 
         if (_options.EmbeddingModel is { } model)
         {
-            return (new GatewayEmbeddingGenerator(_services, _services.GetRequiredService<CallFraming>(), model), "gateway:" + model);
+            return (_services.GetRequiredService<GatewayEmbedderFactory>()(model), "gateway:" + model);
         }
 
         return (new LlmLexicalEmbeddingGenerator(), "lexical-v1");

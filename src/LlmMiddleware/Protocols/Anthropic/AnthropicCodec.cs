@@ -12,6 +12,8 @@ internal sealed class AnthropicCodec : LlmCodec
 
     public override LlmProtocol Protocol => LlmProtocol.AnthropicMessages;
 
+    public override string Name => "anthropic";
+
     protected override LlmRequest ReadRequestCore(ReadOnlyMemory<byte> body) => AnthropicRequestReader.Read(body);
 
     public override void WriteRequest(LlmRequest request, string model, OpenAIDialect dialect, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output) =>

@@ -11,6 +11,10 @@ internal sealed class GeminiCodec : LlmCodec
 
     public override LlmProtocol Protocol => LlmProtocol.Gemini;
 
+    public override string Name => "gemini";
+
+    public override bool IsCallerProtocol => false;
+
     protected override LlmRequest ReadRequestCore(ReadOnlyMemory<byte> body) => throw NotACallerProtocol();
 
     public override void WriteRequest(LlmRequest request, string model, OpenAIDialect dialect, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output) =>

@@ -10,6 +10,8 @@ internal sealed class OpenAICodec : LlmCodec
 
     public override LlmProtocol Protocol => LlmProtocol.OpenAIChat;
 
+    public override string Name => "openai";
+
     protected override LlmRequest ReadRequestCore(ReadOnlyMemory<byte> body) => OpenAIRequestReader.Read(body);
 
     public override void WriteRequest(LlmRequest request, string model, OpenAIDialect dialect, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output) =>

@@ -9,7 +9,7 @@ using LlmMiddleware.Routing;
 using LlmMiddleware.Utilities;
 using Microsoft.Extensions.Options;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>
 /// Request preparation: reads and parses the caller's body, resolves its route (a model group's candidates in order),

@@ -89,15 +89,16 @@ public sealed class LlmRequestContext
     public LlmCacheOutcome CacheOutcome { get; internal set; }
 
     /// <summary>The cached answer a hit replayed (its original provider, model and cost).</summary>
-    internal Caching.LlmCacheEntry? CacheHit { get; set; }
+    internal LlmCacheEntry? CacheHit { get; set; }
 
     /// <summary>Who watches the response on its way to the caller (metering, the cache); none until a stage adds one.</summary>
     internal Protocols.ResponseObservers? Observers { get; private set; }
 
     internal void Observe(Protocols.ILlmResponseObserver observer) => (Observers ??= new()).Add(observer);
 
-    /// <summary>The prompt size and capabilities the router measured, for reuse by the call.</summary>
-    internal Routing.RequestNeeds? RoutingNeeds { get; set; }
+    /// <summary>The prompt's size as the router estimated it (o200k_base, before a deployment is chosen), for reuse
+    /// by the call (race losers' estimates); -1 when not estimated.</summary>
+    internal long EstimatedPromptTokens { get; set; } = -1;
 
     /// <summary>Whether the gateway made a passthrough stream report usage the caller did not ask for (and hides it).</summary>
     internal bool StreamUsageRequested { get; set; }
@@ -109,22 +110,8 @@ public sealed class LlmRequestContext
     /// reporting it (Gemini embeddings).</summary>
     internal string? UsageCountedBy { get; set; }
 
-    private long _promptTokens = -1;
-
-    /// <summary>Images in the prompt, once counted by <see cref="CountPromptTokens"/>.</summary>
-    internal int PromptImages { get; private set; }
-
-    /// <summary>The prompt's tokens counted with <paramref name="tokenizer"/>, the current provider and model's; computed once.</summary>
-    internal long CountPromptTokens(Metering.CountingTokenizer tokenizer)
-    {
-        if (_promptTokens < 0)
-        {
-            (_promptTokens, var images) = Metering.ChatTokenCounter.CountPrompt(Request, tokenizer, Protocols.LlmCodec.For(ProviderProtocol ?? InboundProtocol));
-            PromptImages = images;
-        }
-
-        return _promptTokens;
-    }
+    /// <summary>The prompt's tokens and images as the gateway counted them (metering counts once per call); -1 until then.</summary>
+    internal (long Tokens, int Images) CountedPrompt { get; set; } = (-1, 0);
 
     /// <summary>When the gateway received the request (<see cref="TimeProvider.GetTimestamp"/> units).</summary>
     public long StartTimestamp { get; }
@@ -208,9 +195,6 @@ public sealed class LlmRequestContext
 
     /// <summary>What <see cref="Upstream"/> works on (the prepared chat call).</summary>
     internal object? UpstreamState { get; set; }
-
-    /// <summary>The cache policy of the YARP route the call came by, which replaces the endpoint's.</summary>
-    internal Caching.RouteCachePolicy? RouteCachePolicy { get; set; }
 
     /// <summary>Whether the call has been through metering (recorded, or failed to be).</summary>
     internal bool Metered { get; set; }

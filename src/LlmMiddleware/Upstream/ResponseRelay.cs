@@ -1,14 +1,14 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
-using LlmMiddleware.Routing;
+using LlmMiddleware.Pipeline;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Sse;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>
 /// Turns a provider's HTTP response into the caller's: errors translated with their status and retry headers,

@@ -80,18 +80,6 @@ public sealed record LlmCallRecord
     {
     }
 
-    /// <summary>A record of <paramref name="context"/>'s call: its ids, start time, caller, operation and requested model.</summary>
-    internal LlmCallRecord(LlmRequestContext context, LlmCallerIdentity caller)
-    {
-        Id = Guid.CreateVersion7(context.StartedAt);
-        RequestId = context.HttpContext.TraceIdentifier;
-        Timestamp = context.StartedAt;
-        Caller = caller;
-        Operation = context.OperationName;
-        RequestedModel = context.RequestedModel;
-        Stream = context.Request.Stream;
-    }
-
     /// <summary>Unique id of this record (a version-7 GUID, so ids sort by time).</summary>
     public Guid Id { get; init; }
 

@@ -1,7 +1,7 @@
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>The errors of an upstream call that failed before the provider answered, in the caller's terms.</summary>
 internal static class UpstreamErrors

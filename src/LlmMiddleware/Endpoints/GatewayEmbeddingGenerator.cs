@@ -1,19 +1,20 @@
-using LlmMiddleware.Endpoints;
 using System.Text.Json;
+using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Identity;
 using LlmMiddleware.Protocols;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.AI;
 
-namespace LlmMiddleware.Caching.Semantic;
+namespace LlmMiddleware.Endpoints;
 
 /// <summary>
 /// Embeds through the gateway's own <c>/v1/embeddings</c> handling, in process: the configured model is resolved like
 /// a caller's (aliases, providers, Gemini translation), and each call runs the hooks and is metered to the caller whose
 /// request was being looked up, so no embedding spend goes unrecorded.
 /// </summary>
-internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallFraming framing, string model) : IEmbeddingGenerator<string, Embedding<float>>
+internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallFraming framing, string model) : ICallerEmbeddingGenerator
 {
     private readonly EmbeddingGeneratorMetadata _metadata = new("llm-middleware-gateway", null, model);
 
@@ -68,10 +69,4 @@ internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallF
     public void Dispose()
     {
     }
-}
-
-/// <summary>Carries the identity an in-process call is attributed to (the caller whose request caused it).</summary>
-internal sealed class LlmCallerFeature(LlmCallerIdentity caller)
-{
-    public LlmCallerIdentity Caller { get; } = caller;
 }

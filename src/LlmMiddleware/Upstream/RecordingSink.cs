@@ -1,6 +1,6 @@
 using LlmMiddleware.Protocols;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>
 /// Sits between a provider stream reader and the client writer: records usage, finish reason, errors and the

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 
-namespace LlmMiddleware.Caching;
+namespace LlmMiddleware;
 
 /// <summary>
 /// A cached answer: the response in the gateway's protocol-neutral form (replayed in whichever protocol the next

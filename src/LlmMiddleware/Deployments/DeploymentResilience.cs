@@ -4,7 +4,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 
-namespace LlmMiddleware.Routing;
+namespace LlmMiddleware.Deployments;
 
 /// <summary>
 /// The per-deployment Polly pipeline: retries with exponential backoff and jitter that honour <c>Retry-After</c>, inside

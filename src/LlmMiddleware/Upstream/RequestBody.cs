@@ -2,7 +2,7 @@ using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>Reads a caller's body into a pooled buffer, refusing anything over the limit with a 413.</summary>
 internal static class RequestBody

@@ -2,7 +2,7 @@ using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Utilities;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>Where a call goes: a provider and upstream model, and the group deployment when the model is a group.</summary>
 internal readonly record struct LlmRoute(LlmProviderEndpoint Provider, string Model, LlmDeployment? Deployment = null);

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>
 /// Gemini accepts only inline images (its <c>fileData</c> works for uploaded files alone), so image URLs are downloaded

@@ -1,4 +1,4 @@
-namespace LlmMiddleware.Routing;
+namespace LlmMiddleware.Pipeline;
 
 /// <summary>The response headers that say where a call went (when <c>EmitRouteHeaders</c> is on).</summary>
 internal static class RouteHeaders

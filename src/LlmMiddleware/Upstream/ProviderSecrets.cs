@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace LlmMiddleware.Gateway;
+namespace LlmMiddleware.Upstream;
 
 /// <summary>
 /// Removes what looks like a provider credential from provider error text before a caller sees it: whole or masked API

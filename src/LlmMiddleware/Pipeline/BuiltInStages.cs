@@ -1,0 +1,10 @@
+namespace LlmMiddleware.Pipeline;
+
+/// <summary>The service keys of the built-in stages that live above the pipeline (metering, the response cache), so
+/// the pipeline names them without depending on them.</summary>
+internal static class BuiltInStages
+{
+    public const string Metering = "LlmMiddleware.Stages.Metering";
+
+    public const string ResponseCache = "LlmMiddleware.Stages.ResponseCache";
+}
