@@ -48,16 +48,16 @@ if (builder.Configuration["LlmGateway:CacheStore:ConnectionString"] is { Length:
     }
 }
 
-// OpenTelemetry: the gateway's metrics (meter "LlmMiddleware") and the runtime's (GC heap, threads: "System.Runtime") as Prometheus text at /metrics, and metrics and traces
-// (activity source "LlmMiddleware") over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. ASP.NET Core's own source is
-// traced too: its request activity is the gateway span's parent, and an unrecorded parent would get the gateway's
-// spans dropped by the default parent-based sampler.
+// OpenTelemetry: the gateway's metrics (meter "LlmMiddleware") and the runtime's (GC heap, threads: "System.Runtime")
+// as Prometheus text at /metrics; and, when OTEL_EXPORTER_OTLP_ENDPOINT is set, metrics and traces (activity source
+// "LlmMiddleware") over OTLP. Spans are recorded only then: with nowhere to go they would only cost. ASP.NET Core's own
+// source is traced too: its request activity is the gateway span's parent, and an unrecorded parent would get the
+// gateway's spans dropped by the default parent-based sampler.
 var telemetry = builder.Services.AddOpenTelemetry()
-    .WithMetrics(metrics => metrics.AddMeter("LlmMiddleware", "System.Runtime").AddPrometheusExporter())
-    .WithTracing(tracing => tracing.AddSource("LlmMiddleware", "Microsoft.AspNetCore"));
+    .WithMetrics(metrics => metrics.AddMeter("LlmMiddleware", "System.Runtime").AddPrometheusExporter());
 if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
 {
-    telemetry.UseOtlpExporter();
+    telemetry.WithTracing(tracing => tracing.AddSource("LlmMiddleware", "Microsoft.AspNetCore")).UseOtlpExporter();
 }
 
 var app = builder.Build();
