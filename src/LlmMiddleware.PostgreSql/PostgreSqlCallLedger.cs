@@ -49,7 +49,7 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
             CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
             """, _options.CreateTable);
-        _insert = $"""
+        var insert = $"""
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,
                 provider, deployment, model, stream, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
                 reasoning_tokens, images, token_source, cost, price_version, unpriced, status, status_code, error_code, role,
@@ -60,6 +60,8 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
                 @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer)
             ON CONFLICT (id) DO NOTHING
             """;
+        _insert = string.IsNullOrEmpty(_options.NotifyChannel) ? insert
+            : $"WITH added AS ({insert} RETURNING 1) SELECT pg_notify('{_options.NotifyChannel}', count(*)::text) FROM added";
     }
 
     public async ValueTask WriteAsync(IReadOnlyList<LlmCallRecord> records, CancellationToken cancellationToken)

@@ -16,4 +16,12 @@ public sealed class PostgreSqlLedgerOptions
 
     /// <summary>Create the table and its indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>
     public bool CreateTable { get; set; } = true;
+
+    /// <summary>
+    /// The channel notified with the number of records each batch added (<c>pg_notify</c>, at commit), so a dashboard
+    /// or another service learns of new records without polling: <c>LISTEN "llm_call_records"</c> (quoted: the name
+    /// keeps its case). Empty for none. Default <c>llm_call_records</c>.
+    /// </summary>
+    [RegularExpression("^([A-Za-z_][A-Za-z0-9_]*)?$", ErrorMessage = "NotifyChannel must be a plain identifier, or empty for none.")]
+    public string NotifyChannel { get; set; } = "llm_call_records";
 }

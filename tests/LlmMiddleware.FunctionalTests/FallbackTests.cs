@@ -5,14 +5,13 @@ using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
 /// <summary>Fallbacks, retries and cooldowns of model groups against fault-injecting fake upstreams.</summary>
 public sealed class FallbackTests : GroupGatewayTestBase
 {
-    private readonly FakeTimeProvider _time = new();
+    private readonly ObservedClock _time = new();
 
     protected override Dictionary<string, string?> Settings => new()
     {
@@ -199,16 +198,17 @@ public sealed class FallbackTests : GroupGatewayTestBase
     /// <summary>
     /// Once the fake upstream holds back, moves the gateway's clock past a time limit and returns the call's result.
     /// A limit the gateway restarts before every read (<paramref name="restarted"/>, the idle limit) may be restarted
-    /// just after a move, so it is moved again until the call ends; any other limit was set before the request went
-    /// out, so one move is exactly enough (more could expire the fallback's own limit).
+    /// just after a move, so it is moved again each time it is set anew until the call ends; any other limit was set
+    /// before the request went out, so one move is exactly enough (more could expire the fallback's own limit).
     /// </summary>
     private async Task<T> AfterTheLimitAsync<T>(Task<T> call, FakeFault fault, TimeSpan limit, bool restarted = false)
     {
         await Task.WhenAny(fault.Holding.Task, call);
+        _time.ForgetScheduled();
         _time.Advance(limit);
         while (restarted && !call.IsCompleted)
         {
-            await Task.WhenAny(call, Task.Delay(20));
+            await Task.WhenAny(call, _time.ScheduledAsync(limit));
             _time.Advance(limit);
         }
 

@@ -61,6 +61,7 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
     public async Task RecordsFlushedBeforeAnAbruptKillSurviveIt()
     {
         var database = await postgres.CreateDatabaseAsync();
+        await using var added = await PostgreSqlServer.ListenAsync(database, "llm_call_records");
         var port = SampleTests.FreePort();
         var process = await SampleTests.StartAsync("Gateway", port, $"--LlmGateway:Ledger:ConnectionString={database}", "--LlmGateway:Metering:FlushInterval=00:00:00.200");
         try
@@ -71,9 +72,9 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 
-            // Wait until the flushes are observable (never for a fixed time: a busy machine flushes late), then kill
-            // without any chance to flush again.
-            await Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(database, "llm_call_records") >= 15, "The records never reached PostgreSQL.", attempts: 6000);
+            // Wait until the ledger says every record is committed (never for a fixed time: a busy machine flushes late),
+            // then kill without any chance to flush again.
+            await added.WaitForSumAsync(15);
         }
         finally
         {
@@ -89,7 +90,7 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
     public async Task APostgreSqlOutageLosesNoRecordAfterAGracefulStop()
     {
         var database = await postgres.CreateDatabaseAsync();
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new ObservedClock();
         await using var gateway = await GatewayHost.StartAsync(
             _upstream,
             b =>
@@ -101,8 +102,19 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
             },
             settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.050" });
         var log = gateway.Services.GetRequiredService<FakeLogCollector>();
+        using var written = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.metering.written");
         await CallAsync(gateway, 4);
-        await Poll.UntilAsync(async () => Advance(clock, 50) && await PostgreSqlServer.RowsAsync(database, "llm_call_records") == 4, "The first records never reached PostgreSQL.", attempts: 6000);
+
+        // Each batch is written when its 50 ms window closes on the gateway's clock: moved once per window opened.
+        while (written.GetMeasurementSnapshot().Sum(m => m.Value) < 4)
+        {
+            var measured = written.GetMeasurementSnapshot().Count;
+            await clock.ScheduledAsync(TimeSpan.FromMilliseconds(50));
+            clock.Advance(TimeSpan.FromMilliseconds(50));
+            await written.WaitForMeasurementsAsync(measured + 1, TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(4L, await PostgreSqlServer.RowsAsync(database, "llm_call_records"));
 
         await postgres.StopAsync();
         try
@@ -111,10 +123,13 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
             // lasts on the gateway's clock until the ledger backs off for its longest delay.
             using var hang = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await CallAsync(gateway, 20, hang.Token);
-            await Poll.UntilAsync(
-                () => Task.FromResult(Advance(clock, 1000) && log.GetSnapshot().Any(r => r.Id.Name == "SinkFailed" && r.Message.Contains("retrying in 30 s", StringComparison.Ordinal))),
-                "The ledger never backed off to its longest delay.",
-                attempts: 6000);
+
+            // Each failed write waits out its backoff (or a batch its window) on the gateway's clock: moved by exactly
+            // that once it is set, until the backoff reaches its longest delay.
+            while (!log.GetSnapshot().Any(r => r.Id.Name == "SinkFailed" && r.Message.Contains("retrying in 30 s", StringComparison.Ordinal)))
+            {
+                clock.Advance(await clock.ScheduledAsync(due => due <= TimeSpan.FromSeconds(30)));
+            }
         }
         finally
         {
@@ -126,12 +141,6 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         await gateway.StopAsync();
 
         Assert.Equal(28L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
-    }
-
-    private static bool Advance(FakeTimeProvider clock, int milliseconds)
-    {
-        clock.Advance(TimeSpan.FromMilliseconds(milliseconds));
-        return true;
     }
 
     /// <summary>Instances starting together against a fresh database create its tables once, without failing.</summary>

@@ -51,6 +51,15 @@ public sealed class ObservedClock() : FakeTimeProvider(DateTimeOffset.UtcNow)
         }
     }
 
+    /// <summary>Drops the schedules made so far, so that a wait counts only later ones.</summary>
+    public void ForgetScheduled()
+    {
+        lock (_lock)
+        {
+            _unclaimed.Clear();
+        }
+    }
+
     /// <summary>Completes when a timer is scheduled to fire after exactly <paramref name="due"/>.</summary>
     public Task ScheduledAsync(TimeSpan due) => ScheduledAsync(d => d == due);
 

@@ -71,6 +71,16 @@ public sealed class PostgreSqlServer : IAsyncLifetime
             ? await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {table}")
             : 0;
 
+    /// <summary>Listens on <paramref name="channel"/> of the database (before what notifies it starts).</summary>
+    public static async Task<PostgreSqlNotifications> ListenAsync(string connectionString, string channel)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var listen = new NpgsqlCommand($"LISTEN \"{channel}\"", connection);
+        await listen.ExecuteNonQueryAsync();
+        return new PostgreSqlNotifications(connection);
+    }
+
     /// <summary>Runs a scalar query, on a connection of its own (a pooled one may have been cut by a restart).</summary>
     public static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
