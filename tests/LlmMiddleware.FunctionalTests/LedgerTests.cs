@@ -264,10 +264,7 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         await CallAsync(gateway, 6);
 
         // The export fails every write and is retried with backoff; the ledger, fed on its own, gets every record.
-        while (written.GetMeasurementSnapshot().Where(m => (string?)m.Tags["llm_gateway.sink"] == "PostgreSqlCallLedger").Sum(m => m.Value) < 6)
-        {
-            await written.WaitForMeasurementsAsync(written.GetMeasurementSnapshot().Count + 1, TimeSpan.FromSeconds(60));
-        }
+        await written.SumAsync(6, Measured.Tagged("llm_gateway.sink", "PostgreSqlCallLedger"));
 
         Assert.Equal(6L, await PostgreSqlServer.RowsAsync(database, "llm_call_records"));
         Assert.True(export.Attempts > 0);

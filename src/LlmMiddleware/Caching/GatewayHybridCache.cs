@@ -1,3 +1,4 @@
+using LlmMiddleware.Telemetry;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
@@ -28,7 +29,7 @@ internal sealed class GatewayHybridCache : IDisposable
         services.AddSingleton<IMemoryCache>(_ => new MemoryCache(new MemoryCacheOptions { SizeLimit = limit }));
         if (host.GetService<IDistributedCache>() is { } l2)
         {
-            services.AddSingleton(l2);
+            services.AddSingleton<IDistributedCache>(new ObservedDistributedCache(l2, host.GetRequiredService<LlmUsageMetrics>()));
         }
 
         services.AddSingleton(host.GetRequiredService<IHybridCacheSerializer<LlmCacheEntry>>());

@@ -17,6 +17,8 @@ internal sealed class LlmUsageMetrics
     private readonly Counter<double> _savedCost;
     private readonly Counter<long> _droppedRecords;
     private readonly Counter<long> _writtenRecords;
+    private readonly Counter<long> _storeWrites;
+    private readonly Counter<long> _semanticReceived;
 
     public LlmUsageMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +28,8 @@ internal sealed class LlmUsageMetrics
         _cacheRequests = meter.CreateCounter<long>("llm_gateway.cache.requests", "{request}", "Calls under a response-cache policy, by outcome: hit_exact, hit_semantic, miss, bypass.");
         _savedCost = meter.CreateCounter<double>("llm_gateway.cache.saved_cost", "USD", "What the calls that cache hits answered had cost, at their price versions.");
         _writtenRecords = meter.CreateCounter<long>("llm_gateway.metering.written", "{record}", "Call records a sink has stored, by llm_gateway.sink (the sink's type name).");
+        _storeWrites = meter.CreateCounter<long>("llm_gateway.cache.store.writes", "{entry}", "Entries written to the shared cache store (HybridCache's second level for exact entries; the semantic store), by llm_gateway.cache.kind (exact, semantic) and outcome (stored, failed).");
+        _semanticReceived = meter.CreateCounter<long>("llm_gateway.cache.semantic.received", "{entry}", "Semantic entries this instance took in from the shared store: other instances' answers, loaded at start or announced.");
         _droppedRecords = meter.CreateCounter<long>("llm_gateway.metering.dropped", "{record}", "Call records a sink did not get, by llm_gateway.drop.reason: queue_full, stopped, abandoned (shutdown ran out of time) or rejected (quarantined: the sink can never store it).");
     }
 
@@ -71,6 +75,12 @@ internal sealed class LlmUsageMetrics
     }
 
     public void RecordWrittenRecords(int count, string sink) => _writtenRecords.Add(count, new KeyValuePair<string, object?>("llm_gateway.sink", sink));
+
+    /// <summary>An entry written to the shared cache store, or not (<paramref name="stored"/>).</summary>
+    public void RecordStoreWrite(string kind, bool stored) =>
+        _storeWrites.Add(1, new KeyValuePair<string, object?>("llm_gateway.cache.kind", kind), new KeyValuePair<string, object?>("outcome", stored ? "stored" : "failed"));
+
+    public void RecordSemanticReceived() => _semanticReceived.Add(1);
 
     public void RecordDroppedRecords(int count, string reason) => _droppedRecords.Add(count, new KeyValuePair<string, object?>("llm_gateway.drop.reason", reason));
 

@@ -17,17 +17,14 @@ public sealed class RedisCacheTests(RedisServer redis) : SharedCacheContract
         o.Channel = _prefix + "semantic";
     });
 
-    protected override Task WaitForExactEntryAsync(int count = 1) => redis.WaitForKeysAsync(_prefix + "exact:*", count);
-
-    protected override Task WaitForSemanticEntryAsync() => redis.WaitForKeysAsync(_prefix + "semantic:*", 2); // the entry and the index of live entries
-
     [Fact]
     public async Task RedisGoingAwayTurnsTheCacheIntoMissesNeverIntoFailedCalls()
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
+        using var written = Collect(a, "llm_gateway.cache.store.writes");
         Assert.Equal("miss", await CacheOutcomeAsync(a, "before the outage"));
-        await WaitForExactEntryAsync();
+        await StoredAsync(written, "exact");
 
         await redis.StopAsync();
         try
@@ -46,11 +43,18 @@ public sealed class RedisCacheTests(RedisServer redis) : SharedCacheContract
         foreach (var gateway in new[] { a, b })
         {
             var connection = await gateway.Services.GetRequiredService<LlmMiddleware.Redis.RedisConnection>().GetAsync();
-            await Poll.UntilAsync(() => Task.FromResult(connection.IsConnected), "The gateway never reconnected to Redis.", attempts: 6000);
+            var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.ConnectionRestored += (_, _) => restored.TrySetResult();
+            while (!connection.IsConnected) // checked after subscribing, so a reconnection in between is not missed
+            {
+                await restored.Task.WaitAsync(TimeSpan.FromMinutes(1));
+                restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
 
+        using var writtenAfter = Collect(a, "llm_gateway.cache.store.writes");
         Assert.Equal("miss", await CacheOutcomeAsync(a, "after the outage"));
-        await WaitForExactEntryAsync();
+        await StoredAsync(writtenAfter, "exact");
         Assert.Equal("hit-exact", await CacheOutcomeAsync(b, "after the outage"));
         Assert.Equal(5, Upstream.Calls.Count);
     }

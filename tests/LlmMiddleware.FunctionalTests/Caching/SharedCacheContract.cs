@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests.Caching;
 
@@ -29,11 +31,14 @@ public abstract class SharedCacheContract : IAsyncLifetime
     /// <summary>Adds the store under test to the gateway.</summary>
     protected abstract void AddStore(ILlmGatewayBuilder gateway);
 
-    /// <summary>Waits until the store holds an exact entry (written off the request path).</summary>
-    protected abstract Task WaitForExactEntryAsync(int count = 1);
+    /// <summary>Counts, from now on, the entries <paramref name="gateway"/> writes to the store (off the request path)
+    /// or takes in from it: <c>llm_gateway.cache.store.writes</c>, <c>llm_gateway.cache.semantic.received</c>.</summary>
+    protected static MetricCollector<long> Collect(GatewayHost gateway, string instrument) =>
+        new(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", instrument);
 
-    /// <summary>Waits until the store holds a semantic entry (written off the request path).</summary>
-    protected abstract Task WaitForSemanticEntryAsync();
+    /// <summary>Waits until <paramref name="writes"/> counted <paramref name="count"/> entries of <paramref name="kind"/> stored.</summary>
+    protected static Task StoredAsync(MetricCollector<long> writes, string kind, int count = 1) =>
+        writes.SumAsync(count, m => (string?)m.Tags["llm_gateway.cache.kind"] == kind && (string?)m.Tags["outcome"] == "stored");
 
     protected Task<GatewayHost> StartAsync() => GatewayHost.StartAsync(
         Upstream,
@@ -49,6 +54,18 @@ public abstract class SharedCacheContract : IAsyncLifetime
             ["LlmGateway:Cache:Policies:semantic:Mode"] = "Semantic",
             ["LlmGateway:Cache:Policies:semantic:SimilarityThreshold"] = "0.9",
         });
+
+    /// <summary>Asks <paramref name="gateway"/>'s semantic endpoint a question whatever the answer; its cache outcome.</summary>
+    private async Task<string> ProbeAsync(GatewayHost gateway, string text)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/semantic/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"gpt","messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "shared-tenant");
+        using var response = await Http.SendAsync(request);
+        return response.Headers.TryGetValues("x-llm-cache", out var outcome) ? outcome.Single() : "";
+    }
 
     /// <summary>Asks <paramref name="gateway"/> a question; the call must succeed whatever the store does.</summary>
     protected async Task<string> CacheOutcomeAsync(GatewayHost gateway, string text, string prefix = "")
@@ -70,13 +87,14 @@ public abstract class SharedCacheContract : IAsyncLifetime
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
+        using var written = Collect(a, "llm_gateway.cache.store.writes");
 
         // B serves once first: a cold instance's very first look-up sometimes misses an entry already in the store
         // (about one run in four before this warm-up; HybridCache loads its tag state lazily), and this test is about
         // sharing between running instances.
         Assert.Equal("miss", await CacheOutcomeAsync(b, "Warm-up question"));
         Assert.Equal("miss", await CacheOutcomeAsync(a, "Shared exact question"));
-        await WaitForExactEntryAsync(2);
+        await StoredAsync(written, "exact");
 
         Assert.Equal("hit-exact", await CacheOutcomeAsync(b, "Shared exact question"));
         Assert.Equal(2, Upstream.Calls.Count);
@@ -119,28 +137,26 @@ public abstract class SharedCacheContract : IAsyncLifetime
     {
         await using var a = await StartAsync();
         await using var b = await StartAsync();
+        using var written = Collect(a, "llm_gateway.cache.store.writes");
+        using var received = Collect(b, "llm_gateway.cache.semantic.received");
 
         Assert.Equal("miss", await CacheOutcomeAsync(a, "How many moons does Jupiter have?", "/semantic"));
-        await WaitForSemanticEntryAsync();
+        await StoredAsync(written, "semantic");
 
-        // Instance B learns of it through the store's announcement (it was running already). Each try is worded apart
-        // (punctuation only), so a try that misses cannot turn the next into an exact hit.
-        string outcome;
-        var attempt = 0;
-        while ((outcome = await CacheOutcomeAsync(b, "how many moons does Jupiter have" + new string('?', attempt), "/semantic")) != "hit-semantic" && ++attempt < 100)
-        {
-            await Task.Delay(20);
-        }
+        // Instance B learns of it through the store's announcement (it was running already).
+        await received.SumAsync(1);
+        Assert.Equal("hit-semantic", await CacheOutcomeAsync(b, "how many moons does Jupiter have?", "/semantic"));
 
-        Assert.Equal("hit-semantic", outcome);
-
-        // A third instance started later loads the stored entry.
+        // A third instance started later loads the stored entry as it starts, or just after. A question that comes
+        // first misses, and fails at the provider so that the instance stores no answer of its own; asked again
+        // (worded apart) once it has loaded, it hits.
         await using var c = await StartAsync();
-        for (attempt = 0; (outcome = await CacheOutcomeAsync(c, "How many moons does Jupiter have" + new string('!', attempt), "/semantic")) != "hit-semantic" && attempt < 100; attempt++)
+        using var loaded = Collect(c, "llm_gateway.cache.semantic.received");
+        Upstream.Enqueue(new FakeFault { Status = 500, Body = """{"error":{"message":"not now","type":"server_error"}}""" });
+        if (await ProbeAsync(c, "How many moons does Jupiter have!") != "hit-semantic")
         {
-            await Task.Delay(20);
+            await loaded.SumAsync(1);
+            Assert.Equal("hit-semantic", await CacheOutcomeAsync(c, "How many moons does Jupiter have!!", "/semantic"));
         }
-
-        Assert.Equal("hit-semantic", outcome);
     }
 }

@@ -24,13 +24,6 @@ public class SharedCacheTests(PostgreSqlServer postgres) : SharedCacheContract
         o.ConnectionString = _database;
         o.Channel = Channel ?? o.Channel;
     });
-
-    protected override Task WaitForExactEntryAsync(int count = 1) => WaitForRowAsync("llm_cache_entries", count);
-
-    protected override Task WaitForSemanticEntryAsync() => WaitForRowAsync("llm_semantic_cache", 1);
-
-    private Task WaitForRowAsync(string table, int count) =>
-        Poll.UntilAsync(async () => await PostgreSqlServer.RowsAsync(_database, table) >= count, $"Fewer than {count} rows reached {table}.");
 }
 
 /// <summary>The same contract on a channel named in mixed case: PostgreSQL folds an unquoted LISTEN name to lower case

@@ -57,12 +57,19 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>Waits until the server holds at least <paramref name="count"/> keys matching <paramref name="pattern"/>
-    /// (the gateway writes them off the request path).</summary>
+    /// (the gateway writes them off the request path), woken by Redis's own keyspace notifications.</summary>
     public async Task WaitForKeysAsync(string pattern, int count = 1)
     {
-        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(ConnectionString);
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(ConnectionString + ",allowAdmin=true");
         var server = connection.GetServer(connection.GetEndPoints()[0]);
-        await Poll.UntilAsync(() => Task.FromResult(server.Keys(pattern: pattern).Count() >= count), $"No key {pattern} reached Redis.");
+        await server.ConfigSetAsync("notify-keyspace-events", "KA");
+        var changed = System.Threading.Channels.Channel.CreateUnbounded<bool>();
+        await connection.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Pattern("__keyspace@0__:" + pattern), (_, _) => changed.Writer.TryWrite(true));
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (server.Keys(pattern: pattern).Count() < count) // counted after subscribing, so a write in between is not missed
+        {
+            await changed.Reader.ReadAsync(hang.Token);
+        }
     }
 
     /// <summary>Kills the server (no shutdown courtesy: Redis simply goes away) and waits for it to exit.</summary>

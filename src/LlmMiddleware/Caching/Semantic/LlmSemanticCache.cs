@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using LlmMiddleware.Gateway;
+using LlmMiddleware.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +21,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
     private readonly LlmSemanticCacheOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<LlmSemanticCache> _logger;
+    private readonly LlmUsageMetrics _metrics;
     private readonly ILlmSemanticCacheStore? _store;
     private readonly ConcurrentDictionary<string, VectorPartition> _partitions = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<SemanticSlot> _age = new();
@@ -28,11 +30,12 @@ internal sealed partial class LlmSemanticCache : BackgroundService
     private int _count;
     private long _bytes;
 
-    public LlmSemanticCache(IServiceProvider services, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<LlmSemanticCache> logger)
+    public LlmSemanticCache(IServiceProvider services, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, LlmUsageMetrics metrics, ILogger<LlmSemanticCache> logger)
     {
         _services = services;
         _options = options.Value.Cache.Semantic;
         _timeProvider = timeProvider;
+        _metrics = metrics;
         _logger = logger;
         _store = services.GetService<ILlmSemanticCacheStore>();
         _embedder = new(ResolveEmbedder);
@@ -148,9 +151,11 @@ internal sealed partial class LlmSemanticCache : BackgroundService
         try
         {
             await _store!.AddAsync(record, CancellationToken.None).ConfigureAwait(false);
+            _metrics.RecordStoreWrite("semantic", stored: true);
         }
         catch (Exception ex)
         {
+            _metrics.RecordStoreWrite("semantic", stored: false);
             Log.StoreFailed(_logger, ex);
         }
     }
@@ -174,6 +179,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
                     if (record.ExpiresAt > _timeProvider.GetUtcNow() && !_known.ContainsKey(record.Id) && Read(record) is { } entry)
                     {
                         AddLocal(record.Id, record.Partition, record.Vector, entry, record.ExpiresAt);
+                        _metrics.RecordSemanticReceived();
                     }
                 }
             }
