@@ -6,6 +6,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Anthropic;
+using LlmMiddleware.FunctionalTests.Infrastructure;
 using Anthropic.Models.Messages;
 using OpenAI;
 using OpenAI.Chat;
@@ -58,23 +59,17 @@ public sealed class SampleTests
             info.Environment.Remove(variable);
         }
 
-        var process = Process.Start(info)!;
-        using var http = new HttpClient();
-        for (var attempt = 0; attempt < 150; attempt++)
+        // The host says when it listens (its lifetime messages are on whatever the sample's log levels say).
+        info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
+        var process = ConsoleLines.Start(info);
+        var console = ConsoleLines.Of(process);
+        await console.UntilAsync("Now listening on:");
+        if (console.Exited)
         {
-            try
-            {
-                using var response = await http.GetAsync($"http://127.0.0.1:{port}/v1/models");
-                return process;
-            }
-            catch (HttpRequestException) when (!process.HasExited)
-            {
-                await Task.Delay(100);
-            }
+            throw new InvalidOperationException($"{sample} did not start: {await process.StandardError.ReadToEndAsync()}");
         }
 
-        process.Kill(entireProcessTree: true);
-        throw new InvalidOperationException($"{sample} did not start: {await process.StandardError.ReadToEndAsync()}");
+        return process;
     }
 
     [Fact]
@@ -150,7 +145,7 @@ public sealed class SampleTests
     public async Task GatewaySampleServesItsMetricsToAPrometheusScrape()
     {
         var port = FreePort();
-        using var process = await StartAsync("Gateway", port, "--LlmGateway:Cache:Mode=Exact");
+        using var process = await StartAsync("Gateway", port, "--LlmGateway:Cache:Mode=Exact", "--Logging:LogLevel:LlmMiddleware.Gateway.CallFraming=Debug");
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), DefaultRequestHeaders = { { "Authorization", "Bearer scrape-key" } } };
@@ -163,17 +158,12 @@ public sealed class SampleTests
             using var streamed = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"default","stream":true,"messages":[{"role":"user","content":"Stream me"}]}""", Encoding.UTF8, "application/json"));
             await streamed.Content.ReadAsStringAsync();
 
-            // Calls are recorded as they complete, just after their last byte: scrape until the last one shows.
-            var metrics = "";
-            for (var scrape = 0; !metrics.Contains("gen_ai_server_time_to_first_token", StringComparison.Ordinal); scrape++)
-            {
-                Assert.True(scrape < 200, "The streamed call never reached the metrics:\n" + metrics);
-                await Task.Delay(scrape == 0 ? 0 : 50);
-                using var response = await http.GetAsync("/metrics");
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
-                metrics = await response.Content.ReadAsStringAsync();
-            }
+            // Calls are recorded as they complete, just after their last byte; each then logs its end (at Debug).
+            await ConsoleLines.Of(process).UntilAsync("LlmMiddleware.Gateway.CallFraming[4]", count: 3);
+            using var response = await http.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/plain", response.Content.Headers.ContentType!.MediaType);
+            var metrics = await response.Content.ReadAsStringAsync();
 
             Assert.Contains("gen_ai_server_time_to_first_token_seconds_bucket{", metrics);
             Assert.Contains("gen_ai_client_operation_duration_seconds_count{", metrics);
