@@ -3,6 +3,7 @@ using LlmMiddleware.Catalog;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Telemetry;
+using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -81,7 +82,7 @@ internal sealed class LlmMeter
     /// <summary>A record of <paramref name="context"/>'s call: its ids, start time, caller, operation and requested model.</summary>
     private LlmCallRecord NewRecord(LlmRequestContext context) => new()
     {
-        Id = Guid.CreateVersion7(context.StartedAt),
+        Id = UuidV7.Create(context.StartedAt),
         RequestId = context.HttpContext.TraceIdentifier,
         Timestamp = context.StartedAt,
         Caller = _callers.Of(context),

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Telemetry;
+using LlmMiddleware.Utilities;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -82,7 +83,7 @@ internal sealed partial class LlmSemanticCache : BackgroundService
     /// <summary>Adds an answer on this instance and, with a store, for every instance.</summary>
     public void Add(string partition, float[] vector, LlmCacheEntry entry, DateTimeOffset expiresAt)
     {
-        var id = Guid.CreateVersion7();
+        var id = UuidV7.Create(_timeProvider.GetUtcNow());
         AddLocal(id, partition, vector, entry, expiresAt);
         if (_store is not null)
         {
