@@ -80,6 +80,18 @@ public sealed record LlmCallRecord
     {
     }
 
+    /// <summary>A record of the call <paramref name="origin"/> describes.</summary>
+    internal LlmCallRecord(in LlmCallOrigin origin)
+    {
+        Id = origin.Id;
+        RequestId = origin.RequestId;
+        Timestamp = origin.Timestamp;
+        Caller = origin.Caller;
+        Operation = origin.Operation;
+        RequestedModel = origin.RequestedModel;
+        Stream = origin.Stream;
+    }
+
     /// <summary>Unique id of this record (a version-7 GUID, so ids sort by time).</summary>
     public Guid Id { get; init; }
 
@@ -170,3 +182,6 @@ public sealed record LlmCallRecord
     /// spend the hit saved. <see langword="null"/> otherwise, or when the original model was unpriced.</summary>
     public decimal? SavedCost { get; init; }
 }
+
+/// <summary>What every record of one call shares: its ids, start time, caller, operation and requested model.</summary>
+internal readonly record struct LlmCallOrigin(Guid Id, string RequestId, DateTimeOffset Timestamp, LlmCallerIdentity Caller, string Operation, string RequestedModel, bool Stream);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace LlmMiddleware.Identity;
 
@@ -25,7 +26,8 @@ internal sealed class CallerIdentities
     private LlmCallerIdentity Default(LlmRequestContext context)
     {
         var http = context.HttpContext;
-        if (http.User.Identity is { IsAuthenticated: true } identity &&
+        // Read through the feature: HttpContext.User makes an empty principal for a request that has none.
+        if (http.Features.Get<IHttpAuthenticationFeature>()?.User?.Identity is { IsAuthenticated: true } identity &&
             (http.User.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? identity.Name) is { Length: > 0 } name)
         {
             return new LlmCallerIdentity { Key = Fingerprint("principal_", identity.AuthenticationType + "\n" + name), User = context.Request.User };

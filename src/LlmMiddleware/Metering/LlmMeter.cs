@@ -79,17 +79,9 @@ internal sealed class LlmMeter
         }
     }
 
-    /// <summary>A record of <paramref name="context"/>'s call: its ids, start time, caller, operation and requested model.</summary>
-    private LlmCallRecord NewRecord(LlmRequestContext context) => new()
-    {
-        Id = UuidV7.Create(context.StartedAt),
-        RequestId = context.HttpContext.TraceIdentifier,
-        Timestamp = context.StartedAt,
-        Caller = _callers.Of(context),
-        Operation = context.OperationName,
-        RequestedModel = context.RequestedModel,
-        Stream = context.Request.Stream,
-    };
+    /// <summary>What every record of <paramref name="context"/>'s call shares: its ids, start time, caller, operation and requested model.</summary>
+    private LlmCallOrigin Origin(LlmRequestContext context) =>
+        new(UuidV7.Create(context.StartedAt), context.HttpContext.TraceIdentifier, context.StartedAt, _callers.Of(context), context.OperationName, context.RequestedModel, context.Request.Stream);
 
     /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)
@@ -108,7 +100,7 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(NewRecord(context) with
+        Publish(new LlmCallRecord(Origin(context))
         {
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
@@ -189,7 +181,7 @@ internal sealed class LlmMeter
         if (context.CacheHit is { } hit)
         {
             var replayed = hit.Response.Usage;
-            return NewRecord(context) with
+            return new LlmCallRecord(Origin(context))
             {
                 Provider = hit.Provider,
                 Deployment = hit.Deployment,
@@ -220,7 +212,7 @@ internal sealed class LlmMeter
             : LlmCallStatus.Succeeded;
         var pricing = context.ProviderName is { } provider && context.UpstreamModel is { } model ? PricingFor(provider, model, context.StartedAt) : null;
         var reachedProvider = context.ProviderName is not null && status != LlmCallStatus.Blocked;
-        return NewRecord(context) with
+        return new LlmCallRecord(Origin(context))
         {
             Provider = context.ProviderName,
             Deployment = context.Deployment?.Name,

@@ -44,11 +44,16 @@ internal sealed partial class LlmCallPipeline
         var stages = builder.Stages.ConvertAll(factory => factory(services));
         Meters = stages.Exists(s => s.RecordsCalls);
         EditsRequests = stages.Exists(s => s.EditsRequest);
-        LlmCallDelegate next = (context, cancellationToken) => GuardAsync(null, context, null!, cancellationToken);
+        // The outermost step needs no boundary of its own: the framing answers whatever escapes the pipeline.
+        LlmCallDelegate next = stages.Count == 0
+            ? static (context, cancellationToken) => context.Upstream!(context, cancellationToken)
+            : (context, cancellationToken) => GuardAsync(null, context, null!, cancellationToken);
         for (var i = stages.Count - 1; i >= 0; i--)
         {
             var (stage, inner) = (stages[i], next);
-            next = (context, cancellationToken) => GuardAsync(stage, context, inner, cancellationToken);
+            next = i == 0
+                ? (context, cancellationToken) => stage.InvokeAsync(context, inner, cancellationToken)
+                : (context, cancellationToken) => GuardAsync(stage, context, inner, cancellationToken);
         }
 
         _entry = next;

@@ -91,12 +91,16 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             _fallbacks.Add(1, new TagList { { "llm_gateway.deployment", attempt.Deployment }, { "gen_ai.provider.name", attempt.Provider } });
         }
 
-        Activity.Current?.AddEvent(new ActivityEvent("llm_gateway.attempt", tags: new ActivityTagsCollection
+        // On a span someone records (the call's, or the request's when the host traces it); an unrecorded one would only cost.
+        if (Activity.Current is { IsAllDataRequested: true } span)
         {
-            ["llm_gateway.deployment"] = attempt.Deployment,
-            ["http.response.status_code"] = attempt.StatusCode,
-            ["llm_gateway.attempt.outcome"] = attempt.Outcome.ToString(),
-        }));
+            span.AddEvent(new ActivityEvent("llm_gateway.attempt", tags: new ActivityTagsCollection
+            {
+                ["llm_gateway.deployment"] = attempt.Deployment,
+                ["http.response.status_code"] = attempt.StatusCode,
+                ["llm_gateway.attempt.outcome"] = attempt.Outcome.ToString(),
+            }));
+        }
     }
 
     /// <summary>Records a finished call on the metrics and on its span.</summary>
