@@ -34,6 +34,8 @@ internal sealed partial class CallFraming
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<CallFraming> _logger;
     private readonly LlmCallDelegate _sendPrepared;
+    private readonly Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> _resolve;
+    private readonly Action<Exception> _completionFailed;
 
     public CallFraming(CallPreparation preparation, UpstreamSender sender, LlmCallPipeline pipeline, MeteringStage metering, HooksStage hooks, LlmResponseCache cache, LlmMeter meter, LlmRouter router, LlmGatewayTelemetry telemetry, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<CallFraming> logger)
     {
@@ -48,7 +50,9 @@ internal sealed partial class CallFraming
         _options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
-        _sendPrepared = SendPreparedAsync;
+        _sendPrepared = SendPreparedAsync; // delegates made once, not per call
+        _resolve = preparation.ResolveAsync;
+        _completionFailed = ex => Log.CompletionFailed(logger, ex);
         telemetry.ObserveDeployments(() => router.Deployments, timeProvider);
     }
 
@@ -68,7 +72,7 @@ internal sealed partial class CallFraming
     public UpstreamSender Sender => _sender;
 
     /// <summary>A gateway endpoint's chat call: routed by the model the caller names.</summary>
-    public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunChatAsync(http, inbound, _preparation.ResolveAsync, routeCachePolicy: null);
+    public Task HandleChatAsync(HttpContext http, LlmProtocol inbound) => RunChatAsync(http, inbound, _resolve, routeCachePolicy: null);
 
     /// <summary>
     /// A YARP route that names a model group: the same call as on the gateway endpoints (pipeline and router), routed
@@ -194,7 +198,7 @@ internal sealed partial class CallFraming
             LogCompletion(context);
         }
 
-        await context.RunCompletedAsync(ex => Log.CompletionFailed(_logger, ex)).ConfigureAwait(false);
+        await context.RunCompletedAsync(_completionFailed).ConfigureAwait(false);
     }
 
     private void LogCompletion(LlmRequestContext context) => Log.CallCompleted(

@@ -91,8 +91,9 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             _fallbacks.Add(1, new TagList { { "llm_gateway.deployment", attempt.Deployment }, { "gen_ai.provider.name", attempt.Provider } });
         }
 
-        // On a span someone records (the call's, or the request's when the host traces it); an unrecorded one would only cost.
-        if (Activity.Current is { IsAllDataRequested: true } span)
+        // On a span that is exported (the call's, or the request's when the host traces it): ASP.NET Core starts a
+        // request activity whenever logging is on, and events on it would only cost.
+        if (Activity.Current is { Recorded: true } span)
         {
             span.AddEvent(new ActivityEvent("llm_gateway.attempt", tags: new ActivityTagsCollection
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,7 +10,8 @@ internal static class RequestBody
 {
     private const int InitialCapacityLimit = 64 * 1024;
 
-    public static async Task<PooledBufferWriter> ReadAsync(HttpRequest request, long max, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<PooledBufferWriter> ReadAsync(HttpRequest request, long max, CancellationToken cancellationToken)
     {
         if (request.ContentLength > max)
         {

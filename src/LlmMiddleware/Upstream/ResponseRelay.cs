@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LlmMiddleware.Pipeline;
 using LlmMiddleware.Protocols;
@@ -236,7 +237,8 @@ internal static class ResponseRelay
         }
     }
 
-    private static async Task<PooledBufferWriter> ReadBodyAsync(HttpResponseMessage upstream, long max, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<PooledBufferWriter> ReadBodyAsync(HttpResponseMessage upstream, long max, CancellationToken cancellationToken)
     {
         var buffer = new PooledBufferWriter((int)Math.Clamp(upstream.Content.Headers.ContentLength ?? 4096, 256, 1024 * 1024));
         try
