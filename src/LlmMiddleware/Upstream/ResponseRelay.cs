@@ -114,15 +114,16 @@ internal static class ResponseRelay
     }
 
     /// <summary>
-    /// A passthrough body is relayed as sent; the gateway reads its usage, and its content only when an observer wants
-    /// it (the cache; metering when the usage lacks the output). A body the gateway cannot read is relayed all the same.
+    /// A passthrough body is relayed as sent; the gateway reads its usage, and a chat answer's content only when an
+    /// observer wants it (the cache; metering when the usage lacks the output). A body the gateway cannot read is
+    /// relayed all the same.
     /// </summary>
     private static void ObservePassthrough(LlmRequestContext context, ReadOnlyMemory<byte> body, LlmCodec codec)
     {
         try
         {
             context.Usage = codec.ReadUsage(body);
-            if (context.Observers is { } observers && observers.WantsContent(context.Usage))
+            if (context.OperationName == LlmOperationNames.Chat && context.Observers is { } observers && observers.WantsContent(context.Usage))
             {
                 var response = codec.ReadResponse(body, new TranslationState());
                 context.FinishReason = response.FinishReason;
