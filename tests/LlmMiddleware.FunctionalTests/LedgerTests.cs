@@ -271,15 +271,33 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.DoesNotContain(written.GetMeasurementSnapshot(), m => (string?)m.Tags["llm_gateway.sink"] == nameof(UnreachableExport));
     }
 
+    /// <summary>With no notify channel the batches are inserted as they are (the notification wraps the insert).</summary>
+    [Fact]
+    public async Task ALedgerWithoutANotifyChannelStillWritesEveryRecord()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        await using var gateway = await GatewayHost.StartAsync(
+            _upstream,
+            b => b.Services.AddLlmGateway().AddPostgreSqlLedger(o => (o.ConnectionString, o.NotifyChannel) = (database, "")),
+            settings: new Dictionary<string, string?> { ["LlmGateway:Metering:FlushInterval"] = "00:00:00.010" });
+        using var written = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.metering.written");
+
+        await CallAsync(gateway, 3);
+        await written.SumAsync(3);
+
+        Assert.Equal(3L, await PostgreSqlServer.RowsAsync(database, "llm_call_records"));
+    }
+
     [Fact]
     public async Task LedgerSettingsAreValidatedAtStartup()
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => GatewayHost.StartAsync(
             _upstream,
-            b => b.Services.AddLlmGateway().AddPostgreSqlLedger(o => o.TableName = "records; DROP TABLE x")));
+            b => b.Services.AddLlmGateway().AddPostgreSqlLedger(o => (o.TableName, o.NotifyChannel) = ("records; DROP TABLE x", "x'); DROP TABLE y; --"))));
 
         Assert.Contains("ConnectionString", ex.Message);
         Assert.Contains("TableName must be a plain identifier", ex.Message);
+        Assert.Contains("NotifyChannel must be a plain identifier", ex.Message);
     }
 
     [Fact]

@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using LlmMiddleware.Caching;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Xunit;
 
 namespace LlmMiddleware.Tests.Caching;
@@ -34,6 +36,27 @@ public sealed class HybridCacheRegistrationTests
         Assert.Equal("cached", Assert.IsType<LlmTextPart>(read.Response.Content[0]).Text);
         Assert.Equal(0.001m, read.Cost);
         Assert.Contains("{\"v\":1,\"provider\":\"openai\"", System.Text.Encoding.UTF8.GetString(shared.Get("k")!)); // behind HybridCache's own header
+    }
+
+    /// <summary>HybridCache writes its second level off the request path and swallows failures: the gateway counts each
+    /// write and its outcome, so a store that refuses them shows.</summary>
+    [Fact]
+    public async Task WritesToTheSharedStoreAreCountedWithTheirOutcome()
+    {
+        using var working = Services(new SharedDistributedCache());
+        using var stored = new MetricCollector<long>(working.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.cache.store.writes");
+        await Cache(working).SetAsync("k", Entry("kept"));
+
+        using var failing = Services(new SharedDistributedCache(refuseWrites: true));
+        using var failed = new MetricCollector<long>(failing.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.cache.store.writes");
+        await Cache(failing).SetAsync("k", Entry("lost"));
+
+        await stored.WaitForMeasurementsAsync(1, TimeSpan.FromMinutes(1));
+        await failed.WaitForMeasurementsAsync(1, TimeSpan.FromMinutes(1));
+        var write = Assert.Single(stored.GetMeasurementSnapshot());
+        Assert.Equal(("exact", "stored"), ((string?)write.Tags["llm_gateway.cache.kind"], (string?)write.Tags["outcome"]));
+        var refused = Assert.Single(failed.GetMeasurementSnapshot());
+        Assert.Equal(("exact", "failed"), ((string?)refused.Tags["llm_gateway.cache.kind"], (string?)refused.Tags["outcome"]));
     }
 
     [Fact]
@@ -95,8 +118,9 @@ public sealed class HybridCacheRegistrationTests
         Cost = 0.001m,
     };
 
-    /// <summary>An L2 two instances share (HybridCache ignores a plain MemoryDistributedCache as redundant with L1).</summary>
-    private sealed class SharedDistributedCache() : IDistributedCache
+    /// <summary>An L2 two instances share (HybridCache ignores a plain MemoryDistributedCache as redundant with L1);
+    /// with <paramref name="refuseWrites"/>, a store that is down for writes.</summary>
+    private sealed class SharedDistributedCache(bool refuseWrites = false) : IDistributedCache
     {
         private readonly MemoryDistributedCache _inner = new(Microsoft.Extensions.Options.Options.Create(new MemoryDistributedCacheOptions()));
 
@@ -114,7 +138,8 @@ public sealed class HybridCacheRegistrationTests
 
         public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => _inner.Set(key, value, options);
 
-        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) => _inner.SetAsync(key, value, options, token);
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+            refuseWrites ? Task.FromException(new IOException("The store is down.")) : _inner.SetAsync(key, value, options, token);
     }
 
     private static ServiceProvider Services(IDistributedCache? distributed = null, Action<LlmGatewayOptions>? configure = null, Action<IServiceCollection>? host = null)
