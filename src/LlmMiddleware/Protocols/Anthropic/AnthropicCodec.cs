@@ -23,11 +23,7 @@ internal sealed class AnthropicCodec : LlmCodec
 
     public override void WriteResponse(LlmResponse response, IBufferWriter<byte> output) => AnthropicResponseCodec.Write(response, output);
 
-    public override LlmUsage ReadUsage(ReadOnlyMemory<byte> body)
-    {
-        using var doc = JsonDocument.Parse(body);
-        return AnthropicResponseCodec.ReadUsage(Json.Property(doc.RootElement, "usage"));
-    }
+    protected override LlmUsage ReadUsage(JsonElement usage) => AnthropicResponseCodec.ReadUsage(usage);
 
     public override LlmStreamReader CreateStreamReader(TranslationState state) => new AnthropicStreamReader(state);
 

@@ -30,11 +30,9 @@ internal sealed class GeminiCodec : LlmCodec
 
     public override void WriteResponse(LlmResponse response, IBufferWriter<byte> output) => throw NotACallerProtocol();
 
-    public override LlmUsage ReadUsage(ReadOnlyMemory<byte> body)
-    {
-        using var doc = JsonDocument.Parse(body);
-        return GeminiStreamReader.ReadUsage(Json.Property(doc.RootElement, "usageMetadata"));
-    }
+    protected override ReadOnlySpan<byte> UsageProperty => "usageMetadata"u8;
+
+    protected override LlmUsage ReadUsage(JsonElement usage) => GeminiStreamReader.ReadUsage(usage);
 
     public override LlmStreamReader CreateStreamReader(TranslationState state) => new GeminiStreamReader();
 

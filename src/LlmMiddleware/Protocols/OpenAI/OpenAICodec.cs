@@ -21,11 +21,7 @@ internal sealed class OpenAICodec : LlmCodec
 
     public override void WriteResponse(LlmResponse response, IBufferWriter<byte> output) => OpenAIResponseCodec.Write(response, output);
 
-    public override LlmUsage ReadUsage(ReadOnlyMemory<byte> body)
-    {
-        using var doc = JsonDocument.Parse(body);
-        return OpenAIResponseCodec.ReadUsage(Json.Property(doc.RootElement, "usage"));
-    }
+    protected override LlmUsage ReadUsage(JsonElement usage) => OpenAIResponseCodec.ReadUsage(usage);
 
     public override LlmStreamReader CreateStreamReader(TranslationState state) => new OpenAIStreamReader(state);
 
