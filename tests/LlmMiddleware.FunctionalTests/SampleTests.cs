@@ -6,8 +6,8 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Anthropic;
-using LlmMiddleware.FunctionalTests.Infrastructure;
 using Anthropic.Models.Messages;
+using LlmMiddleware.FunctionalTests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
 

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Runtime.InteropServices;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using LlmMiddleware.Pipeline;
 using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;
+using LlmMiddleware.Pipeline;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Utilities;
 using Microsoft.AspNetCore.Http;

@@ -1,9 +1,9 @@
-using LlmMiddleware.Identity;
-using LlmMiddleware.Protocols;
 using LlmMiddleware.Caching;
 using LlmMiddleware.Caching.Semantic;
+using LlmMiddleware.Identity;
 using LlmMiddleware.Metering;
 using LlmMiddleware.Pipeline;
+using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;

@@ -1,5 +1,6 @@
-using LlmMiddleware.Caching.Semantic;
+using LlmMiddleware;
 using LlmMiddleware.Caching;
+using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Catalog;
 using LlmMiddleware.Endpoints;
 using LlmMiddleware.Gateway;
@@ -10,7 +11,6 @@ using LlmMiddleware.Racing;
 using LlmMiddleware.Routing;
 using LlmMiddleware.Telemetry;
 using LlmMiddleware.Upstream;
-using LlmMiddleware;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,8 @@
-using LlmMiddleware.Protocols;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;
+using LlmMiddleware.Protocols;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
