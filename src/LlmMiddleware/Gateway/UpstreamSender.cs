@@ -213,7 +213,6 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
         }
     }
 
-    /// <summary>An Anthropic caller talking to Anthropic keeps its API version and beta flags.</summary>
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Warning, "Could not reach LLM provider {Provider}.", EventName = "UpstreamUnreachable")]
