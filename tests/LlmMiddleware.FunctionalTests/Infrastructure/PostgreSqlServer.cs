@@ -28,7 +28,7 @@ public sealed class PostgreSqlServer : IAsyncLifetime
             await DebianPackages.RunAsync("chown", "postgres:postgres", _directory);
         }
 
-        _port = SampleTests.FreePort();
+        _port = StablePort.Next();
         var data = Path.Combine(_directory, "data");
         await RunPostgresAsync(asRoot, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C");
         await StartAsync();

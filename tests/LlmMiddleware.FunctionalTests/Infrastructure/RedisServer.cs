@@ -19,7 +19,7 @@ public sealed class RedisServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await DebianPackages.EnsureAsync("redis-server", Executable);
-        Port = SampleTests.FreePort();
+        Port = StablePort.Next();
         await StartAsync();
     }
 
@@ -50,7 +50,13 @@ public sealed class RedisServer : IAsyncLifetime
             }
         };
         _process.EnableRaisingEvents = true;
-        _process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("redis-server exited: " + output));
+        _process.Exited += (_, _) =>
+        {
+            lock (output)
+            {
+                ready.TrySetException(new InvalidOperationException("redis-server exited: " + output));
+            }
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await ready.Task.WaitAsync(TimeSpan.FromMinutes(1));
