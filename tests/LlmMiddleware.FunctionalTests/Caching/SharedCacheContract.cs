@@ -58,28 +58,28 @@ public abstract class SharedCacheContract : IAsyncLifetime
     /// <summary>Asks <paramref name="gateway"/>'s semantic endpoint a question whatever the answer; its cache outcome.</summary>
     private async Task<string> ProbeAsync(GatewayHost gateway, string text)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/semantic/v1/chat/completions")
-        {
-            Content = new StringContent($$"""{"model":"gpt","messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "shared-tenant");
-        using var response = await Http.SendAsync(request);
+        using var response = await AskAsync(gateway, text, "/semantic");
         return response.Headers.TryGetValues("x-llm-cache", out var outcome) ? outcome.Single() : "";
     }
 
     /// <summary>Asks <paramref name="gateway"/> a question; the call must succeed whatever the store does.</summary>
     protected async Task<string> CacheOutcomeAsync(GatewayHost gateway, string text, string prefix = "")
     {
+        using var response = await AskAsync(gateway, text, prefix);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Hello from openai", body);
+        return response.Headers.GetValues("x-llm-cache").Single();
+    }
+
+    private async Task<HttpResponseMessage> AskAsync(GatewayHost gateway, string text, string prefix)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + prefix + "/v1/chat/completions")
         {
             Content = new StringContent($$"""{"model":"gpt","messages":[{"role":"user","content":"{{text}}"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "shared-tenant");
-        using var response = await Http.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("Hello from openai", body);
-        return response.Headers.GetValues("x-llm-cache").Single();
+        return await Http.SendAsync(request);
     }
 
     [Fact]
