@@ -68,8 +68,12 @@ NGINX
 else
   dotnet "$harness" upstream --urls http://127.0.0.1:9001 >/dev/null 2>&1 & pids+=($!)
 fi
-dotnet "$harness" yarp --urls http://127.0.0.1:9002 --upstream http://127.0.0.1:9001 >/dev/null 2>&1 & pids+=($!)
+# The baseline: YARP as its getting-started runs it (default host and logging providers, the sample's log levels); and
+# for reference, YARP on a slim host with no logging at all.
+dotnet "$harness" yarp --host default --urls http://127.0.0.1:9002 --upstream http://127.0.0.1:9001 >/dev/null 2>&1 & pids+=($!)
 yarp_pid=$!
+dotnet "$harness" yarp --urls http://127.0.0.1:9005 --upstream http://127.0.0.1:9001 >/dev/null 2>&1 & pids+=($!)
+slim_pid=$!
 # The shipped sample, pointed at the fake upstream: "default" passes through to its OpenAI API, "claude" (an alias in
 # the sample's appsettings.json, read from its content root as `dotnet run` does) is translated to its Anthropic API.
 # Its console log goes where a service's would.
@@ -80,11 +84,11 @@ sample() { # root port
 }
 sample "$PWD" 9003
 sample_pid=$!
-names=("plain YARP (baseline)" "samples/Gateway passthrough" "samples/Gateway OpenAI -> Anthropic")
-urls=(http://127.0.0.1:9002 http://127.0.0.1:9003 http://127.0.0.1:9003)
-models=(gpt-4o-mini default claude)
-proxy_pids=("$yarp_pid" "$sample_pid" "$sample_pid")
-ports=(9001 9002 9003)
+names=("plain YARP (baseline)" "samples/Gateway passthrough" "samples/Gateway OpenAI -> Anthropic" "plain YARP, slim host, no logging")
+urls=(http://127.0.0.1:9002 http://127.0.0.1:9003 http://127.0.0.1:9003 http://127.0.0.1:9005)
+models=(gpt-4o-mini default claude gpt-4o-mini)
+proxy_pids=("$yarp_pid" "$sample_pid" "$sample_pid" "$slim_pid")
+ports=(9001 9002 9003 9005)
 if [ -n "$baseline_dir" ]; then
   sample "$baseline_dir" 9004
   names+=("samples/Gateway passthrough @ $BASELINE_REV" "samples/Gateway OpenAI -> Anthropic @ $BASELINE_REV")

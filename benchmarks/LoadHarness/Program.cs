@@ -1,6 +1,8 @@
 // Two processes of the load comparison (see benchmarks/load.sh); the third is samples/Gateway as shipped:
 //   upstream  a fake provider answering OpenAI /v1/chat/completions and Anthropic /v1/messages with canned bodies
-//   yarp      plain YARP forwarding /v1/{**} to the upstream (the baseline)
+//   yarp      plain YARP forwarding /v1/{**} to the upstream (the baseline). "--host default" runs it as YARP's
+//             getting-started does (WebApplication.CreateBuilder: default logging providers and host), with the
+//             sample's log levels and YARP's own per-request lines at Warning; otherwise a slim host with no logging
 // and the client of the memory soak (see benchmarks/soak.sh):
 //   soak      sends --requests calls with ever-new keys, models and system prompts to --target, printing the target
 //             process's (--pid) resident memory every 10,000 calls
@@ -9,8 +11,22 @@
 using System.Text;
 
 var mode = args.Length > 0 ? args[0] : throw new ArgumentException("usage: LoadHarness upstream|yarp --urls URL [--upstream URL]");
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.ClearProviders();
+var defaultHost = mode == "yarp" && args.Contains("default");
+var builder = defaultHost ? WebApplication.CreateBuilder(args) : WebApplication.CreateSlimBuilder(args);
+if (defaultHost)
+{
+    // The sample's levels (its appsettings.json), and YARP's per-request Information lines off, as the sample has none.
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Yarp"] = "Warning",
+    });
+}
+else
+{
+    builder.Logging.ClearProviders();
+}
 var upstream = builder.Configuration["upstream"] ?? "http://127.0.0.1:9001";
 
 switch (mode)

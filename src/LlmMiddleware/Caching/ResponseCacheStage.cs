@@ -11,13 +11,15 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
 {
     public override bool EditsRequest => false;
 
-    public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
-    {
-        var policy = context.OperationName != LlmOperationNames.Chat ? null
+    public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) =>
+        PolicyFor(context) is { } policy ? ServeOrPassAsync(context, next, policy, cancellationToken) : next(context, cancellationToken);
+
+    internal override bool PassesThrough(LlmRequestContext context) => PolicyFor(context) is null;
+
+    private ResolvedCachePolicy? PolicyFor(LlmRequestContext context) =>
+        context.OperationName != LlmOperationNames.Chat ? null
             : context.HttpContext.Features.Get<RouteCachePolicy>() is { } route ? route.Policy
             : cache.PolicyFor(context.HttpContext);
-        return policy is null ? next(context, cancellationToken) : ServeOrPassAsync(context, next, policy, cancellationToken);
-    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ServeOrPassAsync(LlmRequestContext context, LlmCallDelegate next, ResolvedCachePolicy policy, CancellationToken cancellationToken)

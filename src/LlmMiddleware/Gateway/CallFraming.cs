@@ -93,8 +93,12 @@ internal sealed partial class CallFraming
             await forward(context, call).ConfigureAwait(false);
         });
 
-    private Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy, LlmCallDelegate? upstream = null) =>
-        RunAsync(http, inbound, LlmOperationNames.Chat, async (context, aborted) =>
+    // The chat call's framing is written out (not RunAsync with a lambda): one async frame and closure less per call.
+    private async Task RunChatAsync(HttpContext http, LlmProtocol inbound, Func<LlmRequestContext, CancellationToken, ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)>> resolve, RouteCachePolicy? routeCachePolicy, LlmCallDelegate? upstream = null)
+    {
+        var (context, activity) = Begin(http, inbound, LlmOperationNames.Chat);
+        var aborted = http.RequestAborted;
+        try
         {
             if (routeCachePolicy is not null)
             {
@@ -104,7 +108,16 @@ internal sealed partial class CallFraming
             using var call = await _preparation.ReadAsync(context, resolve, aborted).ConfigureAwait(false);
             context.UpstreamState = call;
             await InvokePipelineAsync(context, upstream ?? _sendPrepared, aborted).ConfigureAwait(false);
-        });
+        }
+        catch (Exception ex) when (ex is not LlmStreamAbortedException)
+        {
+            await LlmCallPipeline.AnswerAsync(context, ex, _options, _logger, aborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CompleteAsync(context, _pipeline.Meters, activity).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Whether <paramref name="name"/> is a configured model group.</summary>
     public bool IsGroup(string name) => _preparation.IsGroup(name);
@@ -117,10 +130,16 @@ internal sealed partial class CallFraming
     }
 
     /// <summary>The chat pipeline's last step: the router's, writing the upstream body and sending it.</summary>
-    private async ValueTask SendPreparedAsync(LlmRequestContext context, CancellationToken aborted)
+    private ValueTask SendPreparedAsync(LlmRequestContext context, CancellationToken aborted)
     {
         var call = (PreparedCall)context.UpstreamState!;
-        await _preparation.RetargetAsync(context, call, call.Route, aborted).ConfigureAwait(false);
+        var retarget = _preparation.RetargetAsync(context, call, call.Route, aborted);
+        return retarget.IsCompletedSuccessfully ? new ValueTask(_sender.SendAsync(context, call, aborted)) : RetargetThenSendAsync(retarget, context, call, aborted);
+    }
+
+    private async ValueTask RetargetThenSendAsync(ValueTask retarget, LlmRequestContext context, PreparedCall call, CancellationToken aborted)
+    {
+        await retarget.ConfigureAwait(false); // remote images being inlined
         await _sender.SendAsync(context, call, aborted).ConfigureAwait(false);
     }
 
@@ -131,11 +150,8 @@ internal sealed partial class CallFraming
     /// </summary>
     public async Task RunAsync(HttpContext http, LlmProtocol inbound, string operation, Func<LlmRequestContext, CancellationToken, Task> work)
     {
-        var context = new LlmRequestContext(http, inbound, operation, _timeProvider) { Caller = http.Features.Get<LlmCallerFeature>()?.Caller };
-        http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
-        _meter.Begin(context);
+        var (context, activity) = Begin(http, inbound, operation);
         var aborted = http.RequestAborted;
-        var activity = LlmGatewayTelemetry.StartCall(context);
         try
         {
             await work(context, aborted).ConfigureAwait(false);
@@ -148,6 +164,14 @@ internal sealed partial class CallFraming
         {
             await CompleteAsync(context, _pipeline.Meters, activity).ConfigureAwait(false);
         }
+    }
+
+    private (LlmRequestContext Context, System.Diagnostics.Activity? Activity) Begin(HttpContext http, LlmProtocol inbound, string operation)
+    {
+        var context = new LlmRequestContext(http, inbound, operation, _timeProvider) { Caller = http.Features.Get<LlmCallerFeature>()?.Caller };
+        http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
+        _meter.Begin(context);
+        return (context, LlmGatewayTelemetry.StartCall(context));
     }
 
     /// <summary>

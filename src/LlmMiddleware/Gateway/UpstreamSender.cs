@@ -141,29 +141,28 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
         }
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
+    private ValueTask<HttpResponseMessage> SendOnceAsync(LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted) =>
+        call.Route.Deployment is { } deployment
+            ? SendThroughDeploymentAsync(deployment, context, call, timeout, aborted)
+            : new(SendUpstreamAsync(call.Provider, CreateRequest(context, call), timeout, aborted, disposeRequest: true));
+
+    private static HttpRequestMessage CreateRequest(LlmRequestContext context, PreparedCall call) =>
+        UpstreamRequest.Create(context, call.Provider, call.Model, call.UpstreamBody, context.IsPassthrough);
+
+    private async ValueTask<HttpResponseMessage> SendThroughDeploymentAsync(LlmDeployment deployment, LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
     {
-        var provider = call.Provider;
-        HttpRequestMessage CreateRequest() => UpstreamRequest.Create(context, provider, call.Model, call.UpstreamBody, context.IsPassthrough);
-
-        if (call.Route.Deployment is not { } deployment)
-        {
-            using var request = CreateRequest();
-            return await SendUpstreamAsync(provider, request, timeout, aborted).ConfigureAwait(false);
-        }
-
         // Each retry sends a fresh request message; connection failures count for the cooldown before becoming a 502.
         return await deployment.Pipeline.ExecuteAsync(
             async token =>
             {
-                using var request = CreateRequest();
+                using var request = CreateRequest(context, call);
                 try
                 {
-                    return await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
+                    return await call.Provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
                 {
-                    throw TimedOut(provider);
+                    throw TimedOut(call.Provider);
                 }
             },
             timeout).ConfigureAwait(false);
@@ -194,10 +193,11 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
                body.Contains("content policy", StringComparison.OrdinalIgnoreCase) || body.Contains("SAFETY", StringComparison.Ordinal);
     }
 
-    /// <summary>Sends a provider request; an unreachable provider is a 502 and a provider that does not answer in time
+    /// <summary>Sends a provider request (disposed after, with <paramref name="disposeRequest"/>); an unreachable provider is a 502 and a provider that does not answer in time
     /// (<paramref name="cancellationToken"/> fired while <paramref name="aborted"/> did not) a 504, in the caller's protocol.</summary>
-    public async Task<HttpResponseMessage> SendUpstreamAsync(LlmProviderEndpoint provider, HttpRequestMessage request, CancellationToken cancellationToken, CancellationToken aborted)
+    public async Task<HttpResponseMessage> SendUpstreamAsync(LlmProviderEndpoint provider, HttpRequestMessage request, CancellationToken cancellationToken, CancellationToken aborted, bool disposeRequest = false)
     {
+        using var owned = disposeRequest ? request : null;
         try
         {
             return await provider.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);

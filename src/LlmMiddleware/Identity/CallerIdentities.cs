@@ -34,29 +34,31 @@ internal sealed class CallerIdentities
         }
 
         var headers = http.Request.Headers;
-        string? key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer[7..]
+        var key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer.AsSpan(7)
             : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
             : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
-            : null;
-        return new LlmCallerIdentity { Key = key is null ? null : Fingerprint("key_", key), User = context.Request.User };
+            : default;
+        return new LlmCallerIdentity { Key = key.IsEmpty ? null : Fingerprint("key_", key), User = context.Request.User };
     }
 
-    private string Fingerprint(string prefix, string key)
+    private string Fingerprint(string prefix, ReadOnlySpan<char> key)
     {
-        if (_keyFingerprints.TryGetValue(key, out var fingerprint) && fingerprint.StartsWith(prefix, StringComparison.Ordinal))
+        // Looked up by span: a known key costs no string.
+        var known = _keyFingerprints.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (known.TryGetValue(key, out var fingerprint) && fingerprint.StartsWith(prefix, StringComparison.Ordinal))
         {
             return fingerprint;
         }
 
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(key), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString()), hash);
         fingerprint = prefix + Convert.ToHexStringLower(hash[..8]);
         if (_keyFingerprints.Count >= MaxRememberedKeys)
         {
             _keyFingerprints.Clear();
         }
 
-        _keyFingerprints[key] = fingerprint;
+        known[key] = fingerprint;
         return fingerprint;
     }
 }

@@ -24,6 +24,8 @@ internal sealed partial class HooksStage : LlmCallStage
 
     public override bool EditsRequest { get; }
 
+    internal override bool PassesThrough(LlmRequestContext context) => _hooks.Length == 0;
+
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) =>
         _hooks.Length == 0 ? next(context, cancellationToken) : RunAsync(context, next, cancellationToken);
 

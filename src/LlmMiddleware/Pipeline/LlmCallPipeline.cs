@@ -51,9 +51,10 @@ internal sealed partial class LlmCallPipeline
         for (var i = stages.Count - 1; i >= 0; i--)
         {
             var (stage, inner) = (stages[i], next);
+            // A stage with nothing to do for a call is skipped with its boundary: the next boundary in answers for it.
             next = i == 0
-                ? (context, cancellationToken) => stage.InvokeAsync(context, inner, cancellationToken)
-                : (context, cancellationToken) => GuardAsync(stage, context, inner, cancellationToken);
+                ? (context, cancellationToken) => stage.PassesThrough(context) ? inner(context, cancellationToken) : stage.InvokeAsync(context, inner, cancellationToken)
+                : (context, cancellationToken) => stage.PassesThrough(context) ? inner(context, cancellationToken) : GuardAsync(stage, context, inner, cancellationToken);
         }
 
         _entry = next;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -39,9 +40,16 @@ internal static class Json
     public static List<KeyValuePair<string, string>>? Unmodeled(JsonElement root, System.Collections.Frozen.FrozenSet<string> modeled)
     {
         List<KeyValuePair<string, string>>? unmodeled = null;
+        var lookup = modeled.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> name = stackalloc char[64];
         foreach (var property in root.EnumerateObject())
         {
-            if (!modeled.Contains(property.Name))
+            // Matched without making the name a string: names are short and unescaped in practice; any other is decoded.
+            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+            var isModeled = raw.Length <= name.Length && !raw.Contains((byte)'\\') && Encoding.UTF8.TryGetChars(raw, name, out var length)
+                ? lookup.Contains(name[..length])
+                : modeled.Contains(property.Name);
+            if (!isModeled)
             {
                 (unmodeled ??= []).Add(new(property.Name, property.Value.GetRawText()));
             }

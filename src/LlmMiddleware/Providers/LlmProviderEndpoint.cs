@@ -11,6 +11,8 @@ internal sealed class LlmProviderEndpoint
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
     private readonly string _baseUrl;
     private readonly string? _apiKey;
+    private readonly string? _bearer;
+    private Uri? _fixedChatUri;
 
     public LlmProviderEndpoint(string name, ProviderPreset preset, string? baseUrl, string? apiKey, string? apiVersion, IReadOnlyDictionary<string, string> headers, HttpMessageInvoker invoker)
     {
@@ -22,6 +24,7 @@ internal sealed class LlmProviderEndpoint
         RequiresKey = preset.RequiresKey;
         _baseUrl = (baseUrl ?? preset.DefaultBaseUrl ?? "").TrimEnd('/');
         _apiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey;
+        _bearer = _apiKey is null ? null : "Bearer " + _apiKey; // once, not per request
         ApiVersion = apiVersion ?? "2024-10-21";
         Headers = headers;
         Invoker = invoker;
@@ -81,6 +84,11 @@ internal sealed class LlmProviderEndpoint
         _ => "/chat/completions",
     };
 
+    /// <summary>The URL of a chat call: made once where it does not depend on the model.</summary>
+    public Uri ChatUri(string model, bool stream) => Kind is LlmProviderKind.Gemini or LlmProviderKind.AzureOpenAI
+        ? new Uri(_baseUrl + ChatPath(model, stream))
+        : _fixedChatUri ??= new Uri(_baseUrl + ChatPath(model, stream));
+
     /// <summary>The path and query of an embeddings call, relative to the base URL.</summary>
     public string EmbeddingsPath(string model) => Kind switch
     {
@@ -110,9 +118,12 @@ internal sealed class LlmProviderEndpoint
         }
     }
 
-    public HttpRequestMessage CreateRequest(string pathAndQuery, ReadOnlyMemory<byte> body, bool stream)
+    public HttpRequestMessage CreateRequest(string pathAndQuery, ReadOnlyMemory<byte> body, bool stream) =>
+        CreateRequest(new Uri(_baseUrl + pathAndQuery), body, stream);
+
+    public HttpRequestMessage CreateRequest(Uri url, ReadOnlyMemory<byte> body, bool stream)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, _baseUrl + pathAndQuery)
+        var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new ReadOnlyMemoryContent(body),
 
@@ -164,7 +175,7 @@ internal sealed class LlmProviderEndpoint
             default:
                 if (_apiKey is not null)
                 {
-                    headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+                    headers.TryAddWithoutValidation("Authorization", _bearer);
                 }
 
                 break;

@@ -13,7 +13,7 @@ internal static class UpstreamRequest
     public static HttpRequestMessage Create(LlmRequestContext context, LlmProviderEndpoint provider, string model, ReadOnlyMemory<byte> body, bool passthrough)
     {
         var stream = context.Request.Stream;
-        var request = provider.CreateRequest(provider.ChatPath(model, stream), body, stream);
+        var request = provider.CreateRequest(provider.ChatUri(model, stream), body, stream);
         if (passthrough)
         {
             var codec = context.Codec;

@@ -48,6 +48,18 @@ public sealed class TranslationRuleTests
     }
 
     [Fact]
+    public void FieldsAreRecognisedByNameHoweverTheyAreSpelledInJson()
+    {
+        // An escaped name of a modeled field is still that field (not forwarded raw beside it); a long or non-ASCII
+        // unknown name is kept raw as it came.
+        var request = OpenAIRequestReader.Read(Encoding.UTF8.GetBytes(
+            """{"model":"m","messages":[{"role":"user","content":"hi"}],"temper\u0061ture":0.5,"x_field_with_a_name_longer_than_sixty_four_characters_is_still_kept_raw":1,"prüfung":true}"""));
+
+        Assert.Equal(0.5, request.Temperature);
+        Assert.Equal(["x_field_with_a_name_longer_than_sixty_four_characters_is_still_kept_raw", "prüfung"], request.UnmodeledFields!.Select(f => f.Key));
+    }
+
+    [Fact]
     public void ModelRewriteKeepsEveryOtherByte()
     {
         const string body = "{ \"messages\" : [{\"role\":\"user\",\"content\":\"model\"}], \"model\":\"alias\",\"extra\":{\"model\":\"inner\"} }";

@@ -96,44 +96,56 @@ internal static class OpenAIRequestReader
             throw Json.Invalid("'messages' must be an array.", "messages");
         }
 
-        var i = 0;
+        var i = -1;
         foreach (var message in messages.EnumerateArray())
         {
-            var param = $"messages[{i++}]";
+            i++;
             if (message.ValueKind != JsonValueKind.Object)
             {
-                throw Json.Invalid($"'{param}' must be an object.", param);
+                throw Json.Invalid($"'{Param(i)}' must be an object.", Param(i));
             }
 
-            var role = Json.OptionalString(message, "role") ?? throw Json.Invalid($"'{param}.role' is required.", param + ".role");
-            message.TryGetProperty("content", out var content);
-            switch (role)
+            // The role is matched as UTF-8, and a message's parameter path made only for an error: no strings per message.
+            if (!message.TryGetProperty("role", out var role) || role.ValueKind == JsonValueKind.Null)
             {
-                case "system" or "developer":
-                    foreach (var part in ReadContent(content, param, allowImages: false))
-                    {
-                        request.System.Add((LlmTextPart)part);
-                    }
+                throw Json.Invalid($"'{Param(i)}.role' is required.", Param(i) + ".role");
+            }
 
-                    break;
-                case "user":
-                    var user = new LlmMessage(LlmRole.User) { Name = Json.OptionalString(message, "name") };
-                    user.Content.AddRange(ReadContent(content, param, allowImages: true));
-                    request.Messages.Add(user);
-                    break;
-                case "assistant":
-                    request.Messages.Add(ReadAssistant(message, content, param));
-                    break;
-                case "tool":
-                    var id = Json.OptionalString(message, "tool_call_id") ?? throw Json.Invalid($"'{param}.tool_call_id' is required.", param + ".tool_call_id");
-                    var result = new LlmToolResultPart(id);
-                    result.Content.AddRange(ReadContent(content, param, allowImages: false));
-                    var tool = new LlmMessage(LlmRole.Tool);
-                    tool.Content.Add(result);
-                    request.Messages.Add(tool);
-                    break;
-                default:
-                    throw Json.Invalid($"'{param}.role' must be one of system, developer, user, assistant, tool; got '{role}'.", param + ".role");
+            if (role.ValueKind != JsonValueKind.String)
+            {
+                throw Json.Invalid("'role' must be a string.", "role");
+            }
+
+            message.TryGetProperty("content", out var content);
+            if (role.ValueEquals("user"u8))
+            {
+                var user = new LlmMessage(LlmRole.User) { Name = Json.OptionalString(message, "name") };
+                user.Content.AddRange(ReadContent(content, i, allowImages: true));
+                request.Messages.Add(user);
+            }
+            else if (role.ValueEquals("system"u8) || role.ValueEquals("developer"u8))
+            {
+                foreach (var part in ReadContent(content, i, allowImages: false))
+                {
+                    request.System.Add((LlmTextPart)part);
+                }
+            }
+            else if (role.ValueEquals("assistant"u8))
+            {
+                request.Messages.Add(ReadAssistant(message, content, i));
+            }
+            else if (role.ValueEquals("tool"u8))
+            {
+                var id = Json.OptionalString(message, "tool_call_id") ?? throw Json.Invalid($"'{Param(i)}.tool_call_id' is required.", Param(i) + ".tool_call_id");
+                var result = new LlmToolResultPart(id);
+                result.Content.AddRange(ReadContent(content, i, allowImages: false));
+                var tool = new LlmMessage(LlmRole.Tool);
+                tool.Content.Add(result);
+                request.Messages.Add(tool);
+            }
+            else
+            {
+                throw Json.Invalid($"'{Param(i)}.role' must be one of system, developer, user, assistant, tool; got '{role.GetString()}'.", Param(i) + ".role");
             }
         }
 
@@ -143,8 +155,11 @@ internal static class OpenAIRequestReader
         }
     }
 
-    private static LlmMessage ReadAssistant(JsonElement message, JsonElement content, string param)
+    private static string Param(int message) => $"messages[{message}]";
+
+    private static LlmMessage ReadAssistant(JsonElement message, JsonElement content, int index)
     {
+        var param = Param(index);
         var assistant = new LlmMessage(LlmRole.Assistant) { Name = Json.OptionalString(message, "name") };
         var reasoning = Json.OptionalString(message, "reasoning_content");
         if (!string.IsNullOrEmpty(reasoning))
@@ -154,7 +169,7 @@ internal static class OpenAIRequestReader
 
         if (content.ValueKind != JsonValueKind.Undefined && content.ValueKind != JsonValueKind.Null)
         {
-            assistant.Content.AddRange(ReadContent(content, param, allowImages: false));
+            assistant.Content.AddRange(ReadContent(content, index, allowImages: false));
         }
 
         if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind != JsonValueKind.Null)
@@ -189,7 +204,7 @@ internal static class OpenAIRequestReader
         return assistant;
     }
 
-    private static List<LlmContentPart> ReadContent(JsonElement content, string param, bool allowImages)
+    private static List<LlmContentPart> ReadContent(JsonElement content, int message, bool allowImages)
     {
         var parts = new List<LlmContentPart>();
         switch (content.ValueKind)
@@ -201,7 +216,7 @@ internal static class OpenAIRequestReader
                 var k = 0;
                 foreach (var part in content.EnumerateArray())
                 {
-                    var partParam = $"{param}.content[{k++}]";
+                    var partParam = $"{Param(message)}.content[{k++}]";
                     var type = part.ValueKind == JsonValueKind.Object ? Json.OptionalString(part, "type") : null;
                     var count = parts.Count;
                     switch (type)
@@ -235,7 +250,7 @@ internal static class OpenAIRequestReader
             case JsonValueKind.Null or JsonValueKind.Undefined:
                 break;
             default:
-                throw Json.Invalid($"'{param}.content' must be a string or an array of content parts.", param + ".content");
+                throw Json.Invalid($"'{Param(message)}.content' must be a string or an array of content parts.", Param(message) + ".content");
         }
 
         return parts;
