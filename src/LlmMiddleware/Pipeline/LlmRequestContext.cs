@@ -38,7 +38,9 @@ public sealed class LlmRequestContext
     public string OperationName { get; }
 
     /// <summary>The parsed request. Hooks may change it before it is sent upstream.</summary>
-    public LlmRequest Request { get; internal set; } = new();
+    public LlmRequest Request { get => _request ??= new(); internal set => _request = value; }
+
+    private LlmRequest? _request; // made only if read before the body is parsed
 
     /// <summary>The model name as the caller sent it.</summary>
     public string RequestedModel { get; internal set; } = "";

@@ -27,7 +27,10 @@ internal sealed class PreparedCall(PooledBufferWriter callerBody, LlmRoute route
     /// <summary>The provider-protocol body (or the caller's bytes with the model rewritten, in passthrough).</summary>
     public ReadOnlyMemory<byte> UpstreamBody => _upstreamBody.WrittenMemory;
 
-    public TranslationState Translation { get; private set; } = new();
+    /// <summary>What the response translation must undo for the current target (new with each <see cref="Retarget"/>).</summary>
+    public TranslationState Translation => _translation ??= new();
+
+    private TranslationState? _translation;
 
     /// <summary>A model group's deployments in the order they are tried; <see langword="null"/> for a single route.</summary>
     public List<LlmDeployment>? Candidates { get; } = candidates;
@@ -36,7 +39,7 @@ internal sealed class PreparedCall(PooledBufferWriter callerBody, LlmRoute route
     public PooledBufferWriter Retarget(LlmRoute route)
     {
         Route = route;
-        Translation = new TranslationState();
+        _translation = null;
         _upstreamBody.Clear();
         return _upstreamBody;
     }

@@ -6,28 +6,27 @@ namespace LlmMiddleware.Utilities;
 /// </summary>
 internal sealed class TimeLimit : IDisposable
 {
-    private readonly CancellationTokenSource _timer;
-    private readonly CancellationTokenSource _linked;
+    private readonly CancellationTokenSource _source;
+    private readonly CancellationTokenRegistration _outerRegistration;
 
     /// <summary>Starts <paramref name="limit"/> (<see cref="Timeout.InfiniteTimeSpan"/> for none yet) on
     /// <paramref name="timeProvider"/>, also cancelled with <paramref name="outer"/>.</summary>
     public TimeLimit(CancellationToken outer, TimeSpan limit, TimeProvider timeProvider)
     {
-        _timer = new CancellationTokenSource(limit, timeProvider);
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(outer, _timer.Token);
+        // One source with the timer, cancelled by the outer token through a registration: lighter per call than a
+        // linked source over a second one.
+        _source = new CancellationTokenSource(limit, timeProvider);
+        _outerRegistration = outer.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), _source);
     }
 
-    public CancellationToken Token => _linked.Token;
-
-    /// <summary>Whether the limit (not <c>outer</c>) ran out.</summary>
-    public bool Expired => _timer.IsCancellationRequested;
+    public CancellationToken Token => _source.Token;
 
     /// <summary>Starts the limit again from now (an idle limit, rescheduled before every read).</summary>
-    public void Restart(TimeSpan limit) => _timer.CancelAfter(limit);
+    public void Restart(TimeSpan limit) => _source.CancelAfter(limit);
 
     public void Dispose()
     {
-        _linked.Dispose();
-        _timer.Dispose();
+        _outerRegistration.Dispose();
+        _source.Dispose();
     }
 }
