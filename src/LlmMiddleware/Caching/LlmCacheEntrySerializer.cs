@@ -101,18 +101,18 @@ internal sealed class LlmCacheEntrySerializer : IHybridCacheSerializer<LlmCacheE
         var reader = new Utf8JsonReader(source);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
-        if (Json.OptionalInt(root, "v") != Version)
+        if (Json.OptionalInt(root, "v"u8) != Version)
         {
             throw new InvalidDataException("The cache entry was written by another version of the gateway.");
         }
 
         var response = new LlmResponse
         {
-            Id = Json.String(root, "id") ?? "",
-            Model = Json.String(root, "response_model") ?? "",
-            Created = Json.Long(root, "created"),
-            FinishReason = (LlmFinishReason)Json.Long(root, "finish"),
-            StopSequence = Json.String(root, "stop_sequence"),
+            Id = Json.String(root, "id"u8) ?? "",
+            Model = Json.String(root, "response_model"u8) ?? "",
+            Created = Json.Long(root, "created"u8),
+            FinishReason = (LlmFinishReason)Json.Long(root, "finish"u8),
+            StopSequence = Json.String(root, "stop_sequence"u8),
         };
         var usage = root.GetProperty("usage");
         response.Usage = new LlmUsage
@@ -125,28 +125,28 @@ internal sealed class LlmCacheEntrySerializer : IHybridCacheSerializer<LlmCacheE
         };
         foreach (var part in root.GetProperty("content").EnumerateArray())
         {
-            if (Json.String(part, "text") is { } text)
+            if (Json.String(part, "text"u8) is { } text)
             {
                 response.Content.Add(new LlmTextPart(text));
             }
-            else if (Json.String(part, "reasoning") is { } reasoning)
+            else if (Json.String(part, "reasoning"u8) is { } reasoning)
             {
-                response.Content.Add(new LlmReasoningPart(reasoning) { Signature = Json.String(part, "signature"), RedactedData = Json.String(part, "redacted") });
+                response.Content.Add(new LlmReasoningPart(reasoning) { Signature = Json.String(part, "signature"u8), RedactedData = Json.String(part, "redacted"u8) });
             }
             else
             {
-                response.Content.Add(new LlmToolCallPart(Json.String(part, "tool_id") ?? "", Json.String(part, "tool_name") ?? "", Json.String(part, "arguments") ?? "{}"));
+                response.Content.Add(new LlmToolCallPart(Json.String(part, "tool_id"u8) ?? "", Json.String(part, "tool_name"u8) ?? "", Json.String(part, "arguments"u8) ?? "{}"));
             }
         }
 
         return new LlmCacheEntry
         {
             Response = response,
-            Provider = Json.String(root, "provider") ?? "",
-            Model = Json.String(root, "model") ?? "",
-            Deployment = Json.String(root, "deployment"),
-            Cost = root.TryGetProperty("cost", out var cost) ? cost.GetDecimal() : null,
-            PriceVersion = Json.String(root, "price_version"),
+            Provider = Json.String(root, "provider"u8) ?? "",
+            Model = Json.String(root, "model"u8) ?? "",
+            Deployment = Json.String(root, "deployment"u8),
+            Cost = root.TryGetProperty("cost"u8, out var cost) ? cost.GetDecimal() : null,
+            PriceVersion = Json.String(root, "price_version"u8),
             CreatedAt = root.GetProperty("created_at").GetDateTimeOffset(),
             Semantic = root.GetProperty("semantic").GetBoolean(),
         };

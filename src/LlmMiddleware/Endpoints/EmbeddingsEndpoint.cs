@@ -20,7 +20,7 @@ internal static class EmbeddingsEndpoint
         using var body = await RequestBody.ReadAsync(http.Request, framing.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
         using var doc = Json.Parse(body.WrittenMemory, "request body");
         var root = doc.RootElement;
-        var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model") is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
+        var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model"u8) is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
         var inputs = ReadInputs(root);
         context.RequestedModel = requested;
         context.Request.Model = requested;
@@ -43,7 +43,7 @@ internal static class EmbeddingsEndpoint
         }
 
         using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
-        context.IsPassthrough = codec.WriteEmbeddingsRequest(body.WrittenSpan, model, inputs, Json.OptionalInt(root, "dimensions"), upstreamBody);
+        context.IsPassthrough = codec.WriteEmbeddingsRequest(body.WrittenSpan, model, inputs, Json.OptionalInt(root, "dimensions"u8), upstreamBody);
         using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
         using var timeout = new TimeLimit(aborted, framing.Options.UpstreamTimeout, framing.TimeProvider);
         using var response = await framing.Sender.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
@@ -61,14 +61,14 @@ internal static class EmbeddingsEndpoint
         context.UsageCountedBy = tokenizer.Name;
         var providerBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
         using var output = new PooledBufferWriter(providerBody.Length);
-        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format") == "base64", output);
+        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format"u8) == "base64", output);
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
     }
 
     private static List<string> ReadInputs(JsonElement root)
     {
-        var input = Json.Property(root, "input");
+        var input = Json.Property(root, "input"u8);
         var texts = new List<string>();
         switch (input.ValueKind)
         {

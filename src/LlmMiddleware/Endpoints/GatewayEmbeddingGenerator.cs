@@ -41,11 +41,11 @@ internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallF
         using var document = JsonDocument.Parse(response.ToArray());
         if (http.Response.StatusCode is < 200 or >= 300)
         {
-            throw new InvalidOperationException($"The embeddings model '{model}' failed ({http.Response.StatusCode}): {Json.String(Json.Property(document.RootElement, "error"), "message")}");
+            throw new InvalidOperationException($"The embeddings model '{model}' failed ({http.Response.StatusCode}): {Json.String(Json.Property(document.RootElement, "error"u8), "message"u8)}");
         }
 
         var result = new GeneratedEmbeddings<Embedding<float>>();
-        foreach (var item in Json.Property(document.RootElement, "data").EnumerateArray())
+        foreach (var item in Json.Property(document.RootElement, "data"u8).EnumerateArray())
         {
             var embedding = item.GetProperty("embedding");
             var vector = new float[embedding.GetArrayLength()];

@@ -17,7 +17,7 @@ internal static class Errors
         {
             var reader = new Utf8JsonReader(body);
             using var doc = JsonDocument.ParseValue(ref reader);
-            var error = Json.Property(doc.RootElement, "error");
+            var error = Json.Property(doc.RootElement, "error"u8);
             if (error.ValueKind == JsonValueKind.Array && error.GetArrayLength() > 0)
             {
                 error = error[0];
@@ -25,10 +25,10 @@ internal static class Errors
 
             if (error.ValueKind == JsonValueKind.Object)
             {
-                message = Json.String(error, "message");
-                type = Json.String(error, "type") ?? Json.String(error, "status");
-                param = Json.String(error, "param");
-                var codeElement = Json.Property(error, "code");
+                message = Json.String(error, "message"u8);
+                type = Json.String(error, "type"u8) ?? Json.String(error, "status"u8);
+                param = Json.String(error, "param"u8);
+                var codeElement = Json.Property(error, "code"u8);
                 code = codeElement.ValueKind switch
                 {
                     JsonValueKind.String => codeElement.GetString(),

@@ -61,47 +61,54 @@ internal static class Json
     public static LlmGatewayException Invalid(string message, string? param = null) =>
         new(new LlmError(LlmErrorKind.InvalidRequest, message) { Param = param });
 
-    public static string? OptionalString(JsonElement obj, string name)
+    // Property names are UTF-8 literals ("model"u8): looked up without transcoding, made strings only for an error.
+    private static LlmGatewayException MustBe(ReadOnlySpan<byte> name, string what)
+    {
+        var text = Encoding.UTF8.GetString(name);
+        return Invalid($"'{text}' must be {what}.", text);
+    }
+
+    public static string? OptionalString(JsonElement obj, ReadOnlySpan<byte> name)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Invalid($"'{name}' must be a string.", name);
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw MustBe(name, "a string");
     }
 
-    public static double? OptionalNumber(JsonElement obj, string name)
+    public static double? OptionalNumber(JsonElement obj, ReadOnlySpan<byte> name)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw Invalid($"'{name}' must be a number.", name);
+        return value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw MustBe(name, "a number");
     }
 
-    public static int? OptionalInt(JsonElement obj, string name)
+    public static int? OptionalInt(JsonElement obj, ReadOnlySpan<byte> name)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i) ? i : throw Invalid($"'{name}' must be an integer.", name);
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var i) ? i : throw MustBe(name, "an integer");
     }
 
-    public static long? OptionalLong(JsonElement obj, string name)
+    public static long? OptionalLong(JsonElement obj, ReadOnlySpan<byte> name)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var i) ? i : throw Invalid($"'{name}' must be an integer.", name);
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var i) ? i : throw MustBe(name, "an integer");
     }
 
-    public static bool? OptionalBool(JsonElement obj, string name)
+    public static bool? OptionalBool(JsonElement obj, ReadOnlySpan<byte> name)
     {
         if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -112,21 +119,21 @@ internal static class Json
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw Invalid($"'{name}' must be a boolean.", name),
+            _ => throw MustBe(name, "a boolean"),
         };
     }
 
-    public static long Long(JsonElement obj, string name) =>
+    public static long Long(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l) ? l : 0;
 
-    public static string? String(JsonElement obj, string name) =>
+    public static string? String(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     /// <summary>The raw JSON of an object-valued property, or <see langword="null"/>.</summary>
-    public static string? RawObject(JsonElement obj, string name) =>
+    public static string? RawObject(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v.GetRawText() : null;
 
-    public static JsonElement Property(JsonElement obj, string name) =>
+    public static JsonElement Property(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) ? v : default;
 
     /// <summary>Parses JSON text that should be an object (tool arguments); empty or invalid text becomes <c>{}</c>.</summary>

@@ -57,7 +57,7 @@ internal static class ToolSchemas
             return EmptyObjectSchema;
         }
 
-        if (schema.RootElement.TryGetProperty("type", out _))
+        if (schema.RootElement.TryGetProperty("type"u8, out _))
         {
             return schemaJson;
         }

@@ -146,14 +146,14 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
     private static string ExampleArguments(string schemaJson)
     {
         using var schema = JsonDocument.Parse(schemaJson);
-        var properties = Json.Property(schema.RootElement, "properties");
-        var required = Json.Property(schema.RootElement, "required");
+        var properties = Json.Property(schema.RootElement, "properties"u8);
+        var required = Json.Property(schema.RootElement, "required"u8);
         var values = new Dictionary<string, object>();
         if (required.ValueKind == JsonValueKind.Array)
         {
             foreach (var name in required.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()!))
             {
-                values[name] = Json.String(Json.Property(properties, name), "type") switch
+                values[name] = Json.String((properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty(name, out var property) ? property : default), "type"u8) switch
                 {
                     "number" or "integer" => 1,
                     "boolean" => true,
@@ -174,9 +174,9 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
     {
         using var doc = Json.Parse(body, "request body");
         var root = doc.RootElement;
-        var dimensions = Json.OptionalInt(root, "dimensions") ?? 256;
-        var base64 = Json.String(root, "encoding_format") == "base64";
-        var input = Json.Property(root, "input");
+        var dimensions = Json.OptionalInt(root, "dimensions"u8) ?? 256;
+        var base64 = Json.String(root, "encoding_format"u8) == "base64";
+        var input = Json.Property(root, "input"u8);
         var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.ToString()).ToList() : [input.ToString()];
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
@@ -215,7 +215,7 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
             }
 
             writer.WriteEndArray();
-            writer.WriteString("model", "simulated/" + Json.String(root, "model"));
+            writer.WriteString("model", "simulated/" + Json.String(root, "model"u8));
             var tokens = texts.Sum(t => Math.Max(1, t.Length / 4));
             writer.WriteStartObject("usage");
             writer.WriteNumber("prompt_tokens", tokens);

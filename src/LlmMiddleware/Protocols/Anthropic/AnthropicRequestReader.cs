@@ -23,13 +23,13 @@ internal static class AnthropicRequestReader
 
         var request = new LlmRequest
         {
-            Model = Json.OptionalString(root, "model") is { Length: > 0 } model ? model : throw Json.Invalid("model: Field required", "model"),
-            MaxOutputTokens = Json.OptionalInt(root, "max_tokens") ?? throw Json.Invalid("max_tokens: Field required", "max_tokens"),
-            Stream = Json.OptionalBool(root, "stream") ?? false,
-            Temperature = Json.OptionalNumber(root, "temperature"),
-            TopP = Json.OptionalNumber(root, "top_p"),
-            TopK = Json.OptionalInt(root, "top_k"),
-            User = Json.String(Json.Property(root, "metadata"), "user_id"),
+            Model = Json.OptionalString(root, "model"u8) is { Length: > 0 } model ? model : throw Json.Invalid("model: Field required", "model"),
+            MaxOutputTokens = Json.OptionalInt(root, "max_tokens"u8) ?? throw Json.Invalid("max_tokens: Field required", "max_tokens"),
+            Stream = Json.OptionalBool(root, "stream"u8) ?? false,
+            Temperature = Json.OptionalNumber(root, "temperature"u8),
+            TopP = Json.OptionalNumber(root, "top_p"u8),
+            TopK = Json.OptionalInt(root, "top_k"u8),
+            User = Json.String(Json.Property(root, "metadata"u8), "user_id"u8),
         };
 
         // Anthropic callers always receive usage in message_delta.
@@ -44,7 +44,7 @@ internal static class AnthropicRequestReader
             throw Json.Invalid("temperature: must be between 0 and 1", "temperature");
         }
 
-        if (root.TryGetProperty("stop_sequences", out var stops) && stops.ValueKind != JsonValueKind.Null)
+        if (root.TryGetProperty("stop_sequences"u8, out var stops) && stops.ValueKind != JsonValueKind.Null)
         {
             if (stops.ValueKind != JsonValueKind.Array)
             {
@@ -67,7 +67,7 @@ internal static class AnthropicRequestReader
 
     private static void ReadSystem(JsonElement root, LlmRequest request)
     {
-        if (!root.TryGetProperty("system", out var system) || system.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty("system"u8, out var system) || system.ValueKind == JsonValueKind.Null)
         {
             return;
         }
@@ -85,16 +85,16 @@ internal static class AnthropicRequestReader
 
         foreach (var block in system.EnumerateArray())
         {
-            request.System.Add(new LlmTextPart(Json.String(block, "text") ?? throw Json.Invalid("system: text blocks require 'text'", "system"))
+            request.System.Add(new LlmTextPart(Json.String(block, "text"u8) ?? throw Json.Invalid("system: text blocks require 'text'", "system"))
             {
-                CacheControl = Json.RawObject(block, "cache_control"),
+                CacheControl = Json.RawObject(block, "cache_control"u8),
             });
         }
     }
 
     private static void ReadMessages(JsonElement root, LlmRequest request)
     {
-        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty("messages"u8, out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
             throw Json.Invalid("messages: Field required", "messages");
         }
@@ -103,13 +103,13 @@ internal static class AnthropicRequestReader
         foreach (var message in messages.EnumerateArray())
         {
             var param = $"messages.{i++}";
-            var role = message.ValueKind == JsonValueKind.Object ? Json.OptionalString(message, "role") : null;
+            var role = message.ValueKind == JsonValueKind.Object ? Json.OptionalString(message, "role"u8) : null;
             if (role is not ("user" or "assistant"))
             {
                 throw Json.Invalid($"{param}.role: Input should be 'user' or 'assistant'", param + ".role");
             }
 
-            var content = Json.Property(message, "content");
+            var content = Json.Property(message, "content"u8);
             if (role == "assistant")
             {
                 var assistant = new LlmMessage(LlmRole.Assistant);
@@ -156,28 +156,28 @@ internal static class AnthropicRequestReader
         foreach (var block in content.EnumerateArray())
         {
             var blockParam = $"{param}.content.{j++}";
-            var target = Json.String(block, "type") == "tool_result" && toolResults is not null ? toolResults : parts;
+            var target = Json.String(block, "type"u8) == "tool_result" && toolResults is not null ? toolResults : parts;
             var count = target.Count;
-            switch (block.ValueKind == JsonValueKind.Object ? Json.String(block, "type") : null)
+            switch (block.ValueKind == JsonValueKind.Object ? Json.String(block, "type"u8) : null)
             {
                 case "text":
-                    parts.Add(new LlmTextPart(Json.OptionalString(block, "text") ?? throw Json.Invalid($"{blockParam}.text: Field required", blockParam + ".text")));
+                    parts.Add(new LlmTextPart(Json.OptionalString(block, "text"u8) ?? throw Json.Invalid($"{blockParam}.text: Field required", blockParam + ".text")));
                     break;
                 case "image":
                     parts.Add(ReadImage(block, blockParam));
                     break;
                 case "tool_use":
                     parts.Add(new LlmToolCallPart(
-                        Json.OptionalString(block, "id") ?? throw Json.Invalid($"{blockParam}.id: Field required", blockParam + ".id"),
-                        Json.OptionalString(block, "name") ?? throw Json.Invalid($"{blockParam}.name: Field required", blockParam + ".name"),
-                        Json.Property(block, "input") is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}"));
+                        Json.OptionalString(block, "id"u8) ?? throw Json.Invalid($"{blockParam}.id: Field required", blockParam + ".id"),
+                        Json.OptionalString(block, "name"u8) ?? throw Json.Invalid($"{blockParam}.name: Field required", blockParam + ".name"),
+                        Json.Property(block, "input"u8) is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}"));
                     break;
                 case "tool_result" when toolResults is not null:
-                    var result = new LlmToolResultPart(Json.OptionalString(block, "tool_use_id") ?? throw Json.Invalid($"{blockParam}.tool_use_id: Field required", blockParam + ".tool_use_id"))
+                    var result = new LlmToolResultPart(Json.OptionalString(block, "tool_use_id"u8) ?? throw Json.Invalid($"{blockParam}.tool_use_id: Field required", blockParam + ".tool_use_id"))
                     {
-                        IsError = Json.OptionalBool(block, "is_error") ?? false,
+                        IsError = Json.OptionalBool(block, "is_error"u8) ?? false,
                     };
-                    if (block.TryGetProperty("content", out var resultContent) && resultContent.ValueKind != JsonValueKind.Null)
+                    if (block.TryGetProperty("content"u8, out var resultContent) && resultContent.ValueKind != JsonValueKind.Null)
                     {
                         ReadBlocks(resultContent, blockParam, result.Content, null);
                     }
@@ -185,10 +185,10 @@ internal static class AnthropicRequestReader
                     toolResults.Add(result);
                     break;
                 case "thinking":
-                    parts.Add(new LlmReasoningPart(Json.String(block, "thinking") ?? "") { Signature = Json.String(block, "signature") });
+                    parts.Add(new LlmReasoningPart(Json.String(block, "thinking"u8) ?? "") { Signature = Json.String(block, "signature"u8) });
                     break;
                 case "redacted_thinking":
-                    parts.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data") });
+                    parts.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data"u8) });
                     break;
                 case { Length: > 0 } type:
                     parts.Add(new LlmNativePart(LlmProtocol.AnthropicMessages, type, block.GetRawText()));
@@ -197,7 +197,7 @@ internal static class AnthropicRequestReader
                     throw Json.Invalid($"{blockParam}.type: Field required", blockParam + ".type");
             }
 
-            if (target.Count > count && Json.RawObject(block, "cache_control") is { } cacheControl)
+            if (target.Count > count && Json.RawObject(block, "cache_control"u8) is { } cacheControl)
             {
                 target[^1].CacheControl = cacheControl;
             }
@@ -206,26 +206,26 @@ internal static class AnthropicRequestReader
 
     private static LlmImagePart ReadImage(JsonElement block, string param)
     {
-        var source = Json.Property(block, "source");
-        return Json.String(source, "type") switch
+        var source = Json.Property(block, "source"u8);
+        return Json.String(source, "type"u8) switch
         {
-            "base64" => new LlmImagePart { MediaType = Json.String(source, "media_type"), Data = Json.String(source, "data") ?? "" },
-            "url" => new LlmImagePart { Url = Json.String(source, "url") ?? throw Json.Invalid($"{param}.source.url: Field required", param + ".source.url") },
+            "base64" => new LlmImagePart { MediaType = Json.String(source, "media_type"u8), Data = Json.String(source, "data"u8) ?? "" },
+            "url" => new LlmImagePart { Url = Json.String(source, "url"u8) ?? throw Json.Invalid($"{param}.source.url: Field required", param + ".source.url") },
             _ => throw Json.Invalid($"{param}.source.type: Input should be 'base64' or 'url'", param + ".source.type"),
         };
     }
 
     private static void ReadTools(JsonElement root, LlmRequest request)
     {
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array)
+        if (root.TryGetProperty("tools"u8, out var tools) && tools.ValueKind == JsonValueKind.Array)
         {
             var i = 0;
             foreach (var tool in tools.EnumerateArray())
             {
                 var param = $"tools.{i++}";
-                if (Json.String(tool, "type") is { } type && type != "custom")
+                if (Json.String(tool, "type"u8) is { } type && type != "custom")
                 {
-                    request.Tools.Add(new LlmTool(Json.String(tool, "name") ?? type, null, ToolSchemas.EmptyObjectSchema)
+                    request.Tools.Add(new LlmTool(Json.String(tool, "name"u8) ?? type, null, ToolSchemas.EmptyObjectSchema)
                     {
                         NativeProtocol = LlmProtocol.AnthropicMessages,
                         NativeJson = tool.GetRawText(),
@@ -233,28 +233,28 @@ internal static class AnthropicRequestReader
                     continue;
                 }
 
-                var name = Json.OptionalString(tool, "name") ?? throw Json.Invalid($"{param}.name: Field required", param + ".name");
-                var schema = Json.Property(tool, "input_schema");
-                request.Tools.Add(new LlmTool(name, Json.OptionalString(tool, "description"), schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema)
+                var name = Json.OptionalString(tool, "name"u8) ?? throw Json.Invalid($"{param}.name: Field required", param + ".name");
+                var schema = Json.Property(tool, "input_schema"u8);
+                request.Tools.Add(new LlmTool(name, Json.OptionalString(tool, "description"u8), schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema)
                 {
-                    Strict = Json.OptionalBool(tool, "strict"),
-                    CacheControl = Json.RawObject(tool, "cache_control"),
+                    Strict = Json.OptionalBool(tool, "strict"u8),
+                    CacheControl = Json.RawObject(tool, "cache_control"u8),
                 });
             }
         }
 
-        var choice = Json.Property(root, "tool_choice");
+        var choice = Json.Property(root, "tool_choice"u8);
         if (choice.ValueKind == JsonValueKind.Object)
         {
-            request.ToolChoice = Json.String(choice, "type") switch
+            request.ToolChoice = Json.String(choice, "type"u8) switch
             {
                 "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
                 "any" => new LlmToolChoice(LlmToolChoiceMode.Required),
                 "none" => new LlmToolChoice(LlmToolChoiceMode.None),
-                "tool" => new LlmToolChoice(LlmToolChoiceMode.Function, Json.String(choice, "name") ?? throw Json.Invalid("tool_choice.name: Field required", "tool_choice.name")),
+                "tool" => new LlmToolChoice(LlmToolChoiceMode.Function, Json.String(choice, "name"u8) ?? throw Json.Invalid("tool_choice.name: Field required", "tool_choice.name")),
                 _ => throw Json.Invalid("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice.type"),
             };
-            if (Json.OptionalBool(choice, "disable_parallel_tool_use") == true)
+            if (Json.OptionalBool(choice, "disable_parallel_tool_use"u8) == true)
             {
                 request.ParallelToolCalls = false;
             }
@@ -263,25 +263,25 @@ internal static class AnthropicRequestReader
 
     private static void ReadThinkingAndFormat(JsonElement root, LlmRequest request)
     {
-        var thinking = Json.Property(root, "thinking");
-        var outputConfig = Json.Property(root, "output_config");
-        switch (Json.String(thinking, "type"))
+        var thinking = Json.Property(root, "thinking"u8);
+        var outputConfig = Json.Property(root, "output_config"u8);
+        switch (Json.String(thinking, "type"u8))
         {
             case "enabled":
-                request.Reasoning = new LlmReasoning { BudgetTokens = Json.OptionalInt(thinking, "budget_tokens") };
+                request.Reasoning = new LlmReasoning { BudgetTokens = Json.OptionalInt(thinking, "budget_tokens"u8) };
                 break;
             case "adaptive":
-                request.Reasoning = new LlmReasoning { Effort = Json.String(outputConfig, "effort") ?? "medium" };
+                request.Reasoning = new LlmReasoning { Effort = Json.String(outputConfig, "effort"u8) ?? "medium" };
                 break;
             case "disabled":
                 request.Reasoning = new LlmReasoning { Disabled = true };
                 break;
         }
 
-        var format = Json.Property(outputConfig, "format");
-        if (Json.String(format, "type") == "json_schema")
+        var format = Json.Property(outputConfig, "format"u8);
+        if (Json.String(format, "type"u8) == "json_schema")
         {
-            var schema = Json.Property(format, "schema");
+            var schema = Json.Property(format, "schema"u8);
             request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonSchema, "response", schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema);
         }
     }

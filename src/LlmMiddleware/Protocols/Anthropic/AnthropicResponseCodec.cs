@@ -12,39 +12,39 @@ internal static class AnthropicResponseCodec
         var root = doc.RootElement;
         var response = new LlmResponse
         {
-            Id = Json.String(root, "id") ?? "",
-            Model = Json.String(root, "model") ?? "",
-            Usage = ReadUsage(Json.Property(root, "usage")),
-            StopSequence = Json.String(root, "stop_sequence"),
+            Id = Json.String(root, "id"u8) ?? "",
+            Model = Json.String(root, "model"u8) ?? "",
+            Usage = ReadUsage(Json.Property(root, "usage"u8)),
+            StopSequence = Json.String(root, "stop_sequence"u8),
         };
 
-        var stop = Json.Property(root, "stop_reason");
+        var stop = Json.Property(root, "stop_reason"u8);
         response.FinishReason = stop.ValueKind == JsonValueKind.String ? FinishReasons.FromAnthropic(Json.Raw(stop)[1..^1]) : LlmFinishReason.Stop;
-        var content = Json.Property(root, "content");
+        var content = Json.Property(root, "content"u8);
         if (content.ValueKind == JsonValueKind.Array)
         {
             foreach (var block in content.EnumerateArray())
             {
-                switch (Json.String(block, "type"))
+                switch (Json.String(block, "type"u8))
                 {
                     case "text":
-                        response.Content.Add(new LlmTextPart(Json.String(block, "text") ?? ""));
+                        response.Content.Add(new LlmTextPart(Json.String(block, "text"u8) ?? ""));
                         break;
                     case "thinking":
-                        response.Content.Add(new LlmReasoningPart(Json.String(block, "thinking") ?? "") { Signature = Json.String(block, "signature") });
+                        response.Content.Add(new LlmReasoningPart(Json.String(block, "thinking"u8) ?? "") { Signature = Json.String(block, "signature"u8) });
                         break;
                     case "redacted_thinking":
-                        response.Content.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data") });
+                        response.Content.Add(new LlmReasoningPart("") { RedactedData = Json.String(block, "data"u8) });
                         break;
-                    case "tool_use" when state.JsonToolMode && Json.String(block, "name") == TranslationState.JsonToolName:
-                        response.Content.Add(new LlmTextPart(Json.Property(block, "input").GetRawText()));
+                    case "tool_use" when state.JsonToolMode && Json.String(block, "name"u8) == TranslationState.JsonToolName:
+                        response.Content.Add(new LlmTextPart(Json.Property(block, "input"u8).GetRawText()));
                         response.FinishReason = LlmFinishReason.Stop;
                         break;
                     case "tool_use":
-                        var input = Json.Property(block, "input");
+                        var input = Json.Property(block, "input"u8);
                         response.Content.Add(new LlmToolCallPart(
-                            Json.String(block, "id") ?? "",
-                            state.RestoreToolName(Json.String(block, "name") ?? ""),
+                            Json.String(block, "id"u8) ?? "",
+                            state.RestoreToolName(Json.String(block, "name"u8) ?? ""),
                             input.ValueKind == JsonValueKind.Object ? input.GetRawText() : "{}"));
                         break;
                 }
@@ -62,17 +62,17 @@ internal static class AnthropicResponseCodec
             return previous;
         }
 
-        var hasInput = usage.TryGetProperty("input_tokens", out _);
-        var cacheRead = usage.TryGetProperty("cache_read_input_tokens", out _) ? Json.Long(usage, "cache_read_input_tokens") : previous.CachedInputTokens;
-        var cacheWrite = usage.TryGetProperty("cache_creation_input_tokens", out _) ? Json.Long(usage, "cache_creation_input_tokens") : previous.CacheWriteInputTokens;
-        var uncached = hasInput ? Json.Long(usage, "input_tokens") : previous.InputTokens - previous.CachedInputTokens - previous.CacheWriteInputTokens;
+        var hasInput = usage.TryGetProperty("input_tokens"u8, out _);
+        var cacheRead = usage.TryGetProperty("cache_read_input_tokens"u8, out _) ? Json.Long(usage, "cache_read_input_tokens"u8) : previous.CachedInputTokens;
+        var cacheWrite = usage.TryGetProperty("cache_creation_input_tokens"u8, out _) ? Json.Long(usage, "cache_creation_input_tokens"u8) : previous.CacheWriteInputTokens;
+        var uncached = hasInput ? Json.Long(usage, "input_tokens"u8) : previous.InputTokens - previous.CachedInputTokens - previous.CacheWriteInputTokens;
         return new LlmUsage
         {
             InputTokens = uncached + cacheRead + cacheWrite,
             CachedInputTokens = cacheRead,
             CacheWriteInputTokens = cacheWrite,
-            OutputTokens = usage.TryGetProperty("output_tokens", out _) ? Json.Long(usage, "output_tokens") : previous.OutputTokens,
-            ReasoningTokens = Json.Long(Json.Property(usage, "output_tokens_details"), "thinking_tokens") is var thinking and > 0 ? thinking : previous.ReasoningTokens,
+            OutputTokens = usage.TryGetProperty("output_tokens"u8, out _) ? Json.Long(usage, "output_tokens"u8) : previous.OutputTokens,
+            ReasoningTokens = Json.Long(Json.Property(usage, "output_tokens_details"u8), "thinking_tokens"u8) is var thinking and > 0 ? thinking : previous.ReasoningTokens,
         };
     }
 

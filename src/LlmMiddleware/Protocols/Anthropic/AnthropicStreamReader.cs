@@ -25,7 +25,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
         using (doc)
         {
             var root = doc.RootElement;
-            var type = Json.Property(root, "type");
+            var type = Json.Property(root, "type"u8);
             var name = type.ValueKind == JsonValueKind.String ? Json.Raw(type)[1..^1] : eventName;
             if (name.SequenceEqual("content_block_delta"u8))
             {
@@ -37,16 +37,16 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
             }
             else if (name.SequenceEqual("message_start"u8))
             {
-                var message = Json.Property(root, "message");
-                _usage = AnthropicResponseCodec.ReadUsage(Json.Property(message, "usage"));
+                var message = Json.Property(root, "message"u8);
+                _usage = AnthropicResponseCodec.ReadUsage(Json.Property(message, "usage"u8));
                 sink.Usage(_usage);
-                sink.Start(Json.String(message, "id") ?? "", Json.String(message, "model") ?? "");
+                sink.Start(Json.String(message, "id"u8) ?? "", Json.String(message, "model"u8) ?? "");
             }
             else if (name.SequenceEqual("message_delta"u8))
             {
-                _usage = AnthropicResponseCodec.ReadUsage(Json.Property(root, "usage"), _usage);
+                _usage = AnthropicResponseCodec.ReadUsage(Json.Property(root, "usage"u8), _usage);
                 sink.Usage(_usage);
-                var stop = Json.Property(Json.Property(root, "delta"), "stop_reason");
+                var stop = Json.Property(Json.Property(root, "delta"u8), "stop_reason"u8);
                 if (stop.ValueKind == JsonValueKind.String)
                 {
                     var reason = FinishReasons.FromAnthropic(Json.Raw(stop)[1..^1]);
@@ -55,7 +55,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
                         reason = LlmFinishReason.Stop;
                     }
 
-                    sink.Finish(reason, Json.String(Json.Property(root, "delta"), "stop_sequence"));
+                    sink.Finish(reason, Json.String(Json.Property(root, "delta"u8), "stop_sequence"u8));
                 }
             }
             else if (name.SequenceEqual("message_stop"u8))
@@ -71,20 +71,20 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
 
     private void OnBlockStart(JsonElement root, ILlmStreamSink sink)
     {
-        var index = (int)Json.Long(root, "index");
-        var block = Json.Property(root, "content_block");
-        switch (Json.String(block, "type"))
+        var index = (int)Json.Long(root, "index"u8);
+        var block = Json.Property(root, "content_block"u8);
+        switch (Json.String(block, "type"u8))
         {
-            case "tool_use" when state.JsonToolMode && Json.String(block, "name") == TranslationState.JsonToolName:
+            case "tool_use" when state.JsonToolMode && Json.String(block, "name"u8) == TranslationState.JsonToolName:
                 _jsonToolBlock = index;
                 break;
             case "tool_use":
                 var tool = _nextTool++;
                 _toolByBlock[index] = tool;
-                sink.ToolCallStart(tool, Json.String(block, "id") ?? "", state.RestoreToolName(Json.String(block, "name") ?? ""));
+                sink.ToolCallStart(tool, Json.String(block, "id"u8) ?? "", state.RestoreToolName(Json.String(block, "name"u8) ?? ""));
                 break;
             case "text":
-                var text = Json.Property(block, "text");
+                var text = Json.Property(block, "text"u8);
                 if (text.ValueKind == JsonValueKind.String && text.RawLength() > 2)
                 {
                     sink.Text(Json.Raw(text));
@@ -92,7 +92,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
 
                 break;
             case "thinking":
-                var thinking = Json.Property(block, "thinking");
+                var thinking = Json.Property(block, "thinking"u8);
                 if (thinking.ValueKind == JsonValueKind.String && thinking.RawLength() > 2)
                 {
                     sink.Reasoning(Json.Raw(thinking));
@@ -104,9 +104,9 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
 
     private void OnDelta(JsonElement root, ILlmStreamSink sink)
     {
-        var index = (int)Json.Long(root, "index");
-        var delta = Json.Property(root, "delta");
-        var type = Json.Property(delta, "type");
+        var index = (int)Json.Long(root, "index"u8);
+        var delta = Json.Property(root, "delta"u8);
+        var type = Json.Property(delta, "type"u8);
         if (type.ValueKind != JsonValueKind.String)
         {
             return;
@@ -115,7 +115,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
         var kind = Json.Raw(type)[1..^1];
         if (kind.SequenceEqual("text_delta"u8))
         {
-            var text = Json.Property(delta, "text");
+            var text = Json.Property(delta, "text"u8);
             if (text.RawLength() > 2)
             {
                 sink.Text(Json.Raw(text));
@@ -123,7 +123,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
         }
         else if (kind.SequenceEqual("input_json_delta"u8))
         {
-            var fragment = Json.Property(delta, "partial_json");
+            var fragment = Json.Property(delta, "partial_json"u8);
             if (fragment.ValueKind != JsonValueKind.String || fragment.RawLength() <= 2)
             {
                 return;
@@ -141,7 +141,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
         }
         else if (kind.SequenceEqual("thinking_delta"u8))
         {
-            var thinking = Json.Property(delta, "thinking");
+            var thinking = Json.Property(delta, "thinking"u8);
             if (thinking.RawLength() > 2)
             {
                 sink.Reasoning(Json.Raw(thinking));
@@ -149,7 +149,7 @@ internal sealed class AnthropicStreamReader(TranslationState state) : LlmStreamR
         }
         else if (kind.SequenceEqual("signature_delta"u8))
         {
-            var signature = Json.Property(delta, "signature");
+            var signature = Json.Property(delta, "signature"u8);
             if (signature.ValueKind == JsonValueKind.String)
             {
                 sink.ReasoningSignature(Json.Raw(signature));

@@ -44,10 +44,10 @@ internal static class GeminiEmbeddings
         writer.WriteString("object"u8, "list"u8);
         writer.WriteStartArray("data"u8);
         var index = 0;
-        var embeddings = Json.Property(doc.RootElement, "embeddings");
+        var embeddings = Json.Property(doc.RootElement, "embeddings"u8);
         foreach (var embedding in embeddings.ValueKind == JsonValueKind.Array ? embeddings.EnumerateArray() : default)
         {
-            var values = Json.Property(embedding, "values");
+            var values = Json.Property(embedding, "values"u8);
             writer.WriteStartObject();
             writer.WriteString("object"u8, "embedding"u8);
             writer.WriteNumber("index"u8, index++);

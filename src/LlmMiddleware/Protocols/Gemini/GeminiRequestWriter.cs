@@ -48,7 +48,7 @@ internal static class GeminiRequestWriter
                 }
 
                 using var schema = JsonDocument.Parse(tool.ParametersJson);
-                if (schema.RootElement.ValueKind == JsonValueKind.Object && schema.RootElement.TryGetProperty("properties", out var properties) &&
+                if (schema.RootElement.ValueKind == JsonValueKind.Object && schema.RootElement.TryGetProperty("properties"u8, out var properties) &&
                     properties.ValueKind == JsonValueKind.Object && properties.EnumerateObject().Any())
                 {
                     writer.WritePropertyName("parameters"u8);

@@ -28,7 +28,7 @@ internal sealed class GeminiStreamReader : LlmStreamReader
         using (doc)
         {
             var root = doc.RootElement;
-            if (Json.Property(root, "error").ValueKind == JsonValueKind.Object)
+            if (Json.Property(root, "error"u8).ValueKind == JsonValueKind.Object)
             {
                 Terminate(sink, Errors.Read(500, data) with { StatusCode = 502 });
                 return;
@@ -37,19 +37,19 @@ internal sealed class GeminiStreamReader : LlmStreamReader
             if (!_started)
             {
                 _started = true;
-                sink.Start(Json.String(root, "responseId") ?? "", Json.String(root, "modelVersion") ?? "");
+                sink.Start(Json.String(root, "responseId"u8) ?? "", Json.String(root, "modelVersion"u8) ?? "");
             }
 
-            var usage = Json.Property(root, "usageMetadata");
-            if (usage.ValueKind == JsonValueKind.Object && usage.TryGetProperty("promptTokenCount", out _))
+            var usage = Json.Property(root, "usageMetadata"u8);
+            if (usage.ValueKind == JsonValueKind.Object && usage.TryGetProperty("promptTokenCount"u8, out _))
             {
                 sink.Usage(ReadUsage(usage));
             }
 
-            var candidates = Json.Property(root, "candidates");
+            var candidates = Json.Property(root, "candidates"u8);
             if (candidates.ValueKind != JsonValueKind.Array || candidates.GetArrayLength() == 0)
             {
-                if (Json.String(Json.Property(root, "promptFeedback"), "blockReason") is not null)
+                if (Json.String(Json.Property(root, "promptFeedback"u8), "blockReason"u8) is not null)
                 {
                     _finishSeen = true;
                     sink.Finish(LlmFinishReason.ContentFilter, null);
@@ -59,7 +59,7 @@ internal sealed class GeminiStreamReader : LlmStreamReader
             }
 
             var candidate = candidates[0];
-            var parts = Json.Property(Json.Property(candidate, "content"), "parts");
+            var parts = Json.Property(Json.Property(candidate, "content"u8), "parts"u8);
             if (parts.ValueKind == JsonValueKind.Array)
             {
                 foreach (var part in parts.EnumerateArray())
@@ -68,7 +68,7 @@ internal sealed class GeminiStreamReader : LlmStreamReader
                 }
             }
 
-            if (Json.String(candidate, "finishReason") is { } finish && finish != "FINISH_REASON_UNSPECIFIED")
+            if (Json.String(candidate, "finishReason"u8) is { } finish && finish != "FINISH_REASON_UNSPECIFIED")
             {
                 _finishSeen = true;
 
@@ -82,10 +82,10 @@ internal sealed class GeminiStreamReader : LlmStreamReader
 
     private void ReadPart(JsonElement part, ILlmStreamSink sink)
     {
-        var text = Json.Property(part, "text");
+        var text = Json.Property(part, "text"u8);
         if (text.ValueKind == JsonValueKind.String && text.RawLength() > 2)
         {
-            if (Json.Property(part, "thought").ValueKind == JsonValueKind.True)
+            if (Json.Property(part, "thought"u8).ValueKind == JsonValueKind.True)
             {
                 sink.Reasoning(Json.Raw(text));
             }
@@ -95,26 +95,26 @@ internal sealed class GeminiStreamReader : LlmStreamReader
             }
         }
 
-        var call = Json.Property(part, "functionCall");
+        var call = Json.Property(part, "functionCall"u8);
         if (call.ValueKind == JsonValueKind.Object)
         {
             // Function calls arrive whole: one start and one arguments delta.
             var tool = _nextTool++;
             _sawToolCall = true;
-            sink.ToolCallStart(tool, GeminiThoughtSignatures.CreateCallId(Json.String(part, "thoughtSignature")), Json.String(call, "name") ?? "");
-            var args = Json.Property(call, "args");
+            sink.ToolCallStart(tool, GeminiThoughtSignatures.CreateCallId(Json.String(part, "thoughtSignature"u8)), Json.String(call, "name"u8) ?? "");
+            var args = Json.Property(call, "args"u8);
             sink.ToolCallArguments(tool, Json.EncodeLiteral(args.ValueKind == JsonValueKind.Object ? Json.Raw(args) : "{}"u8));
         }
     }
 
     public static LlmUsage ReadUsage(JsonElement usage)
     {
-        var thoughts = Json.Long(usage, "thoughtsTokenCount");
+        var thoughts = Json.Long(usage, "thoughtsTokenCount"u8);
         return new LlmUsage
         {
-            InputTokens = Json.Long(usage, "promptTokenCount") + Json.Long(usage, "toolUsePromptTokenCount"),
-            CachedInputTokens = Json.Long(usage, "cachedContentTokenCount"),
-            OutputTokens = Json.Long(usage, "candidatesTokenCount") + thoughts,
+            InputTokens = Json.Long(usage, "promptTokenCount"u8) + Json.Long(usage, "toolUsePromptTokenCount"u8),
+            CachedInputTokens = Json.Long(usage, "cachedContentTokenCount"u8),
+            OutputTokens = Json.Long(usage, "candidatesTokenCount"u8) + thoughts,
             ReasoningTokens = thoughts,
         };
     }

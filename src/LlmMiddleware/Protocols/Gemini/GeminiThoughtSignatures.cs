@@ -19,7 +19,7 @@ internal static class GeminiThoughtSignatures
 
     /// <summary>The signature Gemini's OpenAI-compatible endpoint puts on a tool call (<c>extra_content.google.thought_signature</c>).</summary>
     public static string? FromOpenAIToolCall(System.Text.Json.JsonElement toolCall) =>
-        Json.String(Json.Property(Json.Property(toolCall, "extra_content"), "google"), "thought_signature");
+        Json.String(Json.Property(Json.Property(toolCall, "extra_content"u8), "google"u8), "thought_signature"u8);
 
     public static string? Extract(string callId)
     {

@@ -24,17 +24,17 @@ internal static class OpenAIRequestReader
 
         var request = new LlmRequest
         {
-            Model = Json.OptionalString(root, "model") is { Length: > 0 } model ? model : throw Json.Invalid("'model' is required.", "model"),
-            Stream = Json.OptionalBool(root, "stream") ?? false,
-            Temperature = Json.OptionalNumber(root, "temperature"),
-            TopP = Json.OptionalNumber(root, "top_p"),
-            MaxOutputTokens = Json.OptionalInt(root, "max_completion_tokens") ?? Json.OptionalInt(root, "max_tokens"),
-            ParallelToolCalls = Json.OptionalBool(root, "parallel_tool_calls"),
-            User = Json.OptionalString(root, "user") ?? Json.OptionalString(root, "safety_identifier"),
-            N = Json.OptionalInt(root, "n"),
-            Seed = Json.OptionalLong(root, "seed"),
-            PresencePenalty = Json.OptionalNumber(root, "presence_penalty"),
-            FrequencyPenalty = Json.OptionalNumber(root, "frequency_penalty"),
+            Model = Json.OptionalString(root, "model"u8) is { Length: > 0 } model ? model : throw Json.Invalid("'model' is required.", "model"),
+            Stream = Json.OptionalBool(root, "stream"u8) ?? false,
+            Temperature = Json.OptionalNumber(root, "temperature"u8),
+            TopP = Json.OptionalNumber(root, "top_p"u8),
+            MaxOutputTokens = Json.OptionalInt(root, "max_completion_tokens"u8) ?? Json.OptionalInt(root, "max_tokens"u8),
+            ParallelToolCalls = Json.OptionalBool(root, "parallel_tool_calls"u8),
+            User = Json.OptionalString(root, "user"u8) ?? Json.OptionalString(root, "safety_identifier"u8),
+            N = Json.OptionalInt(root, "n"u8),
+            Seed = Json.OptionalLong(root, "seed"u8),
+            PresencePenalty = Json.OptionalNumber(root, "presence_penalty"u8),
+            FrequencyPenalty = Json.OptionalNumber(root, "frequency_penalty"u8),
         };
 
         if (request.Temperature is < 0 or > 2)
@@ -47,12 +47,12 @@ internal static class OpenAIRequestReader
             throw Json.Invalid("'max_completion_tokens' must be positive.", "max_completion_tokens");
         }
 
-        if (root.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind == JsonValueKind.Object)
+        if (root.TryGetProperty("stream_options"u8, out var streamOptions) && streamOptions.ValueKind == JsonValueKind.Object)
         {
-            request.StreamIncludeUsage = Json.OptionalBool(streamOptions, "include_usage") ?? false;
+            request.StreamIncludeUsage = Json.OptionalBool(streamOptions, "include_usage"u8) ?? false;
         }
 
-        if (Json.OptionalString(root, "reasoning_effort") is { } effort)
+        if (Json.OptionalString(root, "reasoning_effort"u8) is { } effort)
         {
             request.Reasoning = new LlmReasoning { Effort = effort, Disabled = effort == "none" };
         }
@@ -67,7 +67,7 @@ internal static class OpenAIRequestReader
 
     private static void ReadStop(JsonElement root, LlmRequest request)
     {
-        if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty("stop"u8, out var stop) || stop.ValueKind == JsonValueKind.Null)
         {
             return;
         }
@@ -91,7 +91,7 @@ internal static class OpenAIRequestReader
 
     private static void ReadMessages(JsonElement root, LlmRequest request)
     {
-        if (!root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty("messages"u8, out var messages) || messages.ValueKind != JsonValueKind.Array)
         {
             throw Json.Invalid("'messages' must be an array.", "messages");
         }
@@ -106,7 +106,7 @@ internal static class OpenAIRequestReader
             }
 
             // The role is matched as UTF-8, and a message's parameter path made only for an error: no strings per message.
-            if (!message.TryGetProperty("role", out var role) || role.ValueKind == JsonValueKind.Null)
+            if (!message.TryGetProperty("role"u8, out var role) || role.ValueKind == JsonValueKind.Null)
             {
                 throw Json.Invalid($"'{Param(i)}.role' is required.", Param(i) + ".role");
             }
@@ -116,10 +116,10 @@ internal static class OpenAIRequestReader
                 throw Json.Invalid("'role' must be a string.", "role");
             }
 
-            message.TryGetProperty("content", out var content);
+            message.TryGetProperty("content"u8, out var content);
             if (role.ValueEquals("user"u8))
             {
-                var user = new LlmMessage(LlmRole.User) { Name = Json.OptionalString(message, "name") };
+                var user = new LlmMessage(LlmRole.User) { Name = Json.OptionalString(message, "name"u8) };
                 user.Content.AddRange(ReadContent(content, i, allowImages: true));
                 request.Messages.Add(user);
             }
@@ -136,7 +136,7 @@ internal static class OpenAIRequestReader
             }
             else if (role.ValueEquals("tool"u8))
             {
-                var id = Json.OptionalString(message, "tool_call_id") ?? throw Json.Invalid($"'{Param(i)}.tool_call_id' is required.", Param(i) + ".tool_call_id");
+                var id = Json.OptionalString(message, "tool_call_id"u8) ?? throw Json.Invalid($"'{Param(i)}.tool_call_id' is required.", Param(i) + ".tool_call_id");
                 var result = new LlmToolResultPart(id);
                 result.Content.AddRange(ReadContent(content, i, allowImages: false));
                 var tool = new LlmMessage(LlmRole.Tool);
@@ -160,8 +160,8 @@ internal static class OpenAIRequestReader
     private static LlmMessage ReadAssistant(JsonElement message, JsonElement content, int index)
     {
         var param = Param(index);
-        var assistant = new LlmMessage(LlmRole.Assistant) { Name = Json.OptionalString(message, "name") };
-        var reasoning = Json.OptionalString(message, "reasoning_content");
+        var assistant = new LlmMessage(LlmRole.Assistant) { Name = Json.OptionalString(message, "name"u8) };
+        var reasoning = Json.OptionalString(message, "reasoning_content"u8);
         if (!string.IsNullOrEmpty(reasoning))
         {
             assistant.Content.Add(new LlmReasoningPart(reasoning));
@@ -172,7 +172,7 @@ internal static class OpenAIRequestReader
             assistant.Content.AddRange(ReadContent(content, index, allowImages: false));
         }
 
-        if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind != JsonValueKind.Null)
+        if (message.TryGetProperty("tool_calls"u8, out var calls) && calls.ValueKind != JsonValueKind.Null)
         {
             if (calls.ValueKind != JsonValueKind.Array)
             {
@@ -183,15 +183,15 @@ internal static class OpenAIRequestReader
             foreach (var call in calls.EnumerateArray())
             {
                 var callParam = $"{param}.tool_calls[{j++}]";
-                var function = Json.Property(call, "function");
-                var id = Json.OptionalString(call, "id") ?? throw Json.Invalid($"'{callParam}.id' is required.", callParam + ".id");
-                var name = function.ValueKind == JsonValueKind.Object ? Json.OptionalString(function, "name") : null;
+                var function = Json.Property(call, "function"u8);
+                var id = Json.OptionalString(call, "id"u8) ?? throw Json.Invalid($"'{callParam}.id' is required.", callParam + ".id");
+                var name = function.ValueKind == JsonValueKind.Object ? Json.OptionalString(function, "name"u8) : null;
                 if (string.IsNullOrEmpty(name))
                 {
                     throw Json.Invalid($"'{callParam}.function.name' is required.", callParam + ".function.name");
                 }
 
-                var arguments = function.TryGetProperty("arguments", out var args) ? args : default;
+                var arguments = function.TryGetProperty("arguments"u8, out var args) ? args : default;
                 if (arguments.ValueKind is not (JsonValueKind.String or JsonValueKind.Undefined or JsonValueKind.Null))
                 {
                     throw Json.Invalid($"'{callParam}.function.arguments' must be a JSON-encoded string.", callParam + ".function.arguments");
@@ -217,18 +217,18 @@ internal static class OpenAIRequestReader
                 foreach (var part in content.EnumerateArray())
                 {
                     var partParam = $"{Param(message)}.content[{k++}]";
-                    var type = part.ValueKind == JsonValueKind.Object ? Json.OptionalString(part, "type") : null;
+                    var type = part.ValueKind == JsonValueKind.Object ? Json.OptionalString(part, "type"u8) : null;
                     var count = parts.Count;
                     switch (type)
                     {
                         case "text":
-                            parts.Add(new LlmTextPart(Json.OptionalString(part, "text") ?? throw Json.Invalid($"'{partParam}.text' is required.", partParam + ".text")));
+                            parts.Add(new LlmTextPart(Json.OptionalString(part, "text"u8) ?? throw Json.Invalid($"'{partParam}.text' is required.", partParam + ".text")));
                             break;
                         case "image_url" when allowImages:
-                            parts.Add(ReadImage(Json.Property(part, "image_url"), partParam));
+                            parts.Add(ReadImage(Json.Property(part, "image_url"u8), partParam));
                             break;
                         case "refusal":
-                            parts.Add(new LlmTextPart(Json.OptionalString(part, "refusal") ?? ""));
+                            parts.Add(new LlmTextPart(Json.OptionalString(part, "refusal"u8) ?? ""));
                             break;
                         case "image_url":
                             throw Json.Invalid($"'{partParam}.type' 'image_url' is only allowed in user messages.", partParam + ".type");
@@ -240,7 +240,7 @@ internal static class OpenAIRequestReader
                     }
 
                     // Prompt-caching breakpoints on OpenAI content parts (a common extension) reach providers that use them.
-                    if (parts.Count > count && Json.RawObject(part, "cache_control") is { } cacheControl)
+                    if (parts.Count > count && Json.RawObject(part, "cache_control"u8) is { } cacheControl)
                     {
                         parts[^1].CacheControl = cacheControl;
                     }
@@ -258,13 +258,13 @@ internal static class OpenAIRequestReader
 
     private static LlmImagePart ReadImage(JsonElement imageUrl, string param)
     {
-        var url = imageUrl.ValueKind == JsonValueKind.Object ? Json.OptionalString(imageUrl, "url") : null;
+        var url = imageUrl.ValueKind == JsonValueKind.Object ? Json.OptionalString(imageUrl, "url"u8) : null;
         if (string.IsNullOrEmpty(url))
         {
             throw Json.Invalid($"'{param}.image_url.url' is required.", param + ".image_url.url");
         }
 
-        var detail = Json.OptionalString(imageUrl, "detail");
+        var detail = Json.OptionalString(imageUrl, "detail"u8);
         return DataUrl.TryParse(url, out var mediaType, out var data)
             ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
             : new LlmImagePart { Url = url, Detail = detail };
@@ -272,7 +272,7 @@ internal static class OpenAIRequestReader
 
     private static void ReadTools(JsonElement root, LlmRequest request)
     {
-        if (root.TryGetProperty("tools", out var tools) && tools.ValueKind != JsonValueKind.Null)
+        if (root.TryGetProperty("tools"u8, out var tools) && tools.ValueKind != JsonValueKind.Null)
         {
             if (tools.ValueKind != JsonValueKind.Array)
             {
@@ -283,28 +283,28 @@ internal static class OpenAIRequestReader
             foreach (var tool in tools.EnumerateArray())
             {
                 var param = $"tools[{i++}]";
-                var function = Json.Property(tool, "function");
-                if (Json.String(tool, "type") != "function" || function.ValueKind != JsonValueKind.Object)
+                var function = Json.Property(tool, "function"u8);
+                if (Json.String(tool, "type"u8) != "function" || function.ValueKind != JsonValueKind.Object)
                 {
                     throw Json.Invalid($"'{param}' must be a function tool: {{\"type\":\"function\",\"function\":{{...}}}}.", param);
                 }
 
-                var name = Json.OptionalString(function, "name");
+                var name = Json.OptionalString(function, "name"u8);
                 if (string.IsNullOrEmpty(name))
                 {
                     throw Json.Invalid($"'{param}.function.name' is required.", param + ".function.name");
                 }
 
-                var parameters = function.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : ToolSchemas.EmptyObjectSchema;
-                request.Tools.Add(new LlmTool(name, Json.OptionalString(function, "description"), parameters)
+                var parameters = function.TryGetProperty("parameters"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : ToolSchemas.EmptyObjectSchema;
+                request.Tools.Add(new LlmTool(name, Json.OptionalString(function, "description"u8), parameters)
                 {
-                    Strict = Json.OptionalBool(function, "strict"),
-                    CacheControl = Json.RawObject(tool, "cache_control"),
+                    Strict = Json.OptionalBool(function, "strict"u8),
+                    CacheControl = Json.RawObject(tool, "cache_control"u8),
                 });
             }
         }
 
-        if (root.TryGetProperty("tool_choice", out var choice) && choice.ValueKind != JsonValueKind.Null)
+        if (root.TryGetProperty("tool_choice"u8, out var choice) && choice.ValueKind != JsonValueKind.Null)
         {
             request.ToolChoice = choice.ValueKind switch
             {
@@ -315,7 +315,7 @@ internal static class OpenAIRequestReader
                     "required" => new LlmToolChoice(LlmToolChoiceMode.Required),
                     var other => throw Json.Invalid($"'tool_choice' '{other}' is not one of auto, none, required.", "tool_choice"),
                 },
-                JsonValueKind.Object when Json.String(Json.Property(choice, "function"), "name") is { } name => new LlmToolChoice(LlmToolChoiceMode.Function, name),
+                JsonValueKind.Object when Json.String(Json.Property(choice, "function"u8), "name"u8) is { } name => new LlmToolChoice(LlmToolChoiceMode.Function, name),
                 _ => throw Json.Invalid("'tool_choice' must be auto, none, required or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
             };
         }
@@ -323,12 +323,12 @@ internal static class OpenAIRequestReader
 
     private static void ReadResponseFormat(JsonElement root, LlmRequest request)
     {
-        if (!root.TryGetProperty("response_format", out var format) || format.ValueKind == JsonValueKind.Null)
+        if (!root.TryGetProperty("response_format"u8, out var format) || format.ValueKind == JsonValueKind.Null)
         {
             return;
         }
 
-        switch (format.ValueKind == JsonValueKind.Object ? Json.String(format, "type") : null)
+        switch (format.ValueKind == JsonValueKind.Object ? Json.String(format, "type"u8) : null)
         {
             case "text":
                 break;
@@ -336,13 +336,13 @@ internal static class OpenAIRequestReader
                 request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonObject);
                 break;
             case "json_schema":
-                var schema = Json.Property(format, "json_schema");
-                var body = Json.Property(schema, "schema");
+                var schema = Json.Property(format, "json_schema"u8);
+                var body = Json.Property(schema, "schema"u8);
                 request.ResponseFormat = new LlmResponseFormat(
                     LlmResponseFormatKind.JsonSchema,
-                    Json.String(schema, "name") ?? "response",
+                    Json.String(schema, "name"u8) ?? "response",
                     body.ValueKind == JsonValueKind.Object ? body.GetRawText() : ToolSchemas.EmptyObjectSchema,
-                    Json.OptionalBool(schema, "strict"));
+                    Json.OptionalBool(schema, "strict"u8));
                 break;
             default:
                 throw Json.Invalid("'response_format.type' must be text, json_object or json_schema.", "response_format");

@@ -13,48 +13,48 @@ internal static class OpenAIResponseCodec
         var root = doc.RootElement;
         var response = new LlmResponse
         {
-            Id = Json.String(root, "id") ?? "",
-            Model = Json.String(root, "model") ?? "",
-            Created = Json.Long(root, "created"),
-            Usage = ReadUsage(Json.Property(root, "usage")),
+            Id = Json.String(root, "id"u8) ?? "",
+            Model = Json.String(root, "model"u8) ?? "",
+            Created = Json.Long(root, "created"u8),
+            Usage = ReadUsage(Json.Property(root, "usage"u8)),
         };
 
-        var choices = Json.Property(root, "choices");
+        var choices = Json.Property(root, "choices"u8);
         if (choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
         {
             var choice = choices[0];
-            var message = Json.Property(choice, "message");
-            var reasoning = Json.String(message, "reasoning_content") ?? Json.String(message, "reasoning");
+            var message = Json.Property(choice, "message"u8);
+            var reasoning = Json.String(message, "reasoning_content"u8) ?? Json.String(message, "reasoning"u8);
             if (!string.IsNullOrEmpty(reasoning))
             {
                 response.Content.Add(new LlmReasoningPart(reasoning));
             }
 
-            if (Json.String(message, "content") is { Length: > 0 } text)
+            if (Json.String(message, "content"u8) is { Length: > 0 } text)
             {
                 response.Content.Add(new LlmTextPart(text));
             }
-            else if (Json.String(message, "refusal") is { Length: > 0 } refusal)
+            else if (Json.String(message, "refusal"u8) is { Length: > 0 } refusal)
             {
                 response.Content.Add(new LlmTextPart(refusal));
             }
 
-            var calls = Json.Property(message, "tool_calls");
+            var calls = Json.Property(message, "tool_calls"u8);
             if (calls.ValueKind == JsonValueKind.Array)
             {
                 foreach (var call in calls.EnumerateArray())
                 {
-                    var function = Json.Property(call, "function");
-                    var arguments = Json.Property(function, "arguments");
-                    var argumentsJson = arguments.ValueKind == JsonValueKind.Object ? arguments.GetRawText() : Json.NormalizeObjectJson(Json.String(function, "arguments"));
+                    var function = Json.Property(call, "function"u8);
+                    var arguments = Json.Property(function, "arguments"u8);
+                    var argumentsJson = arguments.ValueKind == JsonValueKind.Object ? arguments.GetRawText() : Json.NormalizeObjectJson(Json.String(function, "arguments"u8));
                     response.Content.Add(new LlmToolCallPart(
-                        GeminiThoughtSignatures.Attach(Json.String(call, "id") is { Length: > 0 } id ? id : ToolSchemas.SanitizeId(""), GeminiThoughtSignatures.FromOpenAIToolCall(call)),
-                        state.RestoreToolName(Json.String(function, "name") ?? ""),
+                        GeminiThoughtSignatures.Attach(Json.String(call, "id"u8) is { Length: > 0 } id ? id : ToolSchemas.SanitizeId(""), GeminiThoughtSignatures.FromOpenAIToolCall(call)),
+                        state.RestoreToolName(Json.String(function, "name"u8) ?? ""),
                         argumentsJson));
                 }
             }
 
-            var finish = Json.Property(choice, "finish_reason");
+            var finish = Json.Property(choice, "finish_reason"u8);
             response.FinishReason = finish.ValueKind == JsonValueKind.String ? FinishReasons.FromOpenAI(Json.Raw(finish)[1..^1]) : LlmFinishReason.Stop;
             if (response.FinishReason == LlmFinishReason.Stop && response.Content.Exists(p => p is LlmToolCallPart))
             {
@@ -75,11 +75,11 @@ internal static class OpenAIResponseCodec
 
         return new LlmUsage
         {
-            InputTokens = Json.Long(usage, "prompt_tokens"),
-            OutputTokens = Json.Long(usage, "completion_tokens"),
-            CachedInputTokens = Json.Long(Json.Property(usage, "prompt_tokens_details"), "cached_tokens"),
-            CacheWriteInputTokens = Json.Long(Json.Property(usage, "prompt_tokens_details"), "cache_write_tokens"),
-            ReasoningTokens = Json.Long(Json.Property(usage, "completion_tokens_details"), "reasoning_tokens"),
+            InputTokens = Json.Long(usage, "prompt_tokens"u8),
+            OutputTokens = Json.Long(usage, "completion_tokens"u8),
+            CachedInputTokens = Json.Long(Json.Property(usage, "prompt_tokens_details"u8), "cached_tokens"u8),
+            CacheWriteInputTokens = Json.Long(Json.Property(usage, "prompt_tokens_details"u8), "cache_write_tokens"u8),
+            ReasoningTokens = Json.Long(Json.Property(usage, "completion_tokens_details"u8), "reasoning_tokens"u8),
         };
     }
 

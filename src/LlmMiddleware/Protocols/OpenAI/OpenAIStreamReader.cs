@@ -35,7 +35,7 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
         using (doc)
         {
             var root = doc.RootElement;
-            var error = Json.Property(root, "error");
+            var error = Json.Property(root, "error"u8);
             if (error.ValueKind == JsonValueKind.Object)
             {
                 Terminate(sink, Errors.Read(500, data) with { StatusCode = 502 });
@@ -45,15 +45,15 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
             if (!_started)
             {
                 _started = true;
-                sink.Start(Json.String(root, "id") ?? "", Json.String(root, "model") ?? "");
+                sink.Start(Json.String(root, "id"u8) ?? "", Json.String(root, "model"u8) ?? "");
             }
 
-            var choices = Json.Property(root, "choices");
+            var choices = Json.Property(root, "choices"u8);
             if (choices.ValueKind == JsonValueKind.Array)
             {
                 foreach (var choice in choices.EnumerateArray())
                 {
-                    if (Json.Long(choice, "index") != 0)
+                    if (Json.Long(choice, "index"u8) != 0)
                     {
                         continue;
                     }
@@ -65,7 +65,7 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
                 }
             }
 
-            var usage = Json.Property(root, "usage");
+            var usage = Json.Property(root, "usage"u8);
             if (usage.ValueKind == JsonValueKind.Object)
             {
                 sink.Usage(OpenAIResponseCodec.ReadUsage(usage));
@@ -77,7 +77,7 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
 
     private bool ReadChoice(JsonElement choice, ILlmStreamSink sink)
     {
-        var delta = Json.Property(choice, "delta");
+        var delta = Json.Property(choice, "delta"u8);
         if (delta.ValueKind == JsonValueKind.Object)
         {
             foreach (var property in delta.EnumerateObject())
@@ -107,7 +107,7 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
             }
         }
 
-        var finish = Json.Property(choice, "finish_reason");
+        var finish = Json.Property(choice, "finish_reason"u8);
         if (finish.ValueKind == JsonValueKind.String)
         {
             var reason = Json.Raw(finish)[1..^1];
@@ -128,10 +128,10 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
 
     private void ReadToolCall(JsonElement call, ILlmStreamSink sink)
     {
-        var id = Json.String(call, "id");
-        var function = Json.Property(call, "function");
+        var id = Json.String(call, "id"u8);
+        var function = Json.Property(call, "function"u8);
         int tool;
-        var hasIndex = call.TryGetProperty("index", out var indexElement) && indexElement.TryGetInt32(out _);
+        var hasIndex = call.TryGetProperty("index"u8, out var indexElement) && indexElement.TryGetInt32(out _);
         var key = hasIndex ? indexElement.GetInt32() : -1;
         if (_tools.TryGetValue(key, out var known) && (string.IsNullOrEmpty(id) || id == known.Id))
         {
@@ -149,10 +149,10 @@ internal sealed class OpenAIStreamReader(TranslationState state) : LlmStreamRead
             _lastTool = tool;
             _sawToolCall = true;
             var callId = GeminiThoughtSignatures.Attach(id is { Length: > 0 } ? id : ToolSchemas.SanitizeId(""), GeminiThoughtSignatures.FromOpenAIToolCall(call));
-            sink.ToolCallStart(tool, callId, state.RestoreToolName(Json.String(function, "name") ?? ""));
+            sink.ToolCallStart(tool, callId, state.RestoreToolName(Json.String(function, "name"u8) ?? ""));
         }
 
-        var arguments = Json.Property(function, "arguments");
+        var arguments = Json.Property(function, "arguments"u8);
         if (arguments.ValueKind == JsonValueKind.String && arguments.RawLength() > 2)
         {
             sink.ToolCallArguments(tool, Json.Raw(arguments));
