@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Load comparison in one run: plain YARP vs the main job as shipped (samples/Gateway, its default logging and
-# OpenTelemetry included), all in front of the same upstream. The upstream is Debian's nginx-light answering canned
-# provider bodies (UPSTREAM=kestrel: the LoadHarness fake instead): it costs so little that the proxies, not the
-# upstream, saturate the machine. With BASELINE_REV set (a git revision), the sample as it was at that revision runs
-# beside it, so a change's effect on the hot path is measured in the same run.
+# OpenTelemetry included), all in front of the same upstream. The baseline is YARP as its getting-started runs it
+# (WebApplication.CreateBuilder, default logging); YARP on a slim host with no logging is reported beside it. The
+# upstream is Debian's nginx-light answering canned provider bodies (UPSTREAM=kestrel: the LoadHarness fake instead):
+# it costs so little that the proxies, not the upstream, saturate the machine. With BASELINE_REV set (a git
+# revision), the sample as it was at that revision runs beside it, so a change's effect is measured in the same run.
 # Prints requests/s, p50, p99 and the proxy process's CPU time per request for each scenario, and throughput ratios.
-# Usage: [BASELINE_REV=rev] [UPSTREAM=nginx|kestrel] benchmarks/load.sh [seconds-per-scenario=10] [connections=32] [rounds=5]
+# Usage: [BASELINE_REV=rev] [UPSTREAM=nginx|kestrel] benchmarks/load.sh [seconds-per-scenario=4] [connections=32] [rounds=15]
 # p50/p99 are per-scenario medians over the rounds (wrk --latency); medians of p99 are indicative, not exact.
+# Many short rounds rather than a few long ones: on a shared 2-core machine a slow spell then hits one round of
+# every scenario instead of one scenario's whole measurement, and the median discards it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${1:-10}
+duration=${1:-4}
 connections=${2:-32}
-rounds=${3:-5}
+rounds=${3:-15}
 upstream_kind=${UPSTREAM:-nginx}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
