@@ -4,7 +4,7 @@
 # hangs 1 in 200 for 30 s, through a group of two deployments (fallback, one retry); the ledger is a private PostgreSQL
 # that is stopped for the middle three minutes. At the end the gateway is stopped gracefully and its ledger rows are
 # counted against the calls answered. Prints memory every 30 s, answers by status, and the cache hits' latency before,
-# during and after the outage.
+# during and after the outage. Virtual keys are off: the callers present a thousand made-up keys.
 #   benchmarks/fault-soak.sh [seconds] [rate]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ dotnet "$harness" upstream --urls http://127.0.0.1:9031 --faults true >/dev/null
 group=LlmGateway:Groups:soak
 OPENAI_API_KEY=soak OPENAI_BASE_URL=http://127.0.0.1:9031/v1 \
   dotnet samples/Gateway/bin/Release/net10.0/Gateway.dll --contentRoot "$PWD/samples/Gateway" --urls http://127.0.0.1:9033 \
-  --LlmGateway:Cache:Mode=Exact --LlmGateway:FirstTokenTimeout=00:00:05 \
+  --LlmGateway:Cache:Mode=Exact --LlmGateway:FirstTokenTimeout=00:00:05 --LlmGateway:VirtualKeys:Enabled=false \
   --LlmGateway:Ledger:ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres" \
   --$group:Deployments:0:Provider=openai --$group:Deployments:0:Model=gpt-4o-mini \
   --$group:Deployments:1:Provider=openai --$group:Deployments:1:Model=gpt-4o >/dev/null 2>&1 & pids+=($!)

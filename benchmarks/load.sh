@@ -108,7 +108,7 @@ lua_for() {
   cat > "$body" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer caller"
+wrk.headers["Authorization"] = "Bearer sk-llm-demo-change-me-0000000000"
 wrk.body = '{"model":"$1","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello!"}],"max_completion_tokens":64}'
 LUA
 }

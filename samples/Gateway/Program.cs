@@ -27,6 +27,19 @@ var gateway = builder.Services.AddLlmGateway(options =>
     }
 });
 
+// Virtual keys: every call needs one (OpenAI SDKs send it as "Authorization: Bearer", Anthropic SDKs as "x-api-key").
+// appsettings.json ships a demo key; replace it (or list SecretHash instead of Secret) before exposing the gateway.
+// --LlmGateway:VirtualKeys:Enabled=false serves callers without a key.
+var demoKey = builder.Configuration["LlmGateway:VirtualKeys:Keys:demo:Secret"];
+if (builder.Configuration.GetValue("LlmGateway:VirtualKeys:Enabled", true) && builder.Configuration.GetSection("LlmGateway:VirtualKeys:Keys").GetChildren().Any())
+{
+    gateway.AddVirtualKeys();
+}
+else
+{
+    demoKey = null;
+}
+
 // Every call is metered; with LlmGateway:Ledger:ConnectionString set, records are also kept in PostgreSQL.
 if (builder.Configuration["LlmGateway:Ledger:ConnectionString"] is { Length: > 0 })
 {
@@ -62,12 +75,14 @@ if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
 
 var app = builder.Build();
 var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
+var key = demoKey ?? "any";
 app.MapGet("/", () => Results.Text($$"""
     LlmMiddleware gateway sample.
     The "default" model is served by {{defaultModel.Item1}}/{{defaultModel.Item2}}{{note}}.
+    {{(demoKey is null ? "No key needed." : $"Demo key: {demoKey}")}}
     OpenAI SDK base URL:    <this host>/v1
     Anthropic SDK base URL: <this host>
-    Try: curl -s <this host>/v1/chat/completions -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
+    Try: curl -s <this host>/v1/chat/completions -H 'authorization: Bearer {{key}}' -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
     """));
 app.MapLlmGateway();
 

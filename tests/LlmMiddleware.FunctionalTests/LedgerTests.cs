@@ -68,7 +68,9 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         {
             for (var i = 0; i < 15; i++)
             {
-                using var response = await _http.PostAsync($"http://127.0.0.1:{port}/v1/chat/completions", Json("""{"model":"default","messages":[{"role":"user","content":"hello"}]}"""));
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/v1/chat/completions") { Content = Json("""{"model":"default","messages":[{"role":"user","content":"hello"}]}""") };
+                request.Headers.Authorization = new("Bearer", SampleTests.DemoKey);
+                using var response = await _http.SendAsync(request);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 

@@ -64,6 +64,30 @@ public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<Gatewa
         Assert.Equal("budget_exceeded", Assert.Single(hook.Records).ErrorCode);
     }
 
+    [Theory]
+    [InlineData(Surface.Endpoint)]
+    [InlineData(Surface.YarpGroup)]
+    [InlineData(Surface.YarpProvider)]
+    public async Task VirtualKeysGuardEverySurfaceAndTheKeyIsWhoTheCallIsRecordedFor(Surface surface)
+    {
+        var hook = new CompletionHook();
+        var (gateway, path) = await StartAsync(surface, gateway => gateway.AddHook(hook)
+            .AddVirtualKeys(o => o.Keys["edge"] = new LlmConfiguredKey { Secret = "sk-llm-edge-key-0123456789", Team = "edge-team" }));
+        await using var _ = gateway;
+        var before = fixture.Upstream.Calls.Count;
+
+        var (refused, json) = await AskAsync(gateway, path, Chat("gpt", "no key"));
+        var unknown = await AskAsync(gateway, path, Chat("gpt", "wrong key"), "sk-llm-wrong");
+        var refusedUpstream = fixture.Upstream.Calls.Count - before;
+        var (allowed, _) = await AskAsync(gateway, path, Chat("gpt", "with key"), "sk-llm-edge-key-0123456789");
+
+        Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.OK), (refused, unknown.Status, allowed));
+        Assert.Equal("invalid_api_key", json.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(0, refusedUpstream);
+        var record = Assert.Single(hook.Records); // hooks run inside the key check: refused calls never reach them
+        Assert.Equal(("edge", "edge-team"), (record.Caller.Key, record.Caller.Team));
+    }
+
     /// <summary>A gateway reached through <paramref name="surface"/>, configured by <paramref name="configure"/>; the chat path.</summary>
     private async Task<(GatewayHost Host, string Path)> StartAsync(Surface surface, Action<ILlmGatewayBuilder> configure)
     {
@@ -193,9 +217,15 @@ public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<Gatewa
 
     private static string Chat(string model, string text) => $$"""{"model":"{{model}}","messages":[{"role":"user","content":"{{text}}"}]}""";
 
-    private async Task<(HttpStatusCode Status, JsonElement Json)> AskAsync(GatewayHost gateway, string path, string body)
+    private async Task<(HttpStatusCode Status, JsonElement Json)> AskAsync(GatewayHost gateway, string path, string body, string? key = null)
     {
-        using var response = await fixture.Http.PostAsync(gateway.BaseUrl + path, new StringContent(body, Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        using var response = await fixture.Http.SendAsync(request);
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
     }
 

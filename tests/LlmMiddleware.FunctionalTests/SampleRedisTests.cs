@@ -18,7 +18,7 @@ public sealed class SampleRedisTests(RedisServer redis)
         using var b = await SampleTests.StartAsync("Gateway", portB, settings);
         try
         {
-            using var http = new HttpClient { DefaultRequestHeaders = { { "Authorization", "Bearer team-key" } } };
+            using var http = new HttpClient { DefaultRequestHeaders = { { "Authorization", "Bearer " + SampleTests.DemoKey } } };
             async Task<string> AskAsync(int port)
             {
                 using var response = await http.PostAsync($"http://127.0.0.1:{port}/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Shared through Redis?"}]}""", Encoding.UTF8, "application/json"));

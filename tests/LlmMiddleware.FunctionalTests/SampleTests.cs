@@ -16,6 +16,9 @@ namespace LlmMiddleware.FunctionalTests;
 /// <summary>The samples, run as their own processes exactly as the README runs them, with no provider keys.</summary>
 public sealed class SampleTests
 {
+    /// <summary>The demo key samples/Gateway ships in its appsettings.json.</summary>
+    internal const string DemoKey = "sk-llm-demo-change-me-0000000000";
+
     private static string SampleDll(string name)
     {
         var configuration = typeof(SampleTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
@@ -93,9 +96,10 @@ public sealed class SampleTests
                 Assert.Equal("application/json", allowed.Content.Headers.ContentType?.MediaType);
             }
 
-            // Callers of the gateway itself are unaffected.
-            using var chat = await http.PostAsync($"http://127.0.0.1:{keyed}/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+            // Callers of the gateway itself use their own keys, not the operator's.
+            using var chat = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{keyed}/v1/chat/completions") { Content = new StringContent("""{"model":"default","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json") };
+            chat.Headers.TryAddWithoutValidation("Authorization", "Bearer " + DemoKey);
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(chat)).StatusCode);
         }
         finally
         {
@@ -118,9 +122,9 @@ public sealed class SampleTests
         using var process = await StartAsync("Gateway", port);
         try
         {
-            var openai = new OpenAIClient(new ApiKeyCredential("any"), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") }).GetChatClient("default");
+            var openai = new OpenAIClient(new ApiKeyCredential(DemoKey), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") }).GetChatClient("default");
             ChatCompletion completion = await openai.CompleteChatAsync([new UserChatMessage("Hello sample")]);
-            var anthropic = new AnthropicClient { ApiKey = "any", BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
+            var anthropic = new AnthropicClient { ApiKey = DemoKey, BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
             var streamed = "";
             await foreach (var e in anthropic.Messages.CreateStreaming(new MessageCreateParams { Model = "default", MaxTokens = 100, Messages = [new UserMessageParam("Hello stream")] }))
             {
@@ -142,13 +146,37 @@ public sealed class SampleTests
     }
 
     [Fact]
+    public async Task GatewaySampleRequiresItsDemoKeyAndPrintsItOnItsStartPage()
+    {
+        var port = FreePort();
+        using var process = await StartAsync("Gateway", port);
+        try
+        {
+            using var http = new HttpClient();
+            var page = await http.GetStringAsync($"http://127.0.0.1:{port}/");
+            var openai = new OpenAIClient(new ApiKeyCredential("sk-llm-guessed"), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("default");
+            var refused = await Assert.ThrowsAsync<ClientResultException>(() => openai.CompleteChatAsync([new UserChatMessage("no")]));
+            var anthropic = new AnthropicClient { ApiKey = "sk-llm-guessed", BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
+            await Assert.ThrowsAsync<Anthropic.Exceptions.AnthropicUnauthorizedException>(() => anthropic.Messages.Create(new MessageCreateParams { Model = "default", MaxTokens = 10, Messages = [new UserMessageParam("no")] }));
+
+            Assert.Contains("Demo key: " + DemoKey, page);
+            Assert.Contains("Bearer " + DemoKey, page);
+            Assert.Equal(401, refused.Status);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task GatewaySampleServesItsMetricsToAPrometheusScrape()
     {
         var port = FreePort();
         using var process = await StartAsync("Gateway", port, "--LlmGateway:Cache:Mode=Exact", "--Logging:LogLevel:LlmMiddleware.Gateway.CallFraming=Debug");
         try
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), DefaultRequestHeaders = { { "Authorization", "Bearer scrape-key" } } };
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), DefaultRequestHeaders = { { "Authorization", "Bearer " + DemoKey } } };
             for (var i = 0; i < 2; i++)
             {
                 using var plain = await http.PostAsync("/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Scrape me"}]}""", Encoding.UTF8, "application/json"));
@@ -209,7 +237,7 @@ public sealed class SampleTests
         });
         try
         {
-            using var http = new HttpClient();
+            using var http = new HttpClient { DefaultRequestHeaders = { { "Authorization", "Bearer " + DemoKey } } };
             using var response = await http.PostAsync($"http://127.0.0.1:{port}/v1/chat/completions", new StringContent("""{"model":"default","messages":[{"role":"user","content":"Export me"}]}""", Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 

@@ -44,4 +44,10 @@ public static class LlmErrorCodes
 
     /// <summary>The provider refused the gateway's own credentials (502; the provider's text is kept for the operator).</summary>
     public const string UpstreamAuthentication = "upstream_authentication";
+
+    /// <summary>The call presented no API key, or one that is unknown, expired or revoked (401).</summary>
+    public const string InvalidApiKey = "invalid_api_key";
+
+    /// <summary>The caller's key may not use the requested model (403).</summary>
+    public const string ModelNotAllowed = "model_not_allowed";
 }

@@ -24,12 +24,13 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmGateway().");
         var registry = endpoints.ServiceProvider.GetRequiredService<LlmProviderRegistry>();
         var router = endpoints.ServiceProvider.GetRequiredService<LlmRouter>();
+        var keys = endpoints.ServiceProvider.GetService<LlmMiddleware.Governance.VirtualKeyIndex>();
 
         // Plain request delegates: no model binding on the hot path.
         var group = endpoints.MapGroup(prefix);
         group.MapPost("/v1/chat/completions", http => framing.HandleChatAsync(http, LlmProtocol.OpenAIChat));
         group.MapPost("/v1/messages", http => framing.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
-        group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router));
+        group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router, keys));
         group.MapPost("/v1/embeddings", http => EmbeddingsEndpoint.HandleAsync(http, framing));
         return group;
     }

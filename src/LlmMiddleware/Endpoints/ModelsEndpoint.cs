@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMiddleware.Governance;
 using LlmMiddleware.Protocols;
 using LlmMiddleware.Providers;
 using LlmMiddleware.Routing;
@@ -7,15 +8,28 @@ using Microsoft.AspNetCore.Http;
 
 namespace LlmMiddleware.Endpoints;
 
-/// <summary><c>GET /v1/models</c>: the configured aliases, in OpenAI's list shape, or Anthropic's when the caller
-/// sends <c>anthropic-version</c> (as the Anthropic SDKs do).</summary>
+/// <summary><c>GET /v1/models</c>: the configured aliases and groups (with virtual keys: those the caller's key may
+/// use), in OpenAI's list shape, or Anthropic's when the caller sends <c>anthropic-version</c> (as the Anthropic SDKs do).</summary>
 internal static class ModelsEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, LlmProviderRegistry registry, LlmRouter router)
+    public static async Task HandleAsync(HttpContext http, LlmProviderRegistry registry, LlmRouter router, VirtualKeyIndex? keys)
     {
         var anthropic = http.Request.Headers.ContainsKey("anthropic-version");
+        VirtualKeyEntry? key = null;
+        try
+        {
+            key = keys?.Authenticate(http);
+        }
+        catch (LlmGatewayException refused)
+        {
+            await LlmCodec.For(anthropic ? LlmProtocol.AnthropicMessages : LlmProtocol.OpenAIChat).WriteErrorAsync(http.Response, refused.Error, http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        // With virtual keys, a caller sees the models its key may use.
         var models = registry.Models.Select(m => (Id: m.Key, Owner: m.Value.Provider))
             .Concat(router.Groups.Select(g => (Id: g, Owner: "group")))
+            .Where(m => key?.Allows(m.Id) ?? true)
             .OrderBy(m => m.Id, StringComparer.Ordinal)
             .ToList();
         using var buffer = new PooledBufferWriter();

@@ -146,7 +146,7 @@ internal sealed class LlmGatewayOptionsValidator : IValidateOptions<LlmGatewayOp
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void ValidateAnnotations(object options, string section, List<string> errors)
+    internal static void ValidateAnnotations(object options, string section, List<string> errors)
     {
         var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
         if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true))

@@ -33,11 +33,7 @@ internal sealed class CallerIdentities
             return new LlmCallerIdentity { Key = Fingerprint("principal_", identity.AuthenticationType + "\n" + name), User = context.Request.User };
         }
 
-        var headers = http.Request.Headers;
-        var key = headers.Authorization.ToString() is { Length: > 7 } bearer && bearer.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? bearer.AsSpan(7)
-            : headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
-            : headers["x-goog-api-key"].ToString() is { Length: > 0 } googKey ? googKey
-            : default;
+        var key = PresentedKeys.Of(http.Request);
         return new LlmCallerIdentity { Key = key.IsEmpty ? null : Fingerprint("key_", key), User = context.Request.User };
     }
 

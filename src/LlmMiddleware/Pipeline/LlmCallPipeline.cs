@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Metering;
 using LlmMiddleware.Protocols;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ namespace LlmMiddleware.Pipeline;
 /// <summary>What the host chose with <c>ConfigurePipeline</c> and <c>AddStage</c>.</summary>
 internal sealed class LlmCallPipelineOptions
 {
-    /// <summary>The whole order, when the host gave one; otherwise metering, hooks and the response cache.</summary>
+    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks and the response cache.</summary>
     public Action<LlmCallPipelineBuilder>? Order { get; set; }
 
     /// <summary>Stages added with <c>AddStage</c>, after the others and before the router.</summary>
@@ -35,13 +36,20 @@ internal sealed partial class LlmCallPipeline
         _options = options.Value;
         _logger = logger;
         var builder = new LlmCallPipelineBuilder();
-        (pipeline.Value.Order ?? (static b => b.UseMetering().UseHooks().UseResponseCache()))(builder);
+        var keys = services.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys);
+        (pipeline.Value.Order ?? (keys is null ? static b => b.UseMetering().UseHooks().UseResponseCache() : static b => b.UseMetering().UseVirtualKeys().UseHooks().UseResponseCache()))(builder);
         foreach (var added in pipeline.Value.Added)
         {
             added(builder);
         }
 
         var stages = builder.Stages.ConvertAll(factory => factory(services));
+        if (keys is not null && !stages.Contains(keys))
+        {
+            // Fail at start-up rather than serve every caller without a key.
+            throw new InvalidOperationException("Virtual keys are registered (AddVirtualKeys()) but the pipeline set by ConfigurePipeline leaves out UseVirtualKeys(): no call would be checked.");
+        }
+
         Meters = stages.Exists(s => s.RecordsCalls);
         EditsRequests = stages.Exists(s => s.EditsRequest);
         // The outermost step needs no boundary of its own: the framing answers whatever escapes the pipeline.

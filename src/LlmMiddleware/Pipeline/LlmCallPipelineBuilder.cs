@@ -15,6 +15,12 @@ public sealed class LlmCallPipelineBuilder
     /// are recorded too.</summary>
     public LlmCallPipelineBuilder UseMetering() => Use(static sp => sp.GetRequiredKeyedService<LlmCallStage>(BuiltInStages.Metering));
 
+    /// <summary>Lets a call through only with a valid virtual key allowed its model, and attributes it to that key
+    /// (needs <c>AddVirtualKeys()</c>); usually right after metering, before anything that should not run for a
+    /// caller without a key.</summary>
+    public LlmCallPipelineBuilder UseVirtualKeys() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys)
+        ?? throw new InvalidOperationException("UseVirtualKeys() needs the virtual key services: call AddVirtualKeys() on the gateway builder."));
+
     /// <summary>Runs the registered <see cref="LlmGatewayHook"/>s: <c>OnRequestAsync</c> here, <c>OnCompletedAsync</c>
     /// once the call is complete and metered.</summary>
     public LlmCallPipelineBuilder UseHooks() => Use(static sp => sp.GetRequiredService<HooksStage>());
