@@ -209,6 +209,29 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
+    public async Task TheGatewaysOwnEmbeddingsForTheSemanticCacheActForTheCallersKeyWhateverModelsItMayUse()
+    {
+        await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, b =>
+        {
+            b.Services.AddLlmGateway().AddVirtualKeys();
+            b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
+        }, null, new Dictionary<string, string?>(Keys)
+        {
+            ["LlmGateway:Cache:Mode"] = "Semantic",
+            ["LlmGateway:Cache:SimilarityThreshold"] = "0.9",
+            ["LlmGateway:Cache:Semantic:EmbeddingModel"] = "openai/text-embedding-3-small",
+        });
+        var chatOnly = await gateway.Services.GetRequiredService<LlmVirtualKeys>().CreateAsync(new LlmVirtualKey { Models = ["gpt"] });
+
+        var (_, _, first) = await PostWithCacheAsync(gateway, """{"model":"gpt","messages":[{"role":"user","content":"First wording, keyed"}]}""", chatOnly.Secret);
+        var (_, _, second) = await PostWithCacheAsync(gateway, """{"model":"gpt","messages":[{"role":"user","content":"Second wording, keyed"}]}""", chatOnly.Secret);
+
+        // The fake embeds every text alike, so the second request is the first one's neighbour.
+        Assert.Equal(("miss", "hit-semantic"), (first, second));
+        Assert.Equal(chatOnly.Key.Id, (await _sink.WaitForAsync(r => r.Operation == "embeddings")).Caller.Key);
+    }
+
+    [Fact]
     public async Task APipelineThatLeavesOutTheKeyCheckDoesNotStart()
     {
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(g => g.ConfigurePipeline(p => p.UseMetering().UseHooks())));
