@@ -50,4 +50,10 @@ public static class LlmErrorCodes
 
     /// <summary>The caller's key may not use the requested model (403).</summary>
     public const string ModelNotAllowed = "model_not_allowed";
+
+    /// <summary>A budget of the caller cannot hold the call's worst-case cost (429).</summary>
+    public const string BudgetExceeded = "budget_exceeded";
+
+    /// <summary>A rate limit of the caller, its model or model group is reached (429, with <c>retry-after</c>).</summary>
+    public const string RateLimitExceeded = "rate_limit_exceeded";
 }

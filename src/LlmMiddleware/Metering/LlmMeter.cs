@@ -88,6 +88,7 @@ internal sealed class LlmMeter
     {
         var record = BuildRecord(context);
         context.Record = record;
+        context.Settle(); // budgets and limits first: a record a sink sees has been charged
         Publish(record);
         if (record.Stream && _options.EmitCostHeaders && context.HttpContext.Response.SupportsTrailers())
         {
@@ -100,7 +101,7 @@ internal sealed class LlmMeter
     {
         var usage = attempt.EstimatedUsage ?? default;
         var pricing = PricingFor(attempt.Provider, attempt.Model, context.StartedAt);
-        Publish(new LlmCallRecord(Origin(context))
+        var record = new LlmCallRecord(Origin(context))
         {
             Provider = attempt.Provider,
             Deployment = attempt.Deployment,
@@ -116,7 +117,9 @@ internal sealed class LlmMeter
             StatusCode = attempt.StatusCode,
             Role = LlmCallRole.RaceLoser,
             Duration = attempt.Duration,
-        });
+        };
+        context.SettleLoser(record);
+        Publish(record);
     }
 
     /// <summary>Adds the cost headers to a non-streamed response as its headers are sent.</summary>

@@ -44,6 +44,11 @@ internal sealed partial class MeteringStage(LlmMeter meter, ILogger<MeteringStag
         {
             Log.MeteringFailed(logger, ex);
         }
+        finally
+        {
+            // Budgets and limits held for the call are settled even if the record could not be made.
+            context.Settle();
+        }
     }
 
     private static partial class Log

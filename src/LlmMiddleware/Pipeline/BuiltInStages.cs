@@ -1,6 +1,6 @@
 namespace LlmMiddleware.Pipeline;
 
-/// <summary>The service keys of the built-in stages that live above the pipeline (metering, the response cache, virtual keys), so
+/// <summary>The service keys of the built-in stages that live above the pipeline (metering, the response cache, governance), so
 /// the pipeline names them without depending on them.</summary>
 internal static class BuiltInStages
 {
@@ -9,4 +9,8 @@ internal static class BuiltInStages
     public const string ResponseCache = "LlmMiddleware.Stages.ResponseCache";
 
     public const string VirtualKeys = "LlmMiddleware.Stages.VirtualKeys";
+
+    public const string Budgets = "LlmMiddleware.Stages.Budgets";
+
+    public const string RateLimits = "LlmMiddleware.Stages.RateLimits";
 }

@@ -12,7 +12,7 @@ namespace LlmMiddleware.Pipeline;
 /// <summary>What the host chose with <c>ConfigurePipeline</c> and <c>AddStage</c>.</summary>
 internal sealed class LlmCallPipelineOptions
 {
-    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks and the response cache.</summary>
+    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks, the response cache and budgets (when added).</summary>
     public Action<LlmCallPipelineBuilder>? Order { get; set; }
 
     /// <summary>Stages added with <c>AddStage</c>, after the others and before the router.</summary>
@@ -37,17 +37,20 @@ internal sealed partial class LlmCallPipeline
         _logger = logger;
         var builder = new LlmCallPipelineBuilder();
         var keys = services.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys);
-        (pipeline.Value.Order ?? (keys is null ? static b => b.UseMetering().UseHooks().UseResponseCache() : static b => b.UseMetering().UseVirtualKeys().UseHooks().UseResponseCache()))(builder);
+        var budgets = services.GetKeyedService<LlmCallStage>(BuiltInStages.Budgets);
+        (pipeline.Value.Order ?? (b => DefaultOrder(b, keys is not null, budgets is not null)))(builder);
         foreach (var added in pipeline.Value.Added)
         {
             added(builder);
         }
 
         var stages = builder.Stages.ConvertAll(factory => factory(services));
-        if (keys is not null && !stages.Contains(keys))
+        // Fail at start-up rather than serve every caller unchecked, or hold budgets that nothing settles.
+        Require(stages, keys, "Virtual keys are registered (AddVirtualKeys()) but the pipeline set by ConfigurePipeline leaves out UseVirtualKeys(): no call would be checked.");
+        Require(stages, budgets, "Budgets are registered (AddBudgets()) but the pipeline set by ConfigurePipeline leaves out UseBudgets(): no call would be charged.");
+        if (budgets is not null && stages.FindIndex(s => s.RecordsCalls) is var metering && (metering < 0 || metering > stages.IndexOf(budgets)))
         {
-            // Fail at start-up rather than serve every caller without a key.
-            throw new InvalidOperationException("Virtual keys are registered (AddVirtualKeys()) but the pipeline set by ConfigurePipeline leaves out UseVirtualKeys(): no call would be checked.");
+            throw new InvalidOperationException("UseBudgets() settles what metering records: put UseMetering() before it.");
         }
 
         Meters = stages.Exists(s => s.RecordsCalls);
@@ -66,6 +69,29 @@ internal sealed partial class LlmCallPipeline
         }
 
         _entry = next;
+    }
+
+    private static void DefaultOrder(LlmCallPipelineBuilder builder, bool keys, bool budgets)
+    {
+        builder.UseMetering();
+        if (keys)
+        {
+            builder.UseVirtualKeys();
+        }
+
+        builder.UseHooks().UseResponseCache();
+        if (budgets)
+        {
+            builder.UseBudgets();
+        }
+    }
+
+    private static void Require(List<LlmCallStage> stages, LlmCallStage? registered, string message)
+    {
+        if (registered is not null && !stages.Contains(registered))
+        {
+            throw new InvalidOperationException(message);
+        }
     }
 
     /// <summary>Whether the pipeline records calls: the framing then records a call that failed before reaching it.</summary>

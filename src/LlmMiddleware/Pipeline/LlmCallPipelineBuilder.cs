@@ -21,6 +21,11 @@ public sealed class LlmCallPipelineBuilder
     public LlmCallPipelineBuilder UseVirtualKeys() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys)
         ?? throw new InvalidOperationException("UseVirtualKeys() needs the virtual key services: call AddVirtualKeys() on the gateway builder."));
 
+    /// <summary>Admits a call only if its worst-case cost fits its caller's budgets and settles the metered cost after
+    /// (needs <c>AddBudgets()</c>, and metering before it); usually after the response cache, so hits cost nothing.</summary>
+    public LlmCallPipelineBuilder UseBudgets() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.Budgets)
+        ?? throw new InvalidOperationException("UseBudgets() needs the budget services: call AddBudgets() on the gateway builder."));
+
     /// <summary>Runs the registered <see cref="LlmGatewayHook"/>s: <c>OnRequestAsync</c> here, <c>OnCompletedAsync</c>
     /// once the call is complete and metered.</summary>
     public LlmCallPipelineBuilder UseHooks() => Use(static sp => sp.GetRequiredService<HooksStage>());

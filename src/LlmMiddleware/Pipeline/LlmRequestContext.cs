@@ -1,3 +1,4 @@
+using LlmMiddleware.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmMiddleware;
@@ -200,4 +201,38 @@ public sealed class LlmRequestContext
 
     /// <summary>Whether the call has been through metering (recorded, or failed to be).</summary>
     internal bool Metered { get; set; }
+
+    private CallSettlement? _settlements;
+
+    /// <summary>Holds <paramref name="settlement"/> until metering prices the call (<see cref="CallSettlement"/>).</summary>
+    internal void HoldUntilSettled(CallSettlement settlement)
+    {
+        settlement.Next = _settlements;
+        _settlements = settlement;
+    }
+
+    /// <summary>Hands a race loser's record to what the call holds.</summary>
+    internal void SettleLoser(LlmCallRecord record)
+    {
+        for (var s = _settlements; s is not null; s = s.Next)
+        {
+            s.Recorded(record);
+        }
+    }
+
+    /// <summary>Closes what the call holds with its own record (<see langword="null"/> if metering failed); once.</summary>
+    internal void Settle()
+    {
+        if (_settlements is null || Interlocked.Exchange(ref _settled, 1) == 1)
+        {
+            return;
+        }
+
+        for (var s = _settlements; s is not null; s = s.Next)
+        {
+            s.Close(Record);
+        }
+    }
+
+    private int _settled;
 }
