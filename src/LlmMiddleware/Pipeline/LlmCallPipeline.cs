@@ -12,7 +12,7 @@ namespace LlmMiddleware.Pipeline;
 /// <summary>What the host chose with <c>ConfigurePipeline</c> and <c>AddStage</c>.</summary>
 internal sealed class LlmCallPipelineOptions
 {
-    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks, the response cache and budgets (when added).</summary>
+    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks, the response cache, rate limits and budgets (when added).</summary>
     public Action<LlmCallPipelineBuilder>? Order { get; set; }
 
     /// <summary>Stages added with <c>AddStage</c>, after the others and before the router.</summary>
@@ -37,8 +37,9 @@ internal sealed partial class LlmCallPipeline
         _logger = logger;
         var builder = new LlmCallPipelineBuilder();
         var keys = services.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys);
+        var limits = services.GetKeyedService<LlmCallStage>(BuiltInStages.RateLimits);
         var budgets = services.GetKeyedService<LlmCallStage>(BuiltInStages.Budgets);
-        (pipeline.Value.Order ?? (b => DefaultOrder(b, keys is not null, budgets is not null)))(builder);
+        (pipeline.Value.Order ?? (b => DefaultOrder(b, keys is not null, limits is not null, budgets is not null)))(builder);
         foreach (var added in pipeline.Value.Added)
         {
             added(builder);
@@ -47,11 +48,10 @@ internal sealed partial class LlmCallPipeline
         var stages = builder.Stages.ConvertAll(factory => factory(services));
         // Fail at start-up rather than serve every caller unchecked, or hold budgets that nothing settles.
         Require(stages, keys, "Virtual keys are registered (AddVirtualKeys()) but the pipeline set by ConfigurePipeline leaves out UseVirtualKeys(): no call would be checked.");
+        Require(stages, limits, "Rate limits are registered (AddRateLimits()) but the pipeline set by ConfigurePipeline leaves out UseRateLimits(): no call would be limited.");
         Require(stages, budgets, "Budgets are registered (AddBudgets()) but the pipeline set by ConfigurePipeline leaves out UseBudgets(): no call would be charged.");
-        if (budgets is not null && stages.FindIndex(s => s.RecordsCalls) is var metering && (metering < 0 || metering > stages.IndexOf(budgets)))
-        {
-            throw new InvalidOperationException("UseBudgets() settles what metering records: put UseMetering() before it.");
-        }
+        MeteredBefore(stages, limits, "UseRateLimits()");
+        MeteredBefore(stages, budgets, "UseBudgets()");
 
         Meters = stages.Exists(s => s.RecordsCalls);
         EditsRequests = stages.Exists(s => s.EditsRequest);
@@ -71,7 +71,7 @@ internal sealed partial class LlmCallPipeline
         _entry = next;
     }
 
-    private static void DefaultOrder(LlmCallPipelineBuilder builder, bool keys, bool budgets)
+    private static void DefaultOrder(LlmCallPipelineBuilder builder, bool keys, bool limits, bool budgets)
     {
         builder.UseMetering();
         if (keys)
@@ -80,6 +80,11 @@ internal sealed partial class LlmCallPipeline
         }
 
         builder.UseHooks().UseResponseCache();
+        if (limits)
+        {
+            builder.UseRateLimits();
+        }
+
         if (budgets)
         {
             builder.UseBudgets();
@@ -91,6 +96,15 @@ internal sealed partial class LlmCallPipeline
         if (registered is not null && !stages.Contains(registered))
         {
             throw new InvalidOperationException(message);
+        }
+    }
+
+    /// <summary>A governance stage holds what only metering's record settles: metering must run around it.</summary>
+    private static void MeteredBefore(List<LlmCallStage> stages, LlmCallStage? stage, string name)
+    {
+        if (stage is not null && stages.FindIndex(s => s.RecordsCalls) is var metering && (metering < 0 || metering > stages.IndexOf(stage)))
+        {
+            throw new InvalidOperationException($"{name} settles what metering records: put UseMetering() before it.");
         }
     }
 

@@ -21,6 +21,11 @@ public sealed class LlmCallPipelineBuilder
     public LlmCallPipelineBuilder UseVirtualKeys() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys)
         ?? throw new InvalidOperationException("UseVirtualKeys() needs the virtual key services: call AddVirtualKeys() on the gateway builder."));
 
+    /// <summary>Admits a call only within its rate limits (requests and tokens per minute, calls at once) and the host's
+    /// limiters (needs <c>AddRateLimits()</c>, and metering before it); usually after the response cache.</summary>
+    public LlmCallPipelineBuilder UseRateLimits() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.RateLimits)
+        ?? throw new InvalidOperationException("UseRateLimits() needs the rate limit services: call AddRateLimits() on the gateway builder."));
+
     /// <summary>Admits a call only if its worst-case cost fits its caller's budgets and settles the metered cost after
     /// (needs <c>AddBudgets()</c>, and metering before it); usually after the response cache, so hits cost nothing.</summary>
     public LlmCallPipelineBuilder UseBudgets() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.Budgets)

@@ -1,7 +1,5 @@
 using LlmMiddleware.Catalog;
-using LlmMiddleware.Metering;
 using LlmMiddleware.Routing;
-using LlmMiddleware.Upstream;
 
 namespace LlmMiddleware.Governance.Budgets;
 
@@ -16,40 +14,22 @@ internal sealed class CostBound(LlmRouter router, LlmModelCatalog catalog, int a
 
     public decimal Of(LlmRequestContext context)
     {
-        var request = context.Request;
-        long prompt;
-        if (context.OperationName == LlmOperationNames.Chat)
-        {
-            if (context.EstimatedPromptTokens < 0)
-            {
-                context.EstimatedPromptTokens = ChatTokenCounter.CountPrompt(request, LlmTokenizers.Default, context.Codec).Tokens;
-            }
-
-            prompt = context.EstimatedPromptTokens;
-        }
-        else
-        {
-            // Embeddings: a token is at least one byte of the body, whatever the tokenizer.
-            prompt = context.HttpContext.Request.ContentLength ?? 0;
-        }
-
+        var prompt = CallEstimate.PromptTokens(context);
+        var maxOutput = context.Request.MaxOutputTokens;
         var worst = 0m;
-        var legs = 1;
-        if (context.UpstreamState is PreparedCall { Candidates: { Count: > 0 } candidates })
+        if (CallEstimate.Candidates(context) is { } candidates)
         {
             foreach (var deployment in candidates)
             {
-                worst = Math.Max(worst, Cost(deployment.Info, prompt, request.MaxOutputTokens, context.StartedAt));
+                worst = Math.Max(worst, Cost(deployment.Info, prompt, maxOutput, context.StartedAt));
             }
-
-            legs = candidates.Count > 1 ? Math.Clamp(router.RaceFor(candidates[0].Group).Attempts, 1, candidates.Count) : 1;
         }
         else if (context.ProviderName is { } provider && context.UpstreamModel is { } model)
         {
-            worst = Cost(catalog.Find(provider, model), prompt, request.MaxOutputTokens, context.StartedAt);
+            worst = Cost(catalog.Find(provider, model), prompt, maxOutput, context.StartedAt);
         }
 
-        return worst * legs;
+        return worst * CallEstimate.Legs(context, router);
     }
 
     private decimal Cost(LlmModelInfo? info, long prompt, int? maxOutput, DateTimeOffset at)
