@@ -64,6 +64,9 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             : $"WITH added AS ({insert} RETURNING 1) SELECT pg_notify('{_options.NotifyChannel}', count(*)::text) FROM added";
     }
 
+    /// <summary>The ledger's database, schema and table, for queries over it (<see cref="PostgreSqlSpendReport"/>).</summary>
+    internal (NpgsqlDataSource DataSource, PostgreSqlSchema Schema, string Table) Store => (_dataSource, _schema, _options.TableName);
+
     public async ValueTask WriteAsync(IReadOnlyList<LlmCallRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0)

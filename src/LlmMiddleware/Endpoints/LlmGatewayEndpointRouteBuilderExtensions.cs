@@ -50,8 +50,8 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps a read-only JSON spend report of this instance's in-memory totals at <paramref name="pattern"/>:
-    /// <c>GET {pattern}?groupBy=model|key|team|day&amp;from=yyyy-MM-dd&amp;to=yyyy-MM-dd</c>. Map it where operators,
-    /// not callers, can reach it.
+    /// <c>GET {pattern}?groupBy=model|key|team|user|app|day&amp;from=yyyy-MM-dd&amp;to=yyyy-MM-dd</c>. Map it where
+    /// operators, not callers, can reach it. (The admin API's <c>/spend</c> reports every instance's, from the ledger.)
     /// </summary>
     public static IEndpointConventionBuilder MapLlmSpend(this IEndpointRouteBuilder endpoints, string pattern = "/llm/spend")
     {

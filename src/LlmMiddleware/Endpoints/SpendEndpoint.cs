@@ -11,7 +11,7 @@ namespace LlmMiddleware.Endpoints;
 /// </summary>
 internal static class SpendEndpoint
 {
-    public static async Task HandleAsync(HttpContext http, LlmSpendAggregator spend)
+    public static async Task HandleAsync(HttpContext http, ILlmSpendReport spend)
     {
         var query = http.Request.Query;
         var groupBy = query["groupBy"].ToString() is { Length: > 0 } value ? value : "model";
@@ -20,11 +20,11 @@ internal static class SpendEndpoint
             !TryParseInt(query["limit"], DefaultLimit, 1, MaxLimit, out var limit) || !TryParseInt(query["offset"], 0, 0, int.MaxValue, out var offset))
         {
             http.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await http.Response.WriteAsJsonAsync(new { error = new { message = $"Use groupBy=model|key|team|day, optional from/to days as yyyy-MM-dd, limit 1-{MaxLimit} (default {DefaultLimit}) and offset.", type = "invalid_request_error" } }).ConfigureAwait(false);
+            await http.Response.WriteAsJsonAsync(new { error = new { message = $"Use groupBy=model|key|team|user|app|day, optional from/to days as yyyy-MM-dd, limit 1-{MaxLimit} (default {DefaultLimit}) and offset.", type = "invalid_request_error" } }).ConfigureAwait(false);
             return;
         }
 
-        var all = spend.Query(grouping, from, to);
+        var all = await spend.QueryAsync(grouping, from, to, http.RequestAborted).ConfigureAwait(false);
         var rows = all.Skip(offset).Take(limit);
         var next = offset + limit < all.Count ? offset + limit : (int?)null;
         http.Response.ContentType = "application/json";

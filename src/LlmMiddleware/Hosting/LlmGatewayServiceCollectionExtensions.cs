@@ -57,6 +57,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmSemanticCache>(sp => sp.GetRequiredService<LlmSemanticCache>()));
         services.TryAddSingleton<LlmResponseCache>();
         services.TryAddSingleton<LlmSpendAggregator>();
+        services.TryAddSingleton<ILlmSpendReport>(static sp => sp.GetRequiredService<LlmSpendAggregator>());
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
         services.TryAddSingleton<LlmTokenizers>();

@@ -13,7 +13,7 @@ internal sealed class LlmRateLimitOptionsValidator : IValidateOptions<LlmRateLim
             var limit = options.Rules[i];
             var section = $"{LlmRateLimitOptions.SectionName}:Rules:{i}";
             LlmGatewayOptionsValidator.ValidateAnnotations(limit, section, errors);
-            if (limit is { RequestsPerMinute: null, TokensPerMinute: null, MaxConcurrentRequests: null })
+            if (!limit.LimitsAnything)
             {
                 errors.Add($"{section}: set at least one of RequestsPerMinute, TokensPerMinute and MaxConcurrentRequests.");
             }

@@ -54,6 +54,8 @@ public sealed class LlmRateLimit
     [Range(1, int.MaxValue)]
     public int? MaxConcurrentRequests { get; set; }
 
+    internal bool LimitsAnything => RequestsPerMinute is not null || TokensPerMinute is not null || MaxConcurrentRequests is not null;
+
     /// <summary>A copy (the limit in force is never changed in place).</summary>
     public LlmRateLimit Clone() => new() { Scope = Scope, Subject = Subject, RequestsPerMinute = RequestsPerMinute, TokensPerMinute = TokensPerMinute, MaxConcurrentRequests = MaxConcurrentRequests };
 }

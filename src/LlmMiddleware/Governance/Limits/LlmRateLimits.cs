@@ -29,6 +29,11 @@ public sealed class LlmRateLimits
     {
         ArgumentNullException.ThrowIfNull(limit);
         Validator.ValidateObject(limit, new ValidationContext(limit), validateAllProperties: true);
+        if (!limit.LimitsAnything)
+        {
+            throw new ArgumentException("Set at least one of RequestsPerMinute, TokensPerMinute and MaxConcurrentRequests.", nameof(limit));
+        }
+
         lock (_writes)
         {
             Book.Replace([.. Book.Limits.Where(l => !SameSlot(l, limit.Scope, limit.Subject)), limit]);

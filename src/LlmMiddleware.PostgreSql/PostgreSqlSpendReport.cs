@@ -1,0 +1,39 @@
+using LlmMiddleware;
+
+namespace LlmMiddleware.PostgreSql;
+
+/// <summary>Spend reports from the ledger table: every instance's records, grouped in the database.</summary>
+internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmSpendReport
+{
+    public async ValueTask<IReadOnlyList<LlmSpendRow>> QueryAsync(LlmSpendGrouping grouping, DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
+    {
+        var (dataSource, schema, table) = ledger.Store;
+        await schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var group = grouping switch
+        {
+            LlmSpendGrouping.Model => "CASE WHEN provider IS NULL THEN '(none)' ELSE provider || '/' || coalesce(model, '(none)') END",
+            LlmSpendGrouping.Key => "coalesce(caller_key, '(none)')",
+            LlmSpendGrouping.Team => "coalesce(team, '(none)')",
+            LlmSpendGrouping.User => "coalesce(user_id, '(none)')",
+            LlmSpendGrouping.App => "coalesce(app, '(none)')",
+            _ => "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        };
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {group} AS g, count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
+                coalesce(sum(cost), 0), count(*) FILTER (WHERE unpriced)
+            FROM {table}
+            WHERE ts >= coalesce(@from, '-infinity'::timestamptz) AND ts < coalesce(@to, 'infinity'::timestamptz)
+            GROUP BY g ORDER BY 6 DESC, g
+            """);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = from is { } start ? new(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = to is { } end ? new(end.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
+        var rows = new List<LlmSpendRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new LlmSpendRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetDecimal(5), reader.GetInt64(6)));
+        }
+
+        return rows;
+    }
+}
