@@ -29,11 +29,12 @@ var gateway = builder.Services.AddLlmGateway(options =>
 
 // Virtual keys: every call needs one (OpenAI SDKs send it as "Authorization: Bearer", Anthropic SDKs as "x-api-key").
 // appsettings.json ships a demo key; replace it (or list SecretHash instead of Secret) before exposing the gateway.
-// --LlmGateway:VirtualKeys:Enabled=false serves callers without a key.
+// --LlmGateway:VirtualKeys:Enabled=false serves callers without a key. Budgets and rate limits per key, team, user,
+// app, tag, model or group come from LlmGateway:Budgets and LlmGateway:RateLimits (none by default) or the admin API.
 var demoKey = builder.Configuration["LlmGateway:VirtualKeys:Keys:demo:Secret"];
 if (builder.Configuration.GetValue("LlmGateway:VirtualKeys:Enabled", true) && builder.Configuration.GetSection("LlmGateway:VirtualKeys:Keys").GetChildren().Any())
 {
-    gateway.AddVirtualKeys();
+    gateway.AddVirtualKeys().AddRateLimits().AddBudgets();
 }
 else
 {
@@ -73,6 +74,14 @@ if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
     telemetry.WithTracing(tracing => tracing.AddSource("LlmMiddleware", "Microsoft.AspNetCore")).UseOtlpExporter();
 }
 
+// Operator endpoints — the admin API, who spent what, deployment health — answer only to the operator key
+// (LlmGateway:OperatorKey, sent as "Authorization: Bearer <key>"). With no key configured they refuse everyone.
+var operatorKey = Encoding.UTF8.GetBytes(builder.Configuration["LlmGateway:OperatorKey"] ?? "");
+bool IsOperator(HttpContext http) =>
+    operatorKey.Length > 0 && http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(auth[7..]), operatorKey);
+builder.Services.AddAuthorization(o => o.AddPolicy("llm-operator", p => p.RequireAssertion(c => c.Resource is HttpContext http && IsOperator(http))));
+
 var app = builder.Build();
 var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
 var key = demoKey ?? "any";
@@ -83,18 +92,18 @@ app.MapGet("/", () => Results.Text($$"""
     OpenAI SDK base URL:    <this host>/v1
     Anthropic SDK base URL: <this host>
     Try: curl -s <this host>/v1/chat/completions -H 'authorization: Bearer {{key}}' -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
+    {{(demoKey is null ? "" : "Issue keys, set budgets and limits: <this host>/llm/admin/keys, /budgets, /limits (start with --LlmGateway:OperatorKey=<secret>, send it as a bearer token).")}}
     """));
 app.MapLlmGateway();
 
-// Operator endpoints — who spent what, and the model groups' deployment health — answer only to the operator key
-// (LlmGateway:OperatorKey, sent as "Authorization: Bearer <key>"). With no key configured they refuse everyone.
-var operatorKey = Encoding.UTF8.GetBytes(builder.Configuration["LlmGateway:OperatorKey"] ?? "");
-app.UseWhen(http => http.Request.Path.StartsWithSegments("/llm"), operators => operators.Use((http, next) =>
-    operatorKey.Length > 0 && http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(auth[7..]), operatorKey)
-        ? next(http)
-        : Results.Json(new { error = new { type = "authentication_error", message = "Operator endpoints need the operator key (LlmGateway:OperatorKey) as a bearer token." } }, statusCode: 401).ExecuteAsync(http)));
-app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|day
+// The policy guards the admin API; this answers everything under /llm without the key with a plain 401 first.
+app.UseWhen(http => http.Request.Path.StartsWithSegments("/llm"), operators => operators.Use((http, next) => IsOperator(http)
+    ? next(http)
+    : Results.Json(new { error = new { type = "authentication_error", message = "Operator endpoints need the operator key (LlmGateway:OperatorKey) as a bearer token." } }, statusCode: 401).ExecuteAsync(http)));
+app.UseAuthorization(); // after the 401 above (left to itself, the host would run it first)
+app.MapLlmAdmin("/llm/admin", "llm-operator"); // keys, budgets, limits, spend
+
+app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|user|app|day
 app.MapLlmDeploymentHealth(); // GET /llm/deployments
 app.MapPrometheusScrapingEndpoint(); // GET /metrics
 app.Run();

@@ -116,6 +116,45 @@ public sealed class SampleTests
     }
 
     [Fact]
+    public async Task GatewaySampleIssuesKeysAndSetsBudgetsThroughItsAdminApiForTheOperatorOnly()
+    {
+        var port = FreePort();
+        using var gateway = await StartAsync("Gateway", port, "--LlmGateway:OperatorKey=op-secret");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        try
+        {
+            using var anonymous = await http.PostAsync("/llm/admin/keys", new StringContent("""{"team":"me"}""", System.Text.Encoding.UTF8, "application/json"));
+            using var create = new HttpRequestMessage(HttpMethod.Post, "/llm/admin/keys") { Content = new StringContent("""{"team":"me"}""", System.Text.Encoding.UTF8, "application/json") };
+            create.Headers.TryAddWithoutValidation("Authorization", "Bearer op-secret");
+            using var created = await http.SendAsync(create);
+            var issued = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+            var secret = issued.GetProperty("secret").GetString()!;
+            var id = issued.GetProperty("key").GetProperty("id").GetString()!;
+            var openai = new OpenAIClient(new ApiKeyCredential(secret), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("default");
+            var anthropic = new AnthropicClient { ApiKey = secret, BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
+            var message = new MessageCreateParams { Model = "default", MaxTokens = 50, Messages = [new UserMessageParam("hi")] };
+            await openai.CompleteChatAsync([new UserChatMessage("hi")]);
+            await anthropic.Messages.Create(message);
+            using var budget = new HttpRequestMessage(HttpMethod.Put, "/llm/admin/budgets") { Content = new StringContent($$"""{"scope":"key","subject":"{{id}}","limit":0,"period":"total"}""", System.Text.Encoding.UTF8, "application/json") };
+            budget.Headers.TryAddWithoutValidation("Authorization", "Bearer op-secret");
+            using var budgeted = await http.SendAsync(budget);
+            var refusedOpenAI = await Assert.ThrowsAsync<ClientResultException>(() => openai.CompleteChatAsync([new UserChatMessage("over budget")]));
+            var refusedAnthropic = await Assert.ThrowsAsync<Anthropic.Exceptions.AnthropicRateLimitException>(() => anthropic.Messages.Create(message));
+
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, budgeted.StatusCode);
+            Assert.Equal(429, refusedOpenAI.Status);
+            Assert.Contains("budget_exceeded", refusedOpenAI.Message, StringComparison.Ordinal);
+            Assert.Contains("rate_limit_error", refusedAnthropic.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            gateway.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task GatewaySampleAnswersBothSdksThroughTheSimulatedProvider()
     {
         var port = FreePort();
