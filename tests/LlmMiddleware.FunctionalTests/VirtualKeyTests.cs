@@ -136,7 +136,7 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
         Assert.NotNull(first.Value);
         Assert.Equal(401, expired.Status);
         Assert.Contains("expired", expired.Message, StringComparison.Ordinal);
-        var stored = Assert.Single(await gateway.Services.GetRequiredService<ILlmVirtualKeyStore>().LoadAsync(default), k => k.Key.Id == issued.Key.Id);
+        var stored = Assert.Single(await gateway.Services.GetRequiredService<ILlmVirtualKeyStore>().WatchAsync(default).FirstAsync(), k => k.Key.Id == issued.Key.Id);
         Assert.DoesNotContain(issued.Secret, JsonSerializer.Serialize(stored), StringComparison.Ordinal);
         Assert.Equal(Sha256(issued.Secret), Assert.Single(stored.Secrets).Hash);
     }

@@ -1,42 +1,115 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using LlmMiddleware.Identity;
+using LlmMiddleware.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace LlmMiddleware.Governance;
 
 /// <summary>
 /// Every key's secrets by hash, in memory: loaded from the store at start-up (configured keys added first), updated
-/// by <see cref="LlmVirtualKeys"/> as keys change. Answers "who is this caller" without touching the store.
+/// by <see cref="LlmVirtualKeys"/> as keys change here and by the store's change feed as they change on other
+/// instances. Answers "who is this caller" without touching the store.
 /// </summary>
-internal sealed class VirtualKeyIndex(ILlmVirtualKeyStore store, IOptions<LlmVirtualKeyOptions> options, TimeProvider timeProvider) : IHostedService
+internal sealed partial class VirtualKeyIndex(ILlmVirtualKeyStore store, IOptions<LlmVirtualKeyOptions> options, TimeProvider timeProvider, IMeterFactory meters, ILogger<VirtualKeyIndex> logger) : IHostedService
 {
+    private static readonly TimeSpan RewatchDelay = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<KeyHash, VirtualKeyEntry> _bySecret = new();
     private readonly ConcurrentDictionary<string, LlmStoredKey> _byId = new(StringComparer.Ordinal);
     private readonly LlmVirtualKeyOptions _options = options.Value;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Counter<long> _received = meters.Create(LlmGatewayTelemetry.Name).CreateCounter<long>("llm_gateway.keys.received", "{key}", "Virtual keys taken in from the key store's change feed after start-up: saved on other instances (or on this one, as the store confirms).");
+    private Task _following = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var stored = await store.LoadAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var key in stored)
+        // The first batch is every stored key: calls are not served before it is in.
+        var feed = store.WatchAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
+        try
         {
-            Put(key);
+            if (await feed.MoveNextAsync().ConfigureAwait(false))
+            {
+                PutAll(feed.Current);
+            }
+
+            foreach (var (id, configured) in _options.Keys)
+            {
+                if (!_byId.ContainsKey(id))
+                {
+                    var key = FromConfiguration(id, configured);
+                    await store.SaveAsync(key, cancellationToken).ConfigureAwait(false);
+                    Put(key);
+                }
+            }
+        }
+        catch
+        {
+            await feed.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
 
-        foreach (var (id, configured) in _options.Keys)
+        _following = FollowAsync(feed);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _following.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes in the store's changes until stopped; a lost feed is watched again (every key reloaded) a second later.</summary>
+    private async Task FollowAsync(IAsyncEnumerator<IReadOnlyList<LlmStoredKey>> feed)
+    {
+        while (true)
         {
-            if (!_byId.ContainsKey(id))
+            try
             {
-                var key = FromConfiguration(id, configured);
-                await store.SaveAsync(key, cancellationToken).ConfigureAwait(false);
-                Put(key);
+                while (await feed.MoveNextAsync().ConfigureAwait(false))
+                {
+                    PutAll(feed.Current);
+                    _received.Add(feed.Current.Count);
+                }
+
+                return; // nothing more to follow
             }
+            catch (Exception ex) when (!_stopping.IsCancellationRequested)
+            {
+                Log.FeedLost(logger, RewatchDelay, ex);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                await feed.DisposeAsync().ConfigureAwait(false);
+            }
+
+            try
+            {
+                await Task.Delay(RewatchDelay, timeProvider, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            feed = store.WatchAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private void PutAll(IReadOnlyList<LlmStoredKey> keys)
+    {
+        foreach (var key in keys)
+        {
+            Put(key);
+        }
+    }
 
     public LlmStoredKey? Find(string id) => _byId.GetValueOrDefault(id);
 
@@ -97,6 +170,12 @@ internal sealed class VirtualKeyIndex(ILlmVirtualKeyStore store, IOptions<LlmVir
         return entry.Key.RevokedAt <= now ? throw Refuse($"API key {entry.Key.Id} has been revoked.")
             : entry.NotAfter <= now ? throw Refuse($"API key {entry.Key.Id} has expired.")
             : entry;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(34, LogLevel.Warning, "Lost the virtual key store's change feed; watching it again (every key reloaded) in {Delay}.", EventName = "KeyFeedLost")]
+        public static partial void FeedLost(ILogger logger, TimeSpan delay, Exception exception);
     }
 
     private static LlmGatewayException Refuse(string message) =>
