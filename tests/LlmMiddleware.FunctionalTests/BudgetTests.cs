@@ -84,7 +84,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
             await Task.WhenAny(calls.Where(c => !c.IsCompleted));
         }
 
-        var held = Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha"));
+        var held = Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha")));
         Assert.Equal((0m, 100m), (held.Spent, held.Reserved)); // ten worst cases of $10 held, nothing more
         release.SetResult();
         var results = await Task.WhenAll(calls);
@@ -95,7 +95,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         Assert.All(refused, r => Assert.Equal((HttpStatusCode.TooManyRequests, "budget_exceeded"), (r.Status, r.Json.GetProperty("error").GetProperty("code").GetString())));
         Assert.Equal(before + 10, fixture.Upstream.Calls.Count);
         await _sink.WaitForAsync(r => r.Caller.Key == "alpha", 100);
-        var settled = Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha"));
+        var settled = Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha")));
         Assert.Equal((70m, 0m), (settled.Spent, settled.Reserved)); // each charged its metered $7, the rest released
         Assert.Equal(70m, _sink.Records.Sum(r => r.Cost ?? 0m));
         Assert.Equal(90, _sink.Records.Count(r => r.ErrorCode == LlmErrorCodes.BudgetExceeded && r.Cost == 0m));
@@ -144,7 +144,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         Assert.Equal("1800", refused.Headers.GetValues("retry-after").Single());
         Assert.Equal(HttpStatusCode.OK, nextDay.Status);
         await _completed.Changes.UntilAsync(() => _completed.Completed.Count >= 3, "The calls did not complete.");
-        var status = Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha"));
+        var status = Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha")));
         Assert.Equal((7m, new DateTimeOffset(2026, 3, 10, 4, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 11, 4, 0, 0, TimeSpan.Zero)), (status.Spent, status.PeriodStart, status.ResetsAt!.Value));
     }
 
@@ -185,7 +185,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         Assert.Equal("0", hit.Headers.GetValues("x-llm-cost-usd").Single());
         Assert.Equal(HttpStatusCode.TooManyRequests, miss.Status); // $8 left, a call may cost $10
         Assert.False(miss.Headers.Contains("retry-after")); // a total budget never starts over
-        Assert.Equal(7m, Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha")).Spent);
+        Assert.Equal(7m, Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha"))).Spent);
     }
 
     [Fact]
@@ -204,7 +204,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         var record = await _sink.WaitForAsync(r => r.Caller.Key == "alpha");
         Assert.Equal(LlmCallStatus.StreamBroken, record.Status);
         Assert.True(record.Cost > 0m); // the delivered words, counted
-        var settled = Assert.Single(gateway.Services.GetRequiredService<LlmBudgets>().Status(LlmBudgetScope.Key, "alpha"));
+        var settled = Assert.Single(await gateway.Services.GetRequiredService<LlmBudgets>().StatusAsync(LlmBudgetScope.Key, "alpha"));
         Assert.Equal((record.Cost!.Value, 0m), (settled.Spent, settled.Reserved));
     }
 
@@ -220,7 +220,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
 
         var racing = PostAsync(gateway, Chat("race me", model: "race"), Alpha);
         await slow.Holding.Task; // both legs are in flight
-        var held = Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha"));
+        var held = Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha")));
         openaiAnswers.SetResult(); // openai wins; anthropic is cancelled and billed for its prompt
         var (status, _, _) = await racing;
 
@@ -230,7 +230,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         Assert.True(loser.Cost > 0m);
         // Each leg's worst case is the priciest deployment's: claude's prompt at $1 a token and 10 output tokens.
         Assert.Equal((0m, 2 * (loser.InputTokens + 10m)), (held.Spent, held.Reserved));
-        var settled = Assert.Single(budgets.Status(LlmBudgetScope.Key, "alpha"));
+        var settled = Assert.Single((await budgets.StatusAsync(LlmBudgetScope.Key, "alpha")));
         Assert.Equal((winner.Cost!.Value + loser.Cost!.Value, 0m), (settled.Spent, settled.Reserved));
     }
 

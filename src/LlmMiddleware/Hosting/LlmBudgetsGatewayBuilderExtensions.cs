@@ -38,9 +38,14 @@ public static class LlmBudgetsGatewayBuilderExtensions
         services.TryAddSingleton(static sp =>
         {
             var options = sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value;
-            var book = new BudgetBook(new BudgetPeriods(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone), options.WeekStartsOn));
-            book.Replace(options.Rules);
-            return new LlmBudgets(book, sp.GetRequiredService<BudgetAlerts>(), sp.GetRequiredService<TimeProvider>());
+            return new BudgetPeriods(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone), options.WeekStartsOn);
+        });
+        services.TryAddSingleton<IBudgetCounters>(static sp => new InMemoryBudgetCounters(sp.GetRequiredService<BudgetPeriods>()));
+        services.TryAddSingleton(static sp =>
+        {
+            var book = new BudgetBook();
+            book.Replace(sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value.Rules);
+            return new LlmBudgets(book, sp.GetRequiredService<IBudgetCounters>(), sp.GetRequiredService<BudgetAlerts>(), sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Budgets, static (sp, _) => new BudgetsStage(
             sp.GetRequiredService<LlmBudgets>(),

@@ -23,10 +23,10 @@ internal static class AdminLimits
             AdminJson.Service<LlmBudgets>(http, BudgetsBy, out var missing) is not { } budgets ? missing!
                 : !AdminJson.TryParse<LlmBudgetScope>(scope, out var s) || !AdminJson.TryParse<LlmBudgetPeriod>(period, out var p) ? AdminJson.Error(400, "Unknown budget scope or period.")
                 : budgets.Remove(s, subject, p) ? Results.NoContent() : AdminJson.Error(404, $"No {period} budget of {scope} '{subject}'."));
-        admin.MapGet("/budgets/status", (HttpContext http, string? scope, string? subject) =>
+        admin.MapGet("/budgets/status", async (HttpContext http, string? scope, string? subject) =>
             AdminJson.Service<LlmBudgets>(http, BudgetsBy, out var missing) is not { } budgets ? missing!
-                : scope is null && subject is null ? AdminJson.Ok(budgets.Statuses())
-                : AdminJson.TryParse<LlmBudgetScope>(scope, out var s) && subject is { Length: > 0 } ? AdminJson.Ok(budgets.Status(s, subject))
+                : scope is null && subject is null ? AdminJson.Ok(await budgets.StatusesAsync(http.RequestAborted).ConfigureAwait(false))
+                : AdminJson.TryParse<LlmBudgetScope>(scope, out var s) && subject is { Length: > 0 } ? AdminJson.Ok(await budgets.StatusAsync(s, subject, http.RequestAborted).ConfigureAwait(false))
                 : AdminJson.Error(400, "Give a known scope and a subject, or neither."));
         admin.MapGet("/limits", (HttpContext http) => AdminJson.Service<LlmRateLimits>(http, LimitsBy, out var missing) is { } limits ? AdminJson.Ok(limits.List()) : missing!);
         admin.MapPut("/limits", (Func<HttpContext, Task<IResult>>)(http => SetAsync<LlmRateLimit, LlmRateLimits>(http, LimitsBy, static (limits, limit) => limits.Set(limit))));

@@ -39,6 +39,32 @@ internal sealed partial class BudgetAlerts
         _refusals.Add(1, new("llm_gateway.budget.scope", Name(status.Budget.Scope)), new("llm_gateway.budget.period", Name(status.Budget.Period)));
     }
 
+    public void SettlementFailed(Exception exception) => Log.SettlementFailed(_logger, exception);
+
+    /// <summary>The highest soft limit (or 1, the limit itself) a charge from <paramref name="before"/> to
+    /// <paramref name="after"/> crossed, if any. Counted increments cross each threshold once, wherever they run.</summary>
+    public static double? Crossed(LlmBudget budget, decimal before, decimal after)
+    {
+        if (after <= before || budget.Limit <= 0)
+        {
+            return null;
+        }
+
+        double? crossed = null;
+        foreach (var threshold in (double[])[.. budget.SoftLimits ?? DefaultSoftLimits, 1d])
+        {
+            var at = budget.Limit * (decimal)threshold;
+            if (before < at && at <= after && threshold > (crossed ?? 0))
+            {
+                crossed = threshold;
+            }
+        }
+
+        return crossed;
+    }
+
+    private static readonly double[] DefaultSoftLimits = [0.8];
+
     private async Task NotifyAsync(LlmBudgetAlert alert)
     {
         foreach (var hook in _hooks)
@@ -78,6 +104,9 @@ internal sealed partial class BudgetAlerts
 
         [LoggerMessage(31, LogLevel.Information, "A call was refused: budget {Scope} '{Subject}' ({Period}) has {Spent} USD spent and {Reserved} USD held of its {Limit} USD.", EventName = "BudgetExceeded")]
         public static partial void Refused(ILogger logger, LlmBudgetScope scope, string subject, LlmBudgetPeriod period, decimal spent, decimal reserved, decimal limit);
+
+        [LoggerMessage(35, LogLevel.Error, "A call's cost could not be settled on its budgets; its hold lapses with the reservation.", EventName = "BudgetSettlementFailed")]
+        public static partial void SettlementFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(32, LogLevel.Error, "Budget hook {Hook} failed.", EventName = "BudgetHookFailed")]
         public static partial void HookFailed(ILogger logger, string hook, Exception exception);

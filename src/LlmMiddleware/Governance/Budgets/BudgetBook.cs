@@ -1,19 +1,14 @@
-using System.Collections.Concurrent;
 using System.Collections.Frozen;
 
 namespace LlmMiddleware.Governance.Budgets;
 
 /// <summary>
-/// The budgets in force and every subject's account under them. Finds the accounts a caller's call is charged to —
-/// for each scope and period, the budget naming the subject, else the scope's <c>*</c> budget — and reserves on all of
-/// them or none.
+/// The budgets in force, and which of them a caller's call is charged to: for each scope and period, the budget naming
+/// the subject, else the scope's <c>*</c> budget.
 /// </summary>
-internal sealed class BudgetBook(BudgetPeriods periods)
+internal sealed class BudgetBook
 {
-    private readonly ConcurrentDictionary<(LlmBudgetScope, string, LlmBudgetPeriod), BudgetAccount> _accounts = new();
     private Rules _rules = Rules.Empty;
-
-    public BudgetPeriods Periods { get; } = periods;
 
     public IReadOnlyList<LlmBudget> Budgets => _rules.All;
 
@@ -22,70 +17,44 @@ internal sealed class BudgetBook(BudgetPeriods periods)
     /// <summary>Puts <paramref name="budgets"/> in force (spend so far is kept: an account outlives changes to its budget).</summary>
     public void Replace(IEnumerable<LlmBudget> budgets) => Volatile.Write(ref _rules, new Rules([.. budgets.Select(b => b.Clone())]));
 
-    /// <summary>Reserves <paramref name="amount"/> on every account <paramref name="caller"/> is charged to, or on none:
-    /// returns the refusing budget's state when one has no room.</summary>
-    public LlmBudgetStatus? TryReserve(LlmCallerIdentity caller, decimal amount, DateTimeOffset now, List<(LlmBudget, BudgetAccount)> reserved)
+    /// <summary>The accounts a call of <paramref name="caller"/> is charged to.</summary>
+    public BudgetCharge[] Charges(LlmCallerIdentity caller)
     {
         var rules = Volatile.Read(ref _rules);
+        List<BudgetCharge>? charges = null;
         foreach (var scope in rules.Scopes)
         {
-            switch (scope)
+            if (scope == LlmBudgetScope.Tag)
             {
-                case LlmBudgetScope.Tag when caller.Tags is { } tags:
-                    foreach (var (name, value) in tags)
-                    {
-                        if (TryReserve(rules, scope, $"{name}={value}", amount, now, reserved) is { } refusal)
-                        {
-                            return refusal;
-                        }
-                    }
-
-                    break;
-                case not LlmBudgetScope.Tag when SubjectOf(caller, scope) is { } subject:
-                    if (TryReserve(rules, scope, subject, amount, now, reserved) is { } refused)
-                    {
-                        return refused;
-                    }
-
-                    break;
+                foreach (var (name, value) in caller.Tags ?? EmptyTags)
+                {
+                    Add(ref charges, rules, scope, $"{name}={value}");
+                }
+            }
+            else if (SubjectOf(caller, scope) is { } subject)
+            {
+                Add(ref charges, rules, scope, subject);
             }
         }
 
-        return null;
+        return charges is null ? [] : [.. charges];
     }
 
-    public LlmBudgetStatus[] Status(LlmBudgetScope scope, string subject, DateTimeOffset now) =>
-        [.. Volatile.Read(ref _rules).Of(scope, subject).Select(budget => Account(scope, subject, budget.Period).Status(budget, now, Periods))];
+    /// <summary>The budgets of <paramref name="subject"/> in <paramref name="scope"/>, one per period.</summary>
+    public LlmBudget[] Of(LlmBudgetScope scope, string subject) => Volatile.Read(ref _rules).Of(scope, subject);
 
-    public IEnumerable<LlmBudgetStatus> Statuses(DateTimeOffset now) =>
-        _accounts.Select(pair => (pair.Key, pair.Value, Budget: Volatile.Read(ref _rules).For(pair.Key.Item1, pair.Key.Item2, pair.Key.Item3)))
-            .Where(a => a.Budget is not null)
-            .Select(a => a.Value.Status(a.Budget!, now, Periods));
+    /// <summary>The budget in force for an account, if any.</summary>
+    public LlmBudget? For(LlmBudgetScope scope, string subject, LlmBudgetPeriod period) => Array.Find(Of(scope, subject), b => b.Period == period);
 
-    private LlmBudgetStatus? TryReserve(Rules rules, LlmBudgetScope scope, string subject, decimal amount, DateTimeOffset now, List<(LlmBudget, BudgetAccount)> reserved)
+    private static readonly Dictionary<string, string> EmptyTags = [];
+
+    private static void Add(ref List<BudgetCharge>? charges, Rules rules, LlmBudgetScope scope, string subject)
     {
         foreach (var budget in rules.Of(scope, subject))
         {
-            var account = Account(scope, subject, budget.Period);
-            if (!account.TryReserve(budget, amount, now, Periods, out _))
-            {
-                foreach (var (taken, on) in reserved)
-                {
-                    on.Settle(taken, amount, 0m, now, Periods);
-                }
-
-                reserved.Clear();
-                return account.Status(budget, now, Periods);
-            }
-
-            reserved.Add((budget, account));
+            (charges ??= []).Add(new BudgetCharge(budget, subject));
         }
-
-        return null;
     }
-
-    private BudgetAccount Account(LlmBudgetScope scope, string subject, LlmBudgetPeriod period) =>
-        _accounts.GetOrAdd((scope, subject, period), static key => new BudgetAccount(key.Item2, key.Item3));
 
     private static string? SubjectOf(LlmCallerIdentity caller, LlmBudgetScope scope) => scope switch
     {
@@ -121,8 +90,6 @@ internal sealed class BudgetBook(BudgetPeriods periods)
 
         public LlmBudget[] Of(LlmBudgetScope scope, string subject) =>
             _named.TryGetValue((scope, subject), out var named) ? named : _each.GetValueOrDefault(scope) ?? [];
-
-        public LlmBudget? For(LlmBudgetScope scope, string subject, LlmBudgetPeriod period) => Array.Find(Of(scope, subject), b => b.Period == period);
 
         /// <summary>One budget per period: the last given wins.</summary>
         private static LlmBudget[] Latest(IEnumerable<LlmBudget> budgets) => [.. budgets.Reverse().DistinctBy(b => b.Period)];

@@ -7,7 +7,7 @@ namespace LlmMiddleware.Governance.Budgets;
 /// the hold (race losers' first), and the call's own record releases the rest. Without a record (metering failed) the
 /// whole hold is charged: the budget errs on the side of the money.
 /// </summary>
-internal sealed class BudgetReservation(LlmBudgets budgets, (LlmBudget Budget, BudgetAccount Account)[] accounts, decimal amount) : CallSettlement
+internal sealed class BudgetReservation(LlmBudgets budgets, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset reservedAt) : CallSettlement
 {
     private readonly Lock _lock = new();
     private decimal _held = amount;
@@ -20,9 +20,11 @@ internal sealed class BudgetReservation(LlmBudgets budgets, (LlmBudget Budget, B
     private void Charge(decimal? cost, bool close)
     {
         decimal released;
+        bool last;
         lock (_lock)
         {
             cost ??= _held;
+            last = close && !_closed;
             if (_closed)
             {
                 released = 0m; // a loser disposed after the call: charged on its own
@@ -38,6 +40,6 @@ internal sealed class BudgetReservation(LlmBudgets budgets, (LlmBudget Budget, B
             }
         }
 
-        budgets.Settle(accounts, released, cost.Value);
+        budgets.Settle(charges, callId, released, last, cost.Value, reservedAt);
     }
 }

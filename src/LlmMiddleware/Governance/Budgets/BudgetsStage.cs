@@ -11,30 +11,39 @@ namespace LlmMiddleware.Governance.Budgets;
 /// </summary>
 internal sealed class BudgetsStage(LlmBudgets budgets, CostBound bound, CallerIdentities callers) : LlmCallStage
 {
-    [ThreadStatic]
-    private static List<(LlmBudget, BudgetAccount)>? t_reserved;
-
     public override bool EditsRequest => false;
 
     internal override bool PassesThrough(LlmRequestContext context) => budgets.Book.IsEmpty;
 
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
+        var charges = budgets.Book.Charges(callers.Of(context));
+        if (charges.Length == 0)
+        {
+            return next(context, cancellationToken);
+        }
+
         var amount = bound.Of(context);
         var now = budgets.Time.GetUtcNow();
-        var reserved = t_reserved ??= [];
-        if (budgets.Book.TryReserve(callers.Of(context), amount, now, reserved) is { } refusal)
+        var callId = context.HttpContext.TraceIdentifier;
+        var reserved = budgets.Counters.TryReserveAsync(charges, callId, amount, now);
+        return reserved.IsCompletedSuccessfully
+            ? Admitted(reserved.Result, context, next, charges, callId, amount, now, cancellationToken)
+            : AwaitReservationAsync(reserved, context, next, charges, callId, amount, now, cancellationToken);
+    }
+
+    private async ValueTask AwaitReservationAsync(ValueTask<LlmBudgetStatus?> reserved, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await Admitted(await reserved.ConfigureAwait(false), context, next, charges, callId, amount, now, cancellationToken).ConfigureAwait(false);
+
+    private ValueTask Admitted(LlmBudgetStatus? refusal, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (refusal is not null)
         {
             budgets.Alerts.Refused(refusal);
             throw Exceeded(context, refusal, now, amount);
         }
 
-        if (reserved.Count > 0)
-        {
-            context.HoldUntilSettled(new BudgetReservation(budgets, [.. reserved], amount));
-            reserved.Clear();
-        }
-
+        context.HoldUntilSettled(new BudgetReservation(budgets, charges, callId, amount, now));
         return next(context, cancellationToken);
     }
 

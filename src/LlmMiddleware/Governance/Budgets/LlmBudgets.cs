@@ -10,25 +10,25 @@ namespace LlmMiddleware;
 public sealed class LlmBudgets
 {
     private readonly Lock _writes = new();
-    private readonly BudgetBook _book;
-    private readonly BudgetAlerts _alerts;
-    private readonly TimeProvider _time;
 
-    internal LlmBudgets(BudgetBook book, BudgetAlerts alerts, TimeProvider time)
+    internal LlmBudgets(BudgetBook book, IBudgetCounters counters, BudgetAlerts alerts, TimeProvider time)
     {
-        _book = book;
-        _alerts = alerts;
-        _time = time;
+        Book = book;
+        Counters = counters;
+        Alerts = alerts;
+        Time = time;
     }
 
-    internal BudgetBook Book => _book;
+    internal BudgetBook Book { get; }
 
-    internal BudgetAlerts Alerts => _alerts;
+    internal IBudgetCounters Counters { get; }
 
-    internal TimeProvider Time => _time;
+    internal BudgetAlerts Alerts { get; }
+
+    internal TimeProvider Time { get; }
 
     /// <summary>The budgets in force (copies).</summary>
-    public IReadOnlyList<LlmBudget> List() => [.. _book.Budgets.Select(b => b.Clone())];
+    public IReadOnlyList<LlmBudget> List() => [.. Book.Budgets.Select(b => b.Clone())];
 
     /// <summary>Adds <paramref name="budget"/>, or replaces the one of the same scope, subject and period.</summary>
     public void Set(LlmBudget budget)
@@ -42,7 +42,7 @@ public sealed class LlmBudgets
 
         lock (_writes)
         {
-            _book.Replace([.. _book.Budgets.Where(b => !SameSlot(b, budget.Scope, budget.Subject, budget.Period)), budget]);
+            Book.Replace([.. Book.Budgets.Where(b => !SameSlot(b, budget.Scope, budget.Subject, budget.Period)), budget]);
         }
     }
 
@@ -51,33 +51,86 @@ public sealed class LlmBudgets
     {
         lock (_writes)
         {
-            var before = _book.Budgets.Count;
-            var kept = _book.Budgets.Where(b => !SameSlot(b, scope, subject, period)).ToList();
-            _book.Replace(kept);
-            return kept.Count != before;
+            var before = Book.Budgets.Count;
+            Book.Replace([.. Book.Budgets.Where(b => !SameSlot(b, scope, subject, period))]);
+            return Book.Budgets.Count != before;
         }
     }
 
     /// <summary>Where <paramref name="subject"/> (a key id, team, user, app, or tag as <c>name=value</c>) stands under
     /// each budget of <paramref name="scope"/> that applies to it.</summary>
-    public IReadOnlyList<LlmBudgetStatus> Status(LlmBudgetScope scope, string subject)
+    public async ValueTask<IReadOnlyList<LlmBudgetStatus>> StatusAsync(LlmBudgetScope scope, string subject, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        return _book.Status(scope, subject, _time.GetUtcNow());
+        var now = Time.GetUtcNow();
+        var statuses = new List<LlmBudgetStatus>();
+        foreach (var budget in Book.Of(scope, subject))
+        {
+            statuses.Add(await Counters.StatusAsync(new BudgetCharge(budget, subject), now).ConfigureAwait(false));
+        }
+
+        return statuses;
     }
 
     /// <summary>Where every subject that has made calls stands under its budgets.</summary>
-    public IReadOnlyList<LlmBudgetStatus> Statuses() => [.. _book.Statuses(_time.GetUtcNow())];
-
-    internal void Settle((LlmBudget Budget, BudgetAccount Account)[] accounts, decimal released, decimal cost)
+    public async ValueTask<IReadOnlyList<LlmBudgetStatus>> StatusesAsync(CancellationToken cancellationToken = default)
     {
-        var now = _time.GetUtcNow();
-        foreach (var (budget, account) in accounts)
+        var statuses = new List<LlmBudgetStatus>();
+        await foreach (var status in Counters.StatusesAsync(Book.For, Time.GetUtcNow()).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            if (account.Settle(budget, released, cost, now, _book.Periods) is { } alert)
+            statuses.Add(status);
+        }
+
+        return statuses;
+    }
+
+    /// <summary>Settles a call's record on its accounts, off the call's path when the counters are remote; raises the soft limits it crosses.</summary>
+    internal void Settle(BudgetCharge[] charges, string callId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt)
+    {
+        var now = Time.GetUtcNow();
+        var settled = Counters.SettleAsync(charges, callId, released, last, cost, reservedAt, now);
+        if (settled.IsCompletedSuccessfully)
+        {
+            RaiseCrossed(charges, settled.Result, now);
+        }
+        else
+        {
+            _ = AwaitAsync(settled, charges, now);
+        }
+    }
+
+    private async Task AwaitAsync(ValueTask<(decimal Before, decimal After)[]> settled, BudgetCharge[] charges, DateTimeOffset now)
+    {
+        try
+        {
+            RaiseCrossed(charges, await settled.ConfigureAwait(false), now);
+        }
+        catch (Exception ex)
+        {
+            Alerts.SettlementFailed(ex);
+        }
+    }
+
+    private void RaiseCrossed(BudgetCharge[] charges, (decimal Before, decimal After)[] spent, DateTimeOffset now)
+    {
+        for (var i = 0; i < charges.Length; i++)
+        {
+            if (BudgetAlerts.Crossed(charges[i].Budget, spent[i].Before, spent[i].After) is { } threshold)
             {
-                _alerts.Raise(alert);
+                _ = RaiseAsync(charges[i], threshold, now);
             }
+        }
+    }
+
+    private async Task RaiseAsync(BudgetCharge charge, double threshold, DateTimeOffset now)
+    {
+        try
+        {
+            Alerts.Raise(new LlmBudgetAlert(await Counters.StatusAsync(charge, now).ConfigureAwait(false), threshold));
+        }
+        catch (Exception ex)
+        {
+            Alerts.SettlementFailed(ex);
         }
     }
 
