@@ -33,12 +33,13 @@ public static class LlmRateLimitsGatewayBuilderExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmRateLimitOptions>, LlmRateLimitOptionsValidator>());
         services.TryAddSingleton<RateLimitRefusals>();
+        services.TryAddSingleton<ILimitCounters>(static sp => new InMemoryLimitCounters(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static sp =>
         {
             var options = sp.GetRequiredService<IOptions<LlmRateLimitOptions>>().Value;
-            var book = new LimitBook(sp.GetRequiredService<TimeProvider>());
+            var book = new LimitBook();
             book.Replace(options.Rules);
-            return new LlmRateLimits(book, options);
+            return new LlmRateLimits(book, sp.GetRequiredService<ILimitCounters>(), options, sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.RateLimits, static (sp, _) => new RateLimitsStage(
             sp.GetRequiredService<LlmRateLimits>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<RateLimitRefusals>()));

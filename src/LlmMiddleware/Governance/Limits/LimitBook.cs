@@ -1,61 +1,63 @@
-using System.Collections.Concurrent;
 using System.Collections.Frozen;
-using System.Threading.RateLimiting;
+using LlmMiddleware.Identity;
 
 namespace LlmMiddleware.Governance.Limits;
 
 /// <summary>
-/// The rate limits in force and the limiters of every subject counted under them — for each scope, the limit naming the
-/// subject, else the scope's <c>*</c> limit. Limiters idle past their window are dropped once there are many, so
-/// subjects callers choose (request users, say) cannot grow it without bound.
+/// The rate limits in force, and which of them count a call: for each scope, the limit naming the call's subject —
+/// its key, team, user, app, tags, model or group — else the scope's <c>*</c> limit.
 /// </summary>
-internal sealed class LimitBook(TimeProvider time)
+internal sealed class LimitBook
 {
-    private const int SweepAbove = 50_000;
-    private static readonly TimeSpan Idle = TimeSpan.FromMinutes(2);
-
-    private readonly ConcurrentDictionary<(LlmRateLimitScope, string), SubjectLimiters> _subjects = new();
+    private static readonly Dictionary<string, string> EmptyTags = [];
     private Rules _rules = Rules.Empty;
 
     public IReadOnlyList<LlmRateLimit> Limits => _rules.All;
-
-    public LlmRateLimitScope[] Scopes => Volatile.Read(ref _rules).Scopes;
 
     public bool IsEmpty => _rules.All.Length == 0;
 
     public void Replace(IEnumerable<LlmRateLimit> limits) => Volatile.Write(ref _rules, new Rules([.. limits.Select(l => l.Clone())]));
 
-    /// <summary>The limiters counting <paramref name="subject"/>'s calls, matched to the limit in force; null when none applies.</summary>
-    public SubjectLimiters? For(LlmRateLimitScope scope, string subject)
+    /// <summary>The subjects a call of <paramref name="caller"/> is counted under, with their limits.</summary>
+    public LimitSubject[] Subjects(LlmRequestContext context, LlmCallerIdentity caller)
     {
-        if (Volatile.Read(ref _rules).Of(scope, subject) is not { } rule)
+        var rules = Volatile.Read(ref _rules);
+        List<LimitSubject>? subjects = null;
+        foreach (var scope in rules.Scopes)
         {
-            return null;
-        }
-
-        if (!_subjects.TryGetValue((scope, subject), out var limiters))
-        {
-            if (_subjects.Count > SweepAbove)
+            if (scope == LlmRateLimitScope.Tag)
             {
-                Sweep();
+                foreach (var (name, value) in caller.Tags ?? EmptyTags)
+                {
+                    Add(ref subjects, rules, scope, $"{name}={value}");
+                }
             }
-
-            limiters = _subjects.GetOrAdd((scope, subject), static (_, time) => new SubjectLimiters(time), time);
-        }
-
-        return limiters.Match(rule);
-    }
-
-    private void Sweep()
-    {
-        foreach (var (key, limiters) in _subjects)
-        {
-            if (limiters.IdleFor >= Idle)
+            else if (SubjectOf(context, caller, scope) is { } subject)
             {
-                _subjects.TryRemove(key, out _);
+                Add(ref subjects, rules, scope, subject);
             }
         }
+
+        return subjects is null ? [] : [.. subjects];
     }
+
+    private static void Add(ref List<LimitSubject>? subjects, Rules rules, LlmRateLimitScope scope, string subject)
+    {
+        if (rules.Of(scope, subject) is { } rule)
+        {
+            (subjects ??= []).Add(new LimitSubject(rule, scope, subject));
+        }
+    }
+
+    private static string? SubjectOf(LlmRequestContext context, LlmCallerIdentity caller, LlmRateLimitScope scope) => scope switch
+    {
+        LlmRateLimitScope.Key => caller.Key,
+        LlmRateLimitScope.Team => caller.Team,
+        LlmRateLimitScope.User => caller.User,
+        LlmRateLimitScope.App => caller.App,
+        LlmRateLimitScope.Model => context.RequestedModel,
+        _ => CallEstimate.Candidates(context)?[0].Group,
+    };
 
     private sealed class Rules
     {
@@ -79,70 +81,5 @@ internal sealed class LimitBook(TimeProvider time)
 
         public LlmRateLimit? Of(LlmRateLimitScope scope, string subject) =>
             _named.TryGetValue((scope, subject), out var named) ? named : _each.GetValueOrDefault(scope);
-    }
-}
-
-/// <summary>One subject's limiters, made as the limit in force needs them and resized when it changes.</summary>
-internal sealed class SubjectLimiters(TimeProvider time)
-{
-    private readonly Lock _lock = new();
-
-    public LlmRateLimit Rule { get; private set; } = null!;
-
-    public MinuteWindowLimiter? Requests { get; private set; }
-
-    public MinuteWindowLimiter? Tokens { get; private set; }
-
-    public ConcurrencyLimiter? Concurrent { get; private set; }
-
-    /// <summary>How long no call has used these limiters; zero while calls are in flight.</summary>
-    public TimeSpan IdleFor
-    {
-        get
-        {
-            var idle = TimeSpan.MaxValue;
-            foreach (var limiter in (RateLimiter?[])[Requests, Tokens, Concurrent])
-            {
-                // A concurrency limiter with permits out is not idle: its IdleDuration is null.
-                if (limiter is not null && (limiter.IdleDuration ?? TimeSpan.Zero) is var duration && duration < idle)
-                {
-                    idle = duration;
-                }
-            }
-
-            return idle;
-        }
-    }
-
-    public SubjectLimiters Match(LlmRateLimit rule)
-    {
-        if (ReferenceEquals(Rule, rule))
-        {
-            return this;
-        }
-
-        lock (_lock)
-        {
-            if (rule.RequestsPerMinute is { } rpm)
-            {
-                (Requests ??= new MinuteWindowLimiter(time, rpm)).Limit = rpm;
-            }
-
-            if (rule.TokensPerMinute is { } tpm)
-            {
-                (Tokens ??= new MinuteWindowLimiter(time, tpm)).Limit = tpm;
-            }
-
-            if (rule.MaxConcurrentRequests is { } concurrent && Rule?.MaxConcurrentRequests != concurrent)
-            {
-                // Calls holding the old limiter's permits release them there.
-                Concurrent = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = concurrent, QueueLimit = 0 });
-            }
-
-            (Requests, Tokens, Concurrent) = (rule.RequestsPerMinute is null ? null : Requests, rule.TokensPerMinute is null ? null : Tokens, rule.MaxConcurrentRequests is null ? null : Concurrent);
-            Rule = rule;
-        }
-
-        return this;
     }
 }

@@ -11,15 +11,21 @@ public sealed class LlmRateLimits
 {
     private readonly Lock _writes = new();
 
-    internal LlmRateLimits(LimitBook book, LlmRateLimitOptions options)
+    internal LlmRateLimits(LimitBook book, ILimitCounters counters, LlmRateLimitOptions options, TimeProvider time)
     {
         Book = book;
+        Counters = counters;
         Options = options;
+        Time = time;
     }
 
     internal LimitBook Book { get; }
 
+    internal ILimitCounters Counters { get; }
+
     internal LlmRateLimitOptions Options { get; }
+
+    internal TimeProvider Time { get; }
 
     /// <summary>The limits in force (copies).</summary>
     public IReadOnlyList<LlmRateLimit> List() => [.. Book.Limits.Select(l => l.Clone())];

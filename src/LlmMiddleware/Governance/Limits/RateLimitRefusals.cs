@@ -26,7 +26,7 @@ internal sealed partial class RateLimitRefusals
         headers.RetryAfter = Math.Max(Math.Ceiling(retryAfter.TotalSeconds), 1).ToString(CultureInfo.InvariantCulture);
         headers["retry-after-ms"] = Math.Max(Math.Ceiling(retryAfter.TotalMilliseconds), 1).ToString(CultureInfo.InvariantCulture);
         var who = scope is null ? subject : $"{scopeName} '{subject}'";
-        return new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Rate limit reached for {who}: {limit}. Try again in {Admission.Duration(retryAfter)}.")
+        return new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, $"Rate limit reached for {who}: {limit}. Try again in {RateLimitHeaders.Duration(retryAfter)}.")
         {
             Code = LlmErrorCodes.RateLimitExceeded,
         });

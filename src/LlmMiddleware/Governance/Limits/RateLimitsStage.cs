@@ -17,26 +17,52 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
 
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        var book = limits.Book;
-        var caller = callers.Of(context);
-        var estimate = book.IsEmpty ? 0 : CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
-        var admission = new Admission(new LimitSettlement(estimate), estimate);
-        foreach (var scope in book.Scopes)
+        var subjects = limits.Book.Subjects(context, callers.Of(context));
+        if (subjects.Length == 0)
         {
-            if (scope == LlmRateLimitScope.Tag)
-            {
-                foreach (var (name, value) in caller.Tags ?? Empty)
-                {
-                    var tag = $"{name}={value}";
-                    admission.Take(book.For(scope, tag), context, scope, tag, refusals);
-                }
-            }
-            else if (SubjectOf(context, caller, scope) is { } subject)
-            {
-                admission.Take(book.For(scope, subject), context, scope, subject, refusals);
-            }
+            return Admit(context, next, null, 0, cancellationToken);
         }
 
+        var estimate = CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
+        var taken = limits.Counters.TryTakeAsync(subjects, context.HttpContext.TraceIdentifier, estimate, limits.Time.GetUtcNow());
+        return taken.IsCompletedSuccessfully ? Admit(context, next, taken.Result, estimate, cancellationToken) : AwaitTakenAsync(taken, context, next, estimate, cancellationToken);
+    }
+
+    private async ValueTask AwaitTakenAsync(ValueTask<LimitAdmission> taken, LlmRequestContext context, LlmCallDelegate next, long estimate, CancellationToken cancellationToken) =>
+        await Admit(context, next, await taken.ConfigureAwait(false), estimate, cancellationToken).ConfigureAwait(false);
+
+    private ValueTask Admit(LlmRequestContext context, LlmCallDelegate next, LimitAdmission? admission, long estimate, CancellationToken cancellationToken)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        if (admission?.RefusedBy is { } refusedBy)
+        {
+            RateLimitHeaders.Write(headers, admission);
+            throw refusals.Refuse(context, refusedBy.Scope, refusedBy.Subject, admission.RefusedLimit!, admission.RetryAfter);
+        }
+
+        var leases = HostLeases(context, admission);
+        if (admission is not null && limits.Options.EmitHeaders)
+        {
+            RateLimitHeaders.Write(headers, admission);
+        }
+
+        if (admission?.Hold is { } hold)
+        {
+            context.HoldUntilSettled(new LimitSettlement(hold, estimate));
+        }
+
+        if (leases is not null)
+        {
+            context.HoldUntilSettled(new LeaseSettlement(leases));
+        }
+
+        return next(context, cancellationToken);
+    }
+
+    /// <summary>One permit of each of the host's limiters, or the refusal (everything taken handed back).</summary>
+    private List<RateLimitLease>? HostLeases(LlmRequestContext context, LimitAdmission? admission)
+    {
+        List<RateLimitLease>? leases = null;
         foreach (var limiter in limits.Options.Limiters)
         {
             var lease = limiter.AttemptAcquire(context);
@@ -44,34 +70,24 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
             {
                 var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
                 lease.Dispose();
-                throw admission.Refused(context, refusals, null, "the host's limiter", "its limit", retryAfter);
+                leases?.ForEach(static l => l.Dispose());
+                admission?.Hold?.Refund();
+                throw refusals.Refuse(context, null, "the host's limiter", "its limit", retryAfter);
             }
 
-            admission.Held.Hold(lease);
+            (leases ??= []).Add(lease);
         }
 
-        if (limits.Options.EmitHeaders)
-        {
-            admission.WriteHeaders(context.HttpContext.Response.Headers);
-        }
-
-        if (admission.Held.HoldsUntilSettled)
-        {
-            context.HoldUntilSettled(admission.Held);
-        }
-
-        return next(context, cancellationToken);
+        return leases;
     }
 
-    private static readonly Dictionary<string, string> Empty = [];
-
-    private static string? SubjectOf(LlmRequestContext context, LlmCallerIdentity caller, LlmRateLimitScope scope) => scope switch
+    /// <summary>The host's limiter permits, held until the call ends.</summary>
+    private sealed class LeaseSettlement(List<RateLimitLease> leases) : Pipeline.CallSettlement
     {
-        LlmRateLimitScope.Key => caller.Key,
-        LlmRateLimitScope.Team => caller.Team,
-        LlmRateLimitScope.User => caller.User,
-        LlmRateLimitScope.App => caller.App,
-        LlmRateLimitScope.Model => context.RequestedModel,
-        _ => CallEstimate.Candidates(context)?[0].Group,
-    };
+        public override void Recorded(LlmCallRecord record)
+        {
+        }
+
+        public override void Close(LlmCallRecord? record) => leases.ForEach(static l => l.Dispose());
+    }
 }
