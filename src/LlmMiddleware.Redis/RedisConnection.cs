@@ -22,7 +22,8 @@ internal sealed class RedisConnection(IOptions<RedisCacheStoreOptions> options) 
         }
     }
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(string connectionString)
+    /// <summary>A multiplexer that connects in the background and fails commands at once while Redis is away.</summary>
+    internal static async Task<IConnectionMultiplexer> ConnectAsync(string connectionString)
     {
         var configuration = ConfigurationOptions.Parse(connectionString);
         configuration.AbortOnConnectFail = false;

@@ -78,6 +78,21 @@ public sealed class RedisServer : IAsyncLifetime
         }
     }
 
+    /// <summary>Waits until <paramref name="condition"/> holds, re-checking it whenever a key matching
+    /// <paramref name="pattern"/> changes (Redis's keyspace notifications).</summary>
+    public async Task UntilAsync(string pattern, Func<Task<bool>> condition)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(ConnectionString + ",allowAdmin=true");
+        await connection.GetServer(connection.GetEndPoints()[0]).ConfigSetAsync("notify-keyspace-events", "KA");
+        var changed = System.Threading.Channels.Channel.CreateUnbounded<bool>();
+        await connection.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Pattern("__keyspace@0__:" + pattern), (_, _) => changed.Writer.TryWrite(true));
+        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (!await condition()) // checked after subscribing, so a write in between is not missed
+        {
+            await changed.Reader.ReadAsync(hang.Token);
+        }
+    }
+
     /// <summary>Kills the server (no shutdown courtesy: Redis simply goes away) and waits for it to exit.</summary>
     public async Task StopAsync()
     {

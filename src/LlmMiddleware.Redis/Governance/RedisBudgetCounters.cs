@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using LlmMiddleware.Governance.Budgets;
+using StackExchange.Redis;
+
+namespace LlmMiddleware.Redis;
+
+/// <summary>
+/// Budget accounts in Redis, shared by every instance: a reservation checks and holds on all of a call's accounts in
+/// one Lua script (one round trip), so instances together never hold more than a budget. Each hold is kept per call
+/// with a deadline, so a hold whose instance died lapses instead of locking the budget. Amounts are counted in
+/// nano-USD integers. While Redis is unreachable the configured failure mode applies.
+/// </summary>
+internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods periods) : IBudgetCounters
+{
+    // KEYS: per account, its hash (s: spent, r: held, h:<call>: a call's hold) and its holds' deadlines (a sorted set).
+    // ARGV: now ms, hold deadline ms, call, amount; per account: limit, ttl s (0: none).
+    private const string ReserveScript = """
+        local now, deadline, call, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+        local n = #KEYS / 2
+        for i = 1, n do
+          local key, holds = KEYS[2 * i - 1], KEYS[2 * i]
+          for _, lapsed in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now)) do
+            redis.call('HINCRBY', key, 'r', -tonumber(redis.call('HGET', key, 'h:' .. lapsed) or '0'))
+            redis.call('HDEL', key, 'h:' .. lapsed)
+          end
+          redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+          local s = tonumber(redis.call('HGET', key, 's') or '0')
+          local r = tonumber(redis.call('HGET', key, 'r') or '0')
+          local limit = tonumber(ARGV[3 + 2 * i])
+          if s >= limit or s + r + amount > limit then return {i, s, r} end
+        end
+        for i = 1, n do
+          local key, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], tonumber(ARGV[4 + 2 * i])
+          redis.call('HINCRBY', key, 'r', amount)
+          redis.call('HSET', key, 'h:' .. call, amount)
+          redis.call('ZADD', holds, deadline, call)
+          if ttl > 0 then redis.call('EXPIRE', key, ttl) redis.call('EXPIRE', holds, ttl) end
+        end
+        return {0}
+        """;
+
+    // KEYS: per account, the hash and holds the call reserved on, and the hash of the current period it is charged to.
+    // ARGV: call, released, last (1: all of the hold), cost; per account: ttl s (0: none). Returns each account's spend after.
+    private const string SettleScript = """
+        local call, released, last, cost = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
+        local spent = {}
+        for i = 1, #KEYS / 3 do
+          local key, holds, charged, ttl = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], tonumber(ARGV[4 + i])
+          local held = tonumber(redis.call('HGET', key, 'h:' .. call) or '-1')
+          if held >= 0 then
+            local release = last and held or math.min(released, held)
+            redis.call('HINCRBY', key, 'r', -release)
+            if last or held <= release then
+              redis.call('HDEL', key, 'h:' .. call)
+              redis.call('ZREM', holds, call)
+            else
+              redis.call('HSET', key, 'h:' .. call, held - release)
+            end
+          end
+          spent[i] = redis.call('HINCRBY', charged, 's', cost)
+          if ttl > 0 then redis.call('EXPIRE', charged, ttl) end
+        end
+        return spent
+        """;
+
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private readonly InMemoryBudgetCounters _local = new(periods);
+    private readonly ConcurrentDictionary<string, byte> _admittedLocally = new(StringComparer.Ordinal);
+    private readonly ConditionalWeakTable<LlmBudget, LlmBudget> _shares = [];
+
+    public async ValueTask<LlmBudgetStatus?> TryReserveAsync(BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now)
+    {
+        var keys = new RedisKey[charges.Length * 2];
+        var values = new RedisValue[4 + (charges.Length * 2)];
+        (values[0], values[1], values[2], values[3]) = (now.ToUnixTimeMilliseconds(), (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), Call(callId), Nano(amount));
+        for (var i = 0; i < charges.Length; i++)
+        {
+            var (key, holds, ttl) = Account(charges[i], now);
+            (keys[2 * i], keys[(2 * i) + 1]) = (key, holds);
+            (values[4 + (2 * i)], values[5 + (2 * i)]) = (Nano(charges[i].Budget.Limit), ttl);
+        }
+
+        try
+        {
+            var result = (RedisResult[])(await store.EvaluateAsync(ReserveScript, keys, values).ConfigureAwait(false))!;
+            if ((int)result[0] is var refused and > 0)
+            {
+                var charge = charges[refused - 1];
+                var (start, end) = periods.At(charge.Budget.Period, now);
+                return new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long)result[1]), Usd((long)result[2]), start, end == DateTimeOffset.MaxValue ? null : end);
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.Unreachable(ex);
+            _admittedLocally[callId] = 0;
+            return await _local.TryReserveAsync(Shares(charges), callId, amount, now).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<(decimal Before, decimal After)[]> SettleAsync(BudgetCharge[] charges, string callId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt, DateTimeOffset now)
+    {
+        if (_admittedLocally.ContainsKey(callId))
+        {
+            if (last)
+            {
+                _admittedLocally.TryRemove(callId, out _);
+            }
+
+            return await _local.SettleAsync(Shares(charges), callId, released, last, cost, reservedAt, now).ConfigureAwait(false);
+        }
+
+        var keys = new RedisKey[charges.Length * 3];
+        var values = new RedisValue[4 + charges.Length];
+        (values[0], values[1], values[2], values[3]) = (Call(callId), Nano(released), last ? 1 : 0, Nano(cost));
+        for (var i = 0; i < charges.Length; i++)
+        {
+            var (key, holds, _) = Account(charges[i], reservedAt);
+            var (charged, _, ttl) = Account(charges[i], now);
+            (keys[3 * i], keys[(3 * i) + 1], keys[(3 * i) + 2], values[4 + i]) = (key, holds, charged, ttl);
+        }
+
+        try
+        {
+            var after = (long[])(await store.EvaluateAsync(SettleScript, keys, values).ConfigureAwait(false))!;
+            return [.. after.Select(spent => (Usd(spent - Nano(cost)), Usd(spent)))];
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.SettlementLost(ex);
+            return [.. charges.Select(_ => (0m, 0m))];
+        }
+    }
+
+    public async ValueTask<LlmBudgetStatus> StatusAsync(BudgetCharge charge, DateTimeOffset now)
+    {
+        var (key, _, _) = Account(charge, now);
+        var fields = (RedisResult[])(await store.EvaluateAsync("return redis.call('HMGET', KEYS[1], 's', 'r')", [key], []).ConfigureAwait(false))!;
+        var (start, end) = periods.At(charge.Budget.Period, now);
+        return new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long?)fields[0] ?? 0), Usd((long?)fields[1] ?? 0), start, end == DateTimeOffset.MaxValue ? null : end);
+    }
+
+    public async IAsyncEnumerable<LlmBudgetStatus> StatusesAsync(Func<LlmBudgetScope, string, LlmBudgetPeriod, LlmBudget?> budgetOf, DateTimeOffset now)
+    {
+        var prefix = store.Key("b:").ToString();
+        await foreach (var key in store.ScanAsync(prefix + "*").ConfigureAwait(false))
+        {
+            // b:{scope}:{period}:{period start}:{subject}
+            var parts = key[prefix.Length..].Split(':', 4);
+            if (parts.Length == 4 && Enum.TryParse<LlmBudgetScope>(parts[0], out var scope) && Enum.TryParse<LlmBudgetPeriod>(parts[1], out var period)
+                && budgetOf(scope, parts[3], period) is { } budget && parts[2] == PeriodStart(period, now))
+            {
+                yield return await StatusAsync(new BudgetCharge(budget, parts[3]), now).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>An account's keys in the period containing <paramref name="at"/>, and how long they must live.</summary>
+    private (RedisKey Key, RedisKey Holds, long Ttl) Account(BudgetCharge charge, DateTimeOffset at)
+    {
+        var budget = charge.Budget;
+        var (_, end) = periods.At(budget.Period, at);
+        var name = $"{budget.Scope}:{budget.Period}:{PeriodStart(budget.Period, at)}:{charge.Subject}";
+        var ttl = end == DateTimeOffset.MaxValue ? 0 : (long)(end - at + store.Options.HoldTimeout + TimeSpan.FromDays(1)).TotalSeconds;
+        return (store.Key("b:" + name), store.Key("bh:" + name), ttl);
+    }
+
+    private string PeriodStart(LlmBudgetPeriod period, DateTimeOffset at) =>
+        period == LlmBudgetPeriod.Total ? "0" : periods.At(period, at).Start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    private string Call(string callId) => _instance + ":" + callId;
+
+    /// <summary>This instance's share of each budget, for failing open.</summary>
+    private BudgetCharge[] Shares(BudgetCharge[] charges) =>
+        [.. charges.Select(c => c with { Budget = _shares.GetValue(c.Budget, b => { var share = b.Clone(); share.Limit = b.Limit / store.Options.Replicas; return share; }) })];
+
+    private static long Nano(decimal usd) => (long)Math.Ceiling(usd * 1_000_000_000m);
+
+    private static decimal Usd(long nano) => nano / 1_000_000_000m;
+}

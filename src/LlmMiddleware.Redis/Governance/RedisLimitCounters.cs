@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using LlmMiddleware.Governance.Limits;
+using StackExchange.Redis;
+
+namespace LlmMiddleware.Redis;
+
+/// <summary>
+/// Rate limits in Redis, shared by every instance: a call's minute windows (requests, tokens) and concurrency slots
+/// are checked and taken in one Lua script (one round trip), all or none, so N instances together admit the configured
+/// total, not N times it. Windows are the clock's minutes (every instance agrees); a slot is a call held with a
+/// deadline, so a slot whose instance died lapses. While Redis is unreachable the configured failure mode applies.
+/// </summary>
+internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider time) : ILimitCounters
+{
+    private const long MinuteMs = 60_000;
+
+    // KEYS: a minute window's counter, or a concurrency limit's slots (calls by deadline). ARGV: now ms, call, slot
+    // deadline ms, window ttl s; per key: kind (w or c), amount, limit. Returns {0, used after...} or {refusing key, used}.
+    private const string TakeScript = """
+        local now, call, deadline, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+        local used = {}
+        for i = 1, #KEYS do
+          local amount, limit = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
+          if ARGV[2 + 3 * i] == 'c' then
+            redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+            used[i] = redis.call('ZCARD', KEYS[i])
+          else
+            used[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+          end
+          if used[i] + amount > limit then return {i, used[i]} end
+        end
+        for i = 1, #KEYS do
+          local amount = tonumber(ARGV[3 + 3 * i])
+          if ARGV[2 + 3 * i] == 'c' then
+            redis.call('ZADD', KEYS[i], deadline, call)
+            redis.call('PEXPIREAT', KEYS[i], deadline)
+          else
+            redis.call('INCRBY', KEYS[i], amount)
+            redis.call('EXPIRE', KEYS[i], ttl)
+          end
+          used[i] = used[i] + amount
+        end
+        return {0, unpack(used)}
+        """;
+
+    // KEYS: windows to correct and slots to free. ARGV: call; per key: kind (w or c), delta for a window.
+    private const string GiveBackScript = """
+        for i = 1, #KEYS do
+          if ARGV[2 * i] == 'c' then
+            redis.call('ZREM', KEYS[i], ARGV[1])
+          elseif redis.call('EXISTS', KEYS[i]) == 1 and redis.call('INCRBY', KEYS[i], ARGV[2 * i + 1]) < 0 then
+            redis.call('SET', KEYS[i], 0, 'KEEPTTL')
+          end
+        end
+        return 0
+        """;
+
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConditionalWeakTable<LlmRateLimit, LlmRateLimit> _shares = [];
+    private InMemoryLimitCounters? _local;
+
+    public async ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var minute = nowMs / MinuteMs;
+        var resetIn = TimeSpan.FromMilliseconds(((minute + 1) * MinuteMs) - nowMs);
+        var call = _instance + ":" + callId;
+        var counted = new List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)>();
+        foreach (var subject in subjects)
+        {
+            var (rule, name) = (subject.Rule, $"{subject.Scope}:{subject.Subject}");
+            if (rule.MaxConcurrentRequests is { } slots)
+            {
+                counted.Add((subject, 'c', store.Key("c:" + name), 1, slots));
+            }
+
+            if (rule.RequestsPerMinute is { } rpm)
+            {
+                counted.Add((subject, 'r', store.Key($"w:r:{minute}:{name}"), 1, rpm));
+            }
+
+            if (rule.TokensPerMinute is { } tpm)
+            {
+                counted.Add((subject, 't', store.Key($"w:t:{minute}:{name}"), tokens, tpm));
+            }
+        }
+
+        var values = new List<RedisValue> { nowMs, call, (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), 120 };
+        foreach (var c in counted)
+        {
+            values.AddRange([c.Kind == 'c' ? "c" : "w", c.Amount, c.Limit]);
+        }
+
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await store.EvaluateAsync(TakeScript, [.. counted.Select(c => c.Key)], [.. values]).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.Unreachable(ex);
+            _local ??= new InMemoryLimitCounters(time);
+            return await _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], callId, tokens, now).ConfigureAwait(false);
+        }
+
+        var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
+        if ((int)result[0] is var refused and > 0)
+        {
+            var (subject, kind, _, amount, limit) = counted[refused - 1];
+            var used = (long)result[1];
+            var state = new WindowState(minute, limit, Math.Max(limit - used, 0), resetIn);
+            return new LimitAdmission
+            {
+                RefusedBy = subject,
+                RefusedLimit = kind switch
+                {
+                    'c' => $"{limit} requests at once",
+                    'r' => $"{limit} requests per minute",
+                    _ => $"{limit} tokens per minute (this call may use {amount})",
+                },
+                RetryAfter = kind == 'c' ? TimeSpan.FromSeconds(1) : resetIn,
+                Requests = kind == 'r' ? state : requests,
+                Tokens = kind == 't' ? state : tokenWindows,
+            };
+        }
+
+        for (var i = 0; i < counted.Count; i++)
+        {
+            var state = new WindowState(minute, counted[i].Limit, Math.Max(counted[i].Limit - (long)result[i + 1], 0), resetIn);
+            (requests, tokenWindows) = counted[i].Kind switch
+            {
+                'r' => (LimitAdmission.Tighter(requests, state), tokenWindows),
+                't' => (requests, LimitAdmission.Tighter(tokenWindows, state)),
+                _ => (requests, tokenWindows),
+            };
+        }
+
+        return new LimitAdmission { Hold = new Hold(store, call, counted, tokens), Requests = requests, Tokens = tokenWindows };
+    }
+
+    private LlmRateLimit Share(LlmRateLimit rule)
+    {
+        var share = rule.Clone();
+        var replicas = store.Options.Replicas;
+        (share.RequestsPerMinute, share.TokensPerMinute, share.MaxConcurrentRequests) =
+            (rule.RequestsPerMinute is { } r ? Math.Max(r / replicas, 1) : null, rule.TokensPerMinute is { } t ? Math.Max(t / replicas, 1) : null, rule.MaxConcurrentRequests is { } c ? Math.Max(c / replicas, 1) : null);
+        return share;
+    }
+
+    /// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
+    private sealed class Hold(RedisGovernance store, string call, List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)> counted, long estimate) : ILimitHold
+    {
+        public void CorrectTokens(long delta)
+        {
+            if (delta != 0)
+            {
+                GiveBack(counted.Where(c => c.Kind == 't').Select(c => (c.Key, "w", delta)));
+            }
+        }
+
+        public void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
+
+        public void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -estimate : -1L)));
+
+        private void GiveBack(IEnumerable<(RedisKey Key, string Kind, long Delta)> changes)
+        {
+            var list = changes.ToList();
+            if (list.Count > 0)
+            {
+                _ = RunAsync(list);
+            }
+        }
+
+        private async Task RunAsync(List<(RedisKey Key, string Kind, long Delta)> changes)
+        {
+            try
+            {
+                await store.EvaluateAsync(GiveBackScript, [.. changes.Select(c => c.Key)], [call, .. changes.SelectMany(c => new RedisValue[] { c.Kind, c.Delta })]).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+            {
+                store.SettlementLost(ex);
+            }
+        }
+    }
+}

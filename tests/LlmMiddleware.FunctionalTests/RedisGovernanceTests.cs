@@ -1,0 +1,161 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using LlmMiddleware.Redis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>
+/// Budgets and rate limits counted in a real Redis by three gateway instances: together they admit what one budget or
+/// limit allows, not three times it; and with Redis gone the configured failure mode is what happens, observably.
+/// </summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
+{
+    private const string Alpha = "sk-llm-alpha-0123456789abcdef";
+    private static readonly LlmModelPricing DollarPerOutputToken = new() { Input = 0m, Output = 1_000_000m, Version = "test" };
+
+    private readonly HttpClient _http = new();
+    private readonly CollectingSink _sink = new();
+    private readonly string _prefix = "gov" + Guid.NewGuid().ToString("N")[..8] + ":";
+    private FakeUpstream _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await FakeUpstream.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AHundredConcurrentCallsOnThreeInstancesAgainstABudgetForTenAdmitTen()
+    {
+        var gateways = await StartAsync(3, o => o.AddBudgets(b => b.Add(LlmBudgetScope.Key, "alpha", 100m, LlmBudgetPeriod.Daily)));
+        var release = new TaskCompletionSource();
+        for (var i = 0; i < 10; i++)
+        {
+            _upstream.Enqueue(new FakeFault { Provider = "openai", HoldUntil = release.Task });
+        }
+
+        var calls = Enumerable.Range(0, 100).Select(i => PostAsync(gateways[i % 3], $"concurrent {i}")).ToList();
+        await _upstream.WaitForCallsAsync(c => c.Count() >= 10, "Ten calls did not reach the provider.");
+        while (calls.Count(c => c.IsCompleted) < 90)
+        {
+            await Task.WhenAny(calls.Where(c => !c.IsCompleted));
+        }
+
+        var budgets = gateways[1].Services.GetRequiredService<LlmBudgets>();
+        var held = Assert.Single(await budgets.StatusAsync(LlmBudgetScope.Key, "alpha"));
+        release.SetResult();
+        var results = await Task.WhenAll(calls);
+
+        Assert.Equal((0m, 100m), (held.Spent, held.Reserved)); // ten worst cases of $10, held in Redis for all three
+        Assert.Equal(10, results.Count(r => r.Status == HttpStatusCode.OK));
+        Assert.All(results.Where(r => r.Status != HttpStatusCode.OK), r => Assert.Equal((HttpStatusCode.TooManyRequests, "budget_exceeded"), (r.Status, r.Code)));
+        Assert.Equal(10, _upstream.Calls.Count);
+        await redis.UntilAsync(_prefix + "*", async () => (await budgets.StatusAsync(LlmBudgetScope.Key, "alpha"))[0] is { Spent: 70m, Reserved: 0m });
+        await DisposeAllAsync(gateways);
+    }
+
+    [Fact]
+    public async Task RequestsPerMinuteHoldTheConfiguredTotalAcrossThreeInstances()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 30, TimeSpan.Zero));
+        var gateways = await StartAsync(3, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 5)), time);
+
+        var results = new List<(HttpStatusCode Status, string? Code, HttpResponseHeaders Headers)>();
+        for (var i = 0; i < 15; i++)
+        {
+            results.Add(await PostAsync(gateways[i % 3], $"call {i}"));
+        }
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        var nextMinute = await PostAsync(gateways[2], "next minute");
+
+        Assert.Equal(5, results.Count(r => r.Status == HttpStatusCode.OK)); // not 15: one count for all three
+        Assert.Equal(["4", "3", "2", "1", "0"], results.Take(5).Select(r => r.Headers.GetValues("x-ratelimit-remaining-requests").Single()));
+        Assert.All(results.Skip(5), r => Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limit_exceeded", "30"), (r.Status, r.Code, r.Headers.RetryAfter?.Delta?.TotalSeconds.ToString())));
+        Assert.Equal(HttpStatusCode.OK, nextMinute.Status);
+        await DisposeAllAsync(gateways);
+    }
+
+    [Fact]
+    public async Task WithRedisGoneFailClosedRefusesWith503AndFailOpenChecksEachInstancesShare()
+    {
+        var closed = (await StartAsync(1, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 600)).AddBudgets(b => b.Add(LlmBudgetScope.Key, "alpha", 100m))))[0];
+        var open = (await StartAsync(1, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 6)).AddBudgets(b => b.Add(LlmBudgetScope.Key, "alpha", 100m)), failOpen: true))[0];
+        using var closedMetric = new MetricCollector<long>(closed.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.governance.store_unavailable");
+        using var openMetric = new MetricCollector<long>(open.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.governance.store_unavailable");
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(closed, "before")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(open, "before")).Status);
+
+        await redis.StopAsync();
+        try
+        {
+            var refused = await PostAsync(closed, "redis is gone");
+            var shares = new[] { await PostAsync(open, "share 1"), await PostAsync(open, "share 2"), await PostAsync(open, "past the share") };
+
+            Assert.Equal((HttpStatusCode.ServiceUnavailable, "governance_unavailable"), (refused.Status, refused.Code));
+            Assert.Equal("closed", closedMetric.LastMeasurement!.Tags["llm_gateway.governance.failure_mode"]);
+            // Six a minute over three replicas: this instance alone allows two.
+            Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], shares.Select(s => s.Status));
+            Assert.Equal("open", openMetric.LastMeasurement!.Tags["llm_gateway.governance.failure_mode"]);
+        }
+        finally
+        {
+            await redis.StartAsync();
+        }
+
+        await DisposeAllAsync([closed, open]);
+    }
+
+    private async Task<GatewayHost[]> StartAsync(int count, Action<ILlmGatewayBuilder> governance, TimeProvider? time = null, bool failOpen = false)
+    {
+        var gateways = new GatewayHost[count];
+        for (var i = 0; i < count; i++)
+        {
+            gateways[i] = await GatewayHost.StartAsync(_upstream, b =>
+            {
+                if (time is not null)
+                {
+                    b.Services.AddSingleton(time);
+                }
+
+                var gateway = b.Services.AddLlmGateway().AddVirtualKeys().SetPrice("openai", "gpt-4o-mini", DollarPerOutputToken)
+                    .AddRedisGovernance(o => (o.ConnectionString, o.KeyPrefix, o.FailureMode, o.Replicas) = (redis.ConnectionString, _prefix, failOpen ? RedisGovernanceFailureMode.FailOpen : RedisGovernanceFailureMode.FailClosed, 3));
+                governance(gateway);
+                b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
+            }, null, new Dictionary<string, string?> { ["LlmGateway:VirtualKeys:Keys:alpha:Secret"] = Alpha });
+        }
+
+        return gateways;
+    }
+
+    private static async Task DisposeAllAsync(IEnumerable<GatewayHost> gateways)
+    {
+        foreach (var gateway in gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+    }
+
+    private async Task<(HttpStatusCode Status, string? Code, HttpResponseHeaders Headers)> PostAsync(GatewayHost gateway, string text)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { model = "gpt", max_tokens = 10, messages = new[] { new { role = "user", content = text } } }), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Alpha);
+        using var response = await _http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        var code = response.IsSuccessStatusCode ? null : JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("code").GetString();
+        return (response.StatusCode, code, response.Headers);
+    }
+}
