@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using LlmMiddleware.Governance.Budgets;
@@ -65,16 +64,20 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
         return spent
         """;
 
+    /// <summary>The hold-id prefix of calls admitted on this instance's share while Redis was unreachable.</summary>
+    private const string Local = "local:";
+
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private readonly InMemoryBudgetCounters _local = new(periods);
-    private readonly ConcurrentDictionary<string, byte> _admittedLocally = new(StringComparer.Ordinal);
+    private long _holds;
     private readonly ConditionalWeakTable<LlmBudget, LlmBudget> _shares = [];
 
-    public async ValueTask<LlmBudgetStatus?> TryReserveAsync(BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now)
+    public async ValueTask<BudgetAdmission> TryReserveAsync(BudgetCharge[] charges, decimal amount, DateTimeOffset now)
     {
+        var holdId = _instance + ":" + Interlocked.Increment(ref _holds).ToString(CultureInfo.InvariantCulture);
         var keys = new RedisKey[charges.Length * 2];
         var values = new RedisValue[4 + (charges.Length * 2)];
-        (values[0], values[1], values[2], values[3]) = (now.ToUnixTimeMilliseconds(), (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), Call(callId), Nano(amount));
+        (values[0], values[1], values[2], values[3]) = (now.ToUnixTimeMilliseconds(), (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), holdId, Nano(amount));
         for (var i = 0; i < charges.Length; i++)
         {
             var (key, holds, ttl) = Account(charges[i], now);
@@ -89,34 +92,29 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
             {
                 var charge = charges[refused - 1];
                 var (start, end) = periods.At(charge.Budget.Period, now);
-                return new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long)result[1]), Usd((long)result[2]), start, end == DateTimeOffset.MaxValue ? null : end);
+                return new(new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long)result[1]), Usd((long)result[2]), start, end == DateTimeOffset.MaxValue ? null : end), null);
             }
 
-            return null;
+            return new(null, holdId);
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
         {
             store.Unreachable(ex);
-            _admittedLocally[callId] = 0;
-            return await _local.TryReserveAsync(Shares(charges), callId, amount, now).ConfigureAwait(false);
+            var local = await _local.TryReserveAsync(Shares(charges), amount, now).ConfigureAwait(false);
+            return local with { HoldId = Local + holdId };
         }
     }
 
-    public async ValueTask<(decimal Before, decimal After)[]> SettleAsync(BudgetCharge[] charges, string callId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt, DateTimeOffset now)
+    public async ValueTask<BudgetCrossing[]?> SettleAsync(BudgetCharge[] charges, string? holdId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt, DateTimeOffset now)
     {
-        if (_admittedLocally.ContainsKey(callId))
+        if (holdId is null || holdId.StartsWith(Local, StringComparison.Ordinal))
         {
-            if (last)
-            {
-                _admittedLocally.TryRemove(callId, out _);
-            }
-
-            return await _local.SettleAsync(Shares(charges), callId, released, last, cost, reservedAt, now).ConfigureAwait(false);
+            return await _local.SettleAsync(Shares(charges), holdId, released, last, cost, reservedAt, now).ConfigureAwait(false);
         }
 
         var keys = new RedisKey[charges.Length * 3];
         var values = new RedisValue[4 + charges.Length];
-        (values[0], values[1], values[2], values[3]) = (Call(callId), Nano(released), last ? 1 : 0, Nano(cost));
+        (values[0], values[1], values[2], values[3]) = (holdId, Nano(released), last ? 1 : 0, Nano(cost));
         for (var i = 0; i < charges.Length; i++)
         {
             var (key, holds, _) = Account(charges[i], reservedAt);
@@ -127,12 +125,13 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
         try
         {
             var after = (long[])(await store.EvaluateAsync(SettleScript, keys, values).ConfigureAwait(false))!;
-            return [.. after.Select(spent => (Usd(spent - Nano(cost)), Usd(spent)))];
+            var crossed = charges.Select((charge, i) => (i, Threshold: BudgetAlerts.Crossed(charge.Budget, Usd(after[i] - Nano(cost)), Usd(after[i])))).Where(c => c.Threshold is not null).ToArray();
+            return crossed.Length == 0 ? null : [.. crossed.Select(c => new BudgetCrossing(c.i, c.Threshold!.Value))];
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
         {
             store.SettlementLost(ex);
-            return [.. charges.Select(_ => (0m, 0m))];
+            return null;
         }
     }
 
@@ -171,8 +170,6 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
 
     private string PeriodStart(LlmBudgetPeriod period, DateTimeOffset at) =>
         period == LlmBudgetPeriod.Total ? "0" : periods.At(period, at).Start.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-
-    private string Call(string callId) => _instance + ":" + callId;
 
     /// <summary>This instance's share of each budget, for failing open.</summary>
     private BudgetCharge[] Shares(BudgetCharge[] charges) =>

@@ -148,9 +148,9 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
     }
 
     /// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
-    private sealed class Hold(RedisGovernance store, string call, List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)> counted, long estimate) : ILimitHold
+    private sealed class Hold(RedisGovernance store, string call, List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)> counted, long estimate) : LimitHold(estimate)
     {
-        public void CorrectTokens(long delta)
+        public override void CorrectTokens(long delta)
         {
             if (delta != 0)
             {
@@ -158,9 +158,9 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
             }
         }
 
-        public void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
+        public override void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
 
-        public void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -estimate : -1L)));
+        public override void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L)));
 
         private void GiveBack(IEnumerable<(RedisKey Key, string Kind, long Delta)> changes)
         {

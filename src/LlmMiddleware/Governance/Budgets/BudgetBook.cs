@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 
 namespace LlmMiddleware.Governance.Budgets;
 
@@ -17,10 +18,32 @@ internal sealed class BudgetBook
     /// <summary>Puts <paramref name="budgets"/> in force (spend so far is kept: an account outlives changes to its budget).</summary>
     public void Replace(IEnumerable<LlmBudget> budgets) => Volatile.Write(ref _rules, new Rules([.. budgets.Select(b => b.Clone())]));
 
-    /// <summary>The accounts a call of <paramref name="caller"/> is charged to.</summary>
+    /// <summary>The accounts a call of <paramref name="caller"/> is charged to; worked out once per identity (a key's
+    /// identity is one object for all its calls) and rule change.</summary>
     public BudgetCharge[] Charges(LlmCallerIdentity caller)
     {
         var rules = Volatile.Read(ref _rules);
+        if (rules.All.Length == 0)
+        {
+            return [];
+        }
+
+        if (_charges.TryGetValue(caller, out var known) && ReferenceEquals(known.Rules, rules))
+        {
+            return known.Charges;
+        }
+
+        var charges = Resolve(rules, caller);
+        _charges.AddOrUpdate(caller, new Resolved(rules, charges));
+        return charges;
+    }
+
+    private readonly ConditionalWeakTable<LlmCallerIdentity, Resolved> _charges = [];
+
+    private sealed record Resolved(Rules Rules, BudgetCharge[] Charges);
+
+    private static BudgetCharge[] Resolve(Rules rules, LlmCallerIdentity caller)
+    {
         List<BudgetCharge>? charges = null;
         foreach (var scope in rules.Scopes)
         {

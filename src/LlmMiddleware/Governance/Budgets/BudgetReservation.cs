@@ -7,9 +7,8 @@ namespace LlmMiddleware.Governance.Budgets;
 /// the hold (race losers' first), and the call's own record releases the rest. Without a record (metering failed) the
 /// whole hold is charged: the budget errs on the side of the money.
 /// </summary>
-internal sealed class BudgetReservation(LlmBudgets budgets, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset reservedAt) : CallSettlement
+internal sealed class BudgetReservation(LlmBudgets budgets, BudgetCharge[] charges, string? holdId, decimal amount, DateTimeOffset reservedAt) : CallSettlement
 {
-    private readonly Lock _lock = new();
     private decimal _held = amount;
     private bool _closed;
 
@@ -21,7 +20,7 @@ internal sealed class BudgetReservation(LlmBudgets budgets, BudgetCharge[] charg
     {
         decimal released;
         bool last;
-        lock (_lock)
+        lock (this) // a race's losers settle on their own threads; nothing else sees this object
         {
             cost ??= _held;
             last = close && !_closed;
@@ -40,6 +39,6 @@ internal sealed class BudgetReservation(LlmBudgets budgets, BudgetCharge[] charg
             }
         }
 
-        budgets.Settle(charges, callId, released, last, cost.Value, reservedAt);
+        budgets.Settle(charges, holdId, released, last, cost.Value, reservedAt);
     }
 }

@@ -25,25 +25,24 @@ internal sealed class BudgetsStage(LlmBudgets budgets, CostBound bound, CallerId
 
         var amount = bound.Of(context);
         var now = budgets.Time.GetUtcNow();
-        var callId = context.HttpContext.TraceIdentifier;
-        var reserved = budgets.Counters.TryReserveAsync(charges, callId, amount, now);
+        var reserved = budgets.Counters.TryReserveAsync(charges, amount, now);
         return reserved.IsCompletedSuccessfully
-            ? Admitted(reserved.Result, context, next, charges, callId, amount, now, cancellationToken)
-            : AwaitReservationAsync(reserved, context, next, charges, callId, amount, now, cancellationToken);
+            ? Admitted(reserved.Result, context, next, charges, amount, now, cancellationToken)
+            : AwaitReservationAsync(reserved, context, next, charges, amount, now, cancellationToken);
     }
 
-    private async ValueTask AwaitReservationAsync(ValueTask<LlmBudgetStatus?> reserved, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await Admitted(await reserved.ConfigureAwait(false), context, next, charges, callId, amount, now, cancellationToken).ConfigureAwait(false);
+    private async ValueTask AwaitReservationAsync(ValueTask<BudgetAdmission> reserved, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, decimal amount, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await Admitted(await reserved.ConfigureAwait(false), context, next, charges, amount, now, cancellationToken).ConfigureAwait(false);
 
-    private ValueTask Admitted(LlmBudgetStatus? refusal, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now, CancellationToken cancellationToken)
+    private ValueTask Admitted(BudgetAdmission admission, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, decimal amount, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (refusal is not null)
+        if (admission.Refusal is { } refusal)
         {
             budgets.Alerts.Refused(refusal);
             throw Exceeded(context, refusal, now, amount);
         }
 
-        context.HoldUntilSettled(new BudgetReservation(budgets, charges, callId, amount, now));
+        context.HoldUntilSettled(new BudgetReservation(budgets, charges, admission.HoldId, amount, now));
         return next(context, cancellationToken);
     }
 

@@ -7,7 +7,7 @@ internal sealed class InMemoryBudgetCounters(BudgetPeriods periods) : IBudgetCou
 {
     private readonly ConcurrentDictionary<(LlmBudgetScope, string, LlmBudgetPeriod), BudgetAccount> _accounts = new();
 
-    public ValueTask<LlmBudgetStatus?> TryReserveAsync(BudgetCharge[] charges, string callId, decimal amount, DateTimeOffset now)
+    public ValueTask<BudgetAdmission> TryReserveAsync(BudgetCharge[] charges, decimal amount, DateTimeOffset now)
     {
         for (var i = 0; i < charges.Length; i++)
         {
@@ -19,22 +19,26 @@ internal sealed class InMemoryBudgetCounters(BudgetPeriods periods) : IBudgetCou
                     Account(charges[j]).Settle(amount, 0m, now, periods);
                 }
 
-                return new(account.Status(charges[i].Budget, now, periods));
+                return new(new BudgetAdmission(account.Status(charges[i].Budget, now, periods), null));
             }
         }
 
-        return new((LlmBudgetStatus?)null);
+        return default;
     }
 
-    public ValueTask<(decimal Before, decimal After)[]> SettleAsync(BudgetCharge[] charges, string callId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt, DateTimeOffset now)
+    public ValueTask<BudgetCrossing[]?> SettleAsync(BudgetCharge[] charges, string? holdId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt, DateTimeOffset now)
     {
-        var spent = new (decimal, decimal)[charges.Length];
+        List<BudgetCrossing>? crossed = null;
         for (var i = 0; i < charges.Length; i++)
         {
-            spent[i] = Account(charges[i]).Settle(released, cost, now, periods);
+            var (before, after) = Account(charges[i]).Settle(released, cost, now, periods);
+            if (BudgetAlerts.Crossed(charges[i].Budget, before, after) is { } threshold)
+            {
+                (crossed ??= []).Add(new BudgetCrossing(i, threshold));
+            }
         }
 
-        return new(spent);
+        return new(crossed?.ToArray());
     }
 
     public ValueTask<LlmBudgetStatus> StatusAsync(BudgetCharge charge, DateTimeOffset now) => new(Account(charge).Status(charge.Budget, now, periods));

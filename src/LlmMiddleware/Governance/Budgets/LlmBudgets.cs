@@ -85,25 +85,28 @@ public sealed class LlmBudgets
     }
 
     /// <summary>Settles a call's record on its accounts, off the call's path when the counters are remote; raises the soft limits it crosses.</summary>
-    internal void Settle(BudgetCharge[] charges, string callId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt)
+    internal void Settle(BudgetCharge[] charges, string? holdId, decimal released, bool last, decimal cost, DateTimeOffset reservedAt)
     {
         var now = Time.GetUtcNow();
-        var settled = Counters.SettleAsync(charges, callId, released, last, cost, reservedAt, now);
-        if (settled.IsCompletedSuccessfully)
-        {
-            RaiseCrossed(charges, settled.Result, now);
-        }
-        else
+        var settled = Counters.SettleAsync(charges, holdId, released, last, cost, reservedAt, now);
+        if (!settled.IsCompletedSuccessfully)
         {
             _ = AwaitAsync(settled, charges, now);
         }
+        else if (settled.Result is { } crossed)
+        {
+            Raise(charges, crossed, now);
+        }
     }
 
-    private async Task AwaitAsync(ValueTask<(decimal Before, decimal After)[]> settled, BudgetCharge[] charges, DateTimeOffset now)
+    private async Task AwaitAsync(ValueTask<BudgetCrossing[]?> settled, BudgetCharge[] charges, DateTimeOffset now)
     {
         try
         {
-            RaiseCrossed(charges, await settled.ConfigureAwait(false), now);
+            if (await settled.ConfigureAwait(false) is { } crossed)
+            {
+                Raise(charges, crossed, now);
+            }
         }
         catch (Exception ex)
         {
@@ -111,14 +114,11 @@ public sealed class LlmBudgets
         }
     }
 
-    private void RaiseCrossed(BudgetCharge[] charges, (decimal Before, decimal After)[] spent, DateTimeOffset now)
+    private void Raise(BudgetCharge[] charges, BudgetCrossing[] crossed, DateTimeOffset now)
     {
-        for (var i = 0; i < charges.Length; i++)
+        foreach (var (charge, threshold) in crossed)
         {
-            if (BudgetAlerts.Crossed(charges[i].Budget, spent[i].Before, spent[i].After) is { } threshold)
-            {
-                _ = RaiseAsync(charges[i], threshold, now);
-            }
+            _ = RaiseAsync(charges[charge], threshold, now);
         }
     }
 

@@ -14,25 +14,46 @@ internal interface ILimitCounters
     ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now);
 }
 
-/// <summary>What a call holds on its limits: token counts to correct, concurrency slots to give back.</summary>
-internal interface ILimitHold
+/// <summary>
+/// What a call holds on its limits until it is metered: its token estimate corrected to the metered count (race
+/// losers' tokens added as they are recorded), its concurrency slots given back when it ends.
+/// </summary>
+internal abstract class LimitHold(long estimate) : Pipeline.CallSettlement
 {
     /// <summary>Adds <paramref name="delta"/> tokens (negative to hand back) to the windows the call was counted in.</summary>
-    void CorrectTokens(long delta);
+    public abstract void CorrectTokens(long delta);
 
     /// <summary>Gives back the call's concurrency slots: it has ended.</summary>
-    void Release();
+    public abstract void Release();
 
     /// <summary>Gives back everything the call took: a later limit refused it.</summary>
-    void Refund();
+    public abstract void Refund();
+
+    protected long Estimate => estimate;
+
+    public override void Recorded(LlmCallRecord record) => CorrectTokens(record.InputTokens + record.OutputTokens);
+
+    public override void Close(LlmCallRecord? record)
+    {
+        if (record is not null)
+        {
+            CorrectTokens(record.InputTokens + record.OutputTokens - estimate);
+        }
+
+        Release();
+    }
 }
 
 /// <summary>How a call fared: admitted with a hold, or refused by a subject's limit; and the tightest windows it met.</summary>
-internal sealed class LimitAdmission
+internal readonly record struct LimitAdmission
 {
     public static readonly WindowState None = new(0, -1, long.MaxValue, default);
 
-    public ILimitHold? Hold { get; init; }
+    public LimitAdmission()
+    {
+    }
+
+    public LimitHold? Hold { get; init; }
 
     /// <summary>The subject whose limit refused the call; <see langword="null"/> when admitted.</summary>
     public LimitSubject? RefusedBy { get; init; }

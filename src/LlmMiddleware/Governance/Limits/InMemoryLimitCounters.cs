@@ -17,21 +17,28 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
 
     public ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now)
     {
-        var hold = new InMemoryLimitHold(tokens);
-        var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
-        foreach (var subject in subjects)
+        var limited = new SubjectLimiters[subjects.Length];
+        var count = 0;
+        for (var i = 0; i < subjects.Length; i++)
         {
-            var limiters = For(subject);
-            var rule = subject.Rule;
+            limited[i] = For(subjects[i]);
+            count += (limited[i].Concurrent is null ? 0 : 1) + (limited[i].Requests is null ? 0 : 1) + (limited[i].Tokens is null ? 0 : 1);
+        }
+
+        var hold = new InMemoryLimitHold(tokens, count);
+        var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
+        for (var i = 0; i < subjects.Length; i++)
+        {
+            var (limiters, rule) = (limited[i], subjects[i].Rule);
             if (limiters.Concurrent is { } concurrent)
             {
                 var lease = concurrent.AttemptAcquire();
                 if (!lease.IsAcquired)
                 {
-                    return Refused(subject, $"{rule.MaxConcurrentRequests} requests at once", TimeSpan.FromSeconds(1));
+                    return Refused(subjects[i], $"{rule.MaxConcurrentRequests} requests at once", TimeSpan.FromSeconds(1));
                 }
 
-                hold.Leases.Add(lease);
+                hold.Add(new(null, 0, lease));
             }
 
             if (limiters.Requests is { } perMinute)
@@ -40,10 +47,10 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                 requests = LimitAdmission.Tighter(requests, state);
                 if (!taken)
                 {
-                    return Refused(subject, $"{rule.RequestsPerMinute} requests per minute", state.ResetIn);
+                    return Refused(subjects[i], $"{rule.RequestsPerMinute} requests per minute", state.ResetIn);
                 }
 
-                hold.Requests.Add((perMinute, state.Window));
+                hold.Add(new(perMinute, state.Window, null));
             }
 
             if (limiters.Tokens is { } tokensPerMinute)
@@ -52,10 +59,10 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                 tokenWindows = LimitAdmission.Tighter(tokenWindows, state);
                 if (!taken)
                 {
-                    return Refused(subject, $"{rule.TokensPerMinute} tokens per minute (this call may use {tokens})", state.ResetIn);
+                    return Refused(subjects[i], $"{rule.TokensPerMinute} tokens per minute (this call may use {tokens})", state.ResetIn);
                 }
 
-                hold.Tokens.Add((tokensPerMinute, state.Window));
+                hold.Add(new(tokensPerMinute, state.Window, null, Tokens: true));
             }
         }
 
@@ -89,39 +96,43 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         return limiters.Match(subject.Rule);
     }
 
-    /// <summary>The permits one call took here.</summary>
-    private sealed class InMemoryLimitHold(long estimate) : ILimitHold
+    /// <summary>A permit one call took here: a window's count, or a concurrency lease.</summary>
+    private readonly record struct Taken(MinuteWindowLimiter? Window, long Minute, RateLimitLease? Lease, bool Tokens = false);
+
+    /// <summary>The permits one call took here, in one array sized to its limits.</summary>
+    private sealed class InMemoryLimitHold(long estimate, int capacity) : LimitHold(estimate)
     {
-        public List<(MinuteWindowLimiter Limiter, long Window)> Requests { get; } = [];
+        private readonly Taken[] _taken = new Taken[capacity];
+        private int _count;
 
-        public List<(MinuteWindowLimiter Limiter, long Window)> Tokens { get; } = [];
+        public void Add(Taken taken) => _taken[_count++] = taken;
 
-        public List<RateLimitLease> Leases { get; } = [];
-
-        public void CorrectTokens(long delta)
+        public override void CorrectTokens(long delta)
         {
-            foreach (var (limiter, window) in Tokens)
+            foreach (var taken in _taken.AsSpan(0, _count))
             {
-                limiter.Adjust(window, delta);
+                if (taken.Tokens)
+                {
+                    taken.Window!.Adjust(taken.Minute, delta);
+                }
             }
         }
 
-        public void Release()
+        public override void Release()
         {
-            foreach (var lease in Leases)
+            foreach (var taken in _taken.AsSpan(0, _count))
             {
-                lease.Dispose();
+                taken.Lease?.Dispose();
             }
         }
 
-        public void Refund()
+        public override void Refund()
         {
-            foreach (var (limiter, window) in Requests)
+            foreach (var taken in _taken.AsSpan(0, _count))
             {
-                limiter.Adjust(window, -1);
+                taken.Window?.Adjust(taken.Minute, taken.Tokens ? -Estimate : -1);
             }
 
-            CorrectTokens(-estimate);
             Release();
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using LlmMiddleware.Identity;
 
 namespace LlmMiddleware.Governance.Limits;
@@ -18,10 +19,45 @@ internal sealed class LimitBook
 
     public void Replace(IEnumerable<LlmRateLimit> limits) => Volatile.Write(ref _rules, new Rules([.. limits.Select(l => l.Clone())]));
 
-    /// <summary>The subjects a call of <paramref name="caller"/> is counted under, with their limits.</summary>
+    /// <summary>The subjects a call of <paramref name="caller"/> is counted under, with their limits. The caller's own
+    /// are worked out once per identity (a key's identity is one object for all its calls) and rule change.</summary>
     public LimitSubject[] Subjects(LlmRequestContext context, LlmCallerIdentity caller)
     {
         var rules = Volatile.Read(ref _rules);
+        if (rules.All.Length == 0)
+        {
+            return [];
+        }
+
+        var own = _callers.TryGetValue(caller, out var known) && ReferenceEquals(known.Rules, rules) ? known.Subjects : Remember(caller, rules);
+        if (!rules.CountsModels)
+        {
+            return own;
+        }
+
+        List<LimitSubject>? subjects = [.. own]; // Add may only grow it
+        Add(ref subjects, rules, LlmRateLimitScope.Model, context.RequestedModel);
+        if (CallEstimate.Candidates(context)?[0].Group is { } group)
+        {
+            Add(ref subjects, rules, LlmRateLimitScope.Group, group);
+        }
+
+        return [.. subjects!];
+    }
+
+    private readonly ConditionalWeakTable<LlmCallerIdentity, Resolved> _callers = [];
+
+    private sealed record Resolved(Rules Rules, LimitSubject[] Subjects);
+
+    private LimitSubject[] Remember(LlmCallerIdentity caller, Rules rules)
+    {
+        var subjects = CallerSubjects(rules, caller);
+        _callers.AddOrUpdate(caller, new Resolved(rules, subjects));
+        return subjects;
+    }
+
+    private static LimitSubject[] CallerSubjects(Rules rules, LlmCallerIdentity caller)
+    {
         List<LimitSubject>? subjects = null;
         foreach (var scope in rules.Scopes)
         {
@@ -32,7 +68,7 @@ internal sealed class LimitBook
                     Add(ref subjects, rules, scope, $"{name}={value}");
                 }
             }
-            else if (SubjectOf(context, caller, scope) is { } subject)
+            else if (SubjectOf(caller, scope) is { } subject)
             {
                 Add(ref subjects, rules, scope, subject);
             }
@@ -49,14 +85,13 @@ internal sealed class LimitBook
         }
     }
 
-    private static string? SubjectOf(LlmRequestContext context, LlmCallerIdentity caller, LlmRateLimitScope scope) => scope switch
+    private static string? SubjectOf(LlmCallerIdentity caller, LlmRateLimitScope scope) => scope switch
     {
         LlmRateLimitScope.Key => caller.Key,
         LlmRateLimitScope.Team => caller.Team,
         LlmRateLimitScope.User => caller.User,
         LlmRateLimitScope.App => caller.App,
-        LlmRateLimitScope.Model => context.RequestedModel,
-        _ => CallEstimate.Candidates(context)?[0].Group,
+        _ => null, // model and group: the call's, not the caller's
     };
 
     private sealed class Rules
@@ -78,6 +113,9 @@ internal sealed class LimitBook
         public LlmRateLimit[] All { get; }
 
         public LlmRateLimitScope[] Scopes { get; }
+
+        /// <summary>Whether any limit counts a model or a model group (per call, not per caller).</summary>
+        public bool CountsModels => Array.Exists(Scopes, s => s is LlmRateLimitScope.Model or LlmRateLimitScope.Group);
 
         public LlmRateLimit? Of(LlmRateLimitScope scope, string subject) =>
             _named.TryGetValue((scope, subject), out var named) ? named : _each.GetValueOrDefault(scope);

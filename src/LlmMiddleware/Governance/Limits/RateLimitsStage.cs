@@ -20,35 +20,35 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
         var subjects = limits.Book.Subjects(context, callers.Of(context));
         if (subjects.Length == 0)
         {
-            return Admit(context, next, null, 0, cancellationToken);
+            return Admit(context, next, null, cancellationToken);
         }
 
         var estimate = CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
         var taken = limits.Counters.TryTakeAsync(subjects, context.HttpContext.TraceIdentifier, estimate, limits.Time.GetUtcNow());
-        return taken.IsCompletedSuccessfully ? Admit(context, next, taken.Result, estimate, cancellationToken) : AwaitTakenAsync(taken, context, next, estimate, cancellationToken);
+        return taken.IsCompletedSuccessfully ? Admit(context, next, taken.Result, cancellationToken) : AwaitTakenAsync(taken, context, next, cancellationToken);
     }
 
-    private async ValueTask AwaitTakenAsync(ValueTask<LimitAdmission> taken, LlmRequestContext context, LlmCallDelegate next, long estimate, CancellationToken cancellationToken) =>
-        await Admit(context, next, await taken.ConfigureAwait(false), estimate, cancellationToken).ConfigureAwait(false);
+    private async ValueTask AwaitTakenAsync(ValueTask<LimitAdmission> taken, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) =>
+        await Admit(context, next, await taken.ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
-    private ValueTask Admit(LlmRequestContext context, LlmCallDelegate next, LimitAdmission? admission, long estimate, CancellationToken cancellationToken)
+    private ValueTask Admit(LlmRequestContext context, LlmCallDelegate next, LimitAdmission? admission, CancellationToken cancellationToken)
     {
         var headers = context.HttpContext.Response.Headers;
-        if (admission?.RefusedBy is { } refusedBy)
+        if (admission is { RefusedBy: { } refusedBy } refused)
         {
-            RateLimitHeaders.Write(headers, admission);
-            throw refusals.Refuse(context, refusedBy.Scope, refusedBy.Subject, admission.RefusedLimit!, admission.RetryAfter);
+            RateLimitHeaders.Write(headers, refused);
+            throw refusals.Refuse(context, refusedBy.Scope, refusedBy.Subject, refused.RefusedLimit!, refused.RetryAfter);
         }
 
-        var leases = HostLeases(context, admission);
-        if (admission is not null && limits.Options.EmitHeaders)
+        var leases = HostLeases(context, admission?.Hold);
+        if (admission is { } admitted && limits.Options.EmitHeaders)
         {
-            RateLimitHeaders.Write(headers, admission);
+            RateLimitHeaders.Write(headers, admitted);
         }
 
         if (admission?.Hold is { } hold)
         {
-            context.HoldUntilSettled(new LimitSettlement(hold, estimate));
+            context.HoldUntilSettled(hold);
         }
 
         if (leases is not null)
@@ -60,7 +60,7 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
     }
 
     /// <summary>One permit of each of the host's limiters, or the refusal (everything taken handed back).</summary>
-    private List<RateLimitLease>? HostLeases(LlmRequestContext context, LimitAdmission? admission)
+    private List<RateLimitLease>? HostLeases(LlmRequestContext context, LimitHold? hold)
     {
         List<RateLimitLease>? leases = null;
         foreach (var limiter in limits.Options.Limiters)
@@ -71,7 +71,7 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
                 var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
                 lease.Dispose();
                 leases?.ForEach(static l => l.Dispose());
-                admission?.Hold?.Refund();
+                hold?.Refund();
                 throw refusals.Refuse(context, null, "the host's limiter", "its limit", retryAfter);
             }
 
