@@ -22,6 +22,7 @@ public class GovernanceBenchmarks
     private LlmCallStage _budgets = null!;
     private LlmCallStage _limits = null!;
     private LlmCallDelegate _budgetsThenUpstream = null!;
+    private LlmCallStage _limitsWithoutHeaders = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -35,6 +36,7 @@ public class GovernanceBenchmarks
         var provider = services.BuildServiceProvider();
         _budgets = provider.GetRequiredKeyedService<LlmCallStage>(BuiltInStages.Budgets);
         _limits = provider.GetRequiredKeyedService<LlmCallStage>(BuiltInStages.RateLimits);
+        _limitsWithoutHeaders = Limits(emitHeaders: false);
         _budgetsThenUpstream = (c, t) => _budgets.InvokeAsync(c, Upstream, t);
     }
 
@@ -55,6 +57,29 @@ public class GovernanceBenchmarks
         context.Record = _record;
         context.Settle();
         return context;
+    }
+
+    [Benchmark(Description = "the same, without x-ratelimit headers")]
+    public LlmRequestContext GovernedWithoutHeaders()
+    {
+        var context = NewCall();
+        _ = _limitsWithoutHeaders.InvokeAsync(context, _budgetsThenUpstream, CancellationToken.None);
+        context.Record = _record;
+        context.Settle();
+        return context;
+    }
+
+    private static LlmCallStage Limits(bool emitHeaders)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddLogging();
+        services.AddLlmGateway().AddRateLimits(o =>
+        {
+            o.Add(LlmRateLimitScope.Key, "*", requestsPerMinute: int.MaxValue, tokensPerMinute: long.MaxValue / 2, maxConcurrentRequests: 1_000);
+            o.EmitHeaders = emitHeaders;
+        });
+        return services.BuildServiceProvider().GetRequiredKeyedService<LlmCallStage>(BuiltInStages.RateLimits);
     }
 
     private LlmRequestContext NewCall()
