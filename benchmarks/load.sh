@@ -80,18 +80,37 @@ slim_pid=$!
 # The shipped sample, pointed at the fake upstream: "default" passes through to its OpenAI API, "claude" (an alias in
 # the sample's appsettings.json, read from its content root as `dotnet run` does) is translated to its Anthropic API.
 # Its console log goes where a service's would.
-sample() { # root port
+sample() { # root port [extra arguments]
+  local root=$1 port=$2
+  shift 2
   OPENAI_API_KEY=load OPENAI_BASE_URL=http://127.0.0.1:9001/v1 ANTHROPIC_API_KEY=load ANTHROPIC_BASE_URL=http://127.0.0.1:9001 \
-    dotnet "$1/samples/Gateway/bin/Release/net10.0/Gateway.dll" --contentRoot "$1/samples/Gateway" --urls "http://127.0.0.1:$2" >/dev/null 2>&1 &
+    dotnet "$root/samples/Gateway/bin/Release/net10.0/Gateway.dll" --contentRoot "$root/samples/Gateway" --urls "http://127.0.0.1:$port" "$@" >/dev/null 2>&1 &
   pids+=($!)
 }
 sample "$PWD" 9003
 sample_pid=$!
-names=("plain YARP (baseline)" "samples/Gateway passthrough" "samples/Gateway OpenAI -> Anthropic" "plain YARP, slim host, no logging")
-urls=(http://127.0.0.1:9002 http://127.0.0.1:9003 http://127.0.0.1:9003 http://127.0.0.1:9005)
-models=(gpt-4o-mini default claude gpt-4o-mini)
-proxy_pids=("$yarp_pid" "$sample_pid" "$sample_pid" "$slim_pid")
-ports=(9001 9002 9003 9005)
+# Governance on: every call takes a request, its tokens and a concurrency slot under its key's limits and reserves
+# its worst case on its team's budget (limits far above the load, so nothing is refused), counted in memory.
+governed=(--LlmGateway:RateLimits:Rules:0:Scope=Key --LlmGateway:RateLimits:Rules:0:Subject=* --LlmGateway:RateLimits:Rules:0:RequestsPerMinute=2000000000
+  --LlmGateway:RateLimits:Rules:0:TokensPerMinute=4000000000000 --LlmGateway:RateLimits:Rules:0:MaxConcurrentRequests=100000
+  --LlmGateway:Budgets:Rules:0:Scope=Team --LlmGateway:Budgets:Rules:0:Subject=demo --LlmGateway:Budgets:Rules:0:Limit=1000000000 --LlmGateway:Budgets:Rules:0:Period=Daily)
+sample "$PWD" 9006 "${governed[@]}"
+governed_pid=$!
+names=("plain YARP (baseline)" "samples/Gateway passthrough" "samples/Gateway OpenAI -> Anthropic" "plain YARP, slim host, no logging" "samples/Gateway passthrough, budgets + rate limits")
+urls=(http://127.0.0.1:9002 http://127.0.0.1:9003 http://127.0.0.1:9003 http://127.0.0.1:9005 http://127.0.0.1:9006)
+models=(gpt-4o-mini default claude gpt-4o-mini default)
+proxy_pids=("$yarp_pid" "$sample_pid" "$sample_pid" "$slim_pid" "$governed_pid")
+ports=(9001 9002 9003 9005 9006)
+# The same, counted in Redis (one Lua script per stage a call, pipelined on one connection), when redis-server is here.
+if command -v redis-server >/dev/null; then
+  redis-server --port 9007 --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
+  sample "$PWD" 9008 "${governed[@]}" --LlmGateway:GovernanceStore:ConnectionString=127.0.0.1:9007
+  names+=("samples/Gateway passthrough, budgets + rate limits in Redis")
+  urls+=(http://127.0.0.1:9008)
+  models+=(default)
+  proxy_pids+=("$!")
+  ports+=(9007 9008)
+fi
 if [ -n "$baseline_dir" ]; then
   sample "$baseline_dir" 9004
   names+=("samples/Gateway passthrough @ $BASELINE_REV" "samples/Gateway OpenAI -> Anthropic @ $BASELINE_REV")

@@ -35,6 +35,10 @@ var demoKey = builder.Configuration["LlmGateway:VirtualKeys:Keys:demo:Secret"];
 if (builder.Configuration.GetValue("LlmGateway:VirtualKeys:Enabled", true) && builder.Configuration.GetSection("LlmGateway:VirtualKeys:Keys").GetChildren().Any())
 {
     gateway.AddVirtualKeys().AddRateLimits().AddBudgets();
+    if (builder.Configuration["LlmGateway:GovernanceStore:ConnectionString"] is { Length: > 0 })
+    {
+        gateway.AddRedisGovernance(); // budgets and limits shared by every instance through Redis
+    }
 }
 else
 {
