@@ -158,6 +158,11 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
             }
         }
 
+        /// <summary>The token correction and the slot release in one script: one round trip to settle.</summary>
+        public override void Close(LlmCallRecord? record) =>
+            GiveBack(counted.Where(c => c.Kind != 'r').Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", record is null ? 0 : record.InputTokens + record.OutputTokens - Estimate))
+                .Where(c => c.Item2 == "c" || c.Item3 != 0));
+
         public override void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
 
         public override void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L)));
