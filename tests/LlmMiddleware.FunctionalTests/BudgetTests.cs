@@ -242,17 +242,17 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
 
         var alpha = await PostAsync(gateway, Chat("alpha has its own"), Alpha);
         var beta = await PostAsync(gateway, Chat("beta has the default"), Beta);
-        budgets.Set(new LlmBudget { Scope = LlmBudgetScope.Key, Subject = "*", Limit = 10m, Period = LlmBudgetPeriod.Daily });
+        await budgets.SetAsync(new LlmBudget { Scope = LlmBudgetScope.Key, Subject = "*", Limit = 10m, Period = LlmBudgetPeriod.Daily });
         var betaRaised = await PostAsync(gateway, Chat("beta, raised"), Beta);
-        Assert.True(budgets.Remove(LlmBudgetScope.Key, "alpha", LlmBudgetPeriod.Daily));
+        Assert.True(await budgets.RemoveAsync(LlmBudgetScope.Key, "alpha", LlmBudgetPeriod.Daily));
         await _completed.Changes.UntilAsync(() => _completed.Completed.Count >= 3, "The calls did not complete.");
         var alphaNowDefault = await PostAsync(gateway, Chat("alpha, on the default now"), Alpha);
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.OK), (alpha.Status, beta.Status, betaRaised.Status));
         Assert.Equal(HttpStatusCode.TooManyRequests, alphaNowDefault.Status); // $7 spent today of the default $10
         Assert.Equal(new[] { 10m }, budgets.List().Select(b => b.Limit));
-        Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => budgets.Set(new LlmBudget { Subject = "", Limit = 1m }));
-        Assert.Throws<ArgumentException>(() => budgets.Set(new LlmBudget { Subject = "x", Limit = 1m, SoftLimits = [1.5] }));
+        await Assert.ThrowsAsync<System.ComponentModel.DataAnnotations.ValidationException>(() => budgets.SetAsync(new LlmBudget { Subject = "", Limit = 1m }).AsTask());
+        await Assert.ThrowsAsync<ArgumentException>(() => budgets.SetAsync(new LlmBudget { Subject = "x", Limit = 1m, SoftLimits = [1.5] }).AsTask());
     }
 
     [Fact]

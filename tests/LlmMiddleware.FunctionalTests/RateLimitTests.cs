@@ -134,8 +134,8 @@ public sealed class RateLimitTests(GatewayFixture fixture) : IClassFixture<Gatew
         var claudeBeta = await PostAsync(gateway, Chat("claude, beta", model: "claude"), Beta);
         var claudeBetaAgain = await PostAsync(gateway, Chat("claude, beta again", model: "claude"), Beta); // the default allows beta two
         var claudeAlpha = await PostAsync(gateway, Chat("claude, alpha", model: "claude"), Alpha);
-        limits.Set(new LlmRateLimit { Scope = LlmRateLimitScope.Key, Subject = "*", RequestsPerMinute = 10 });
-        Assert.True(limits.Remove(LlmRateLimitScope.Model, "gpt"));
+        await limits.SetAsync(new LlmRateLimit { Scope = LlmRateLimitScope.Key, Subject = "*", RequestsPerMinute = 10 });
+        Assert.True(await limits.RemoveAsync(LlmRateLimitScope.Model, "gpt"));
         var raised = await PostAsync(gateway, Chat("claude, beta, raised", model: "claude"), Beta);
         var gptAgain = await PostAsync(gateway, Chat("gpt, no model limit now"), Beta);
 

@@ -15,10 +15,8 @@ namespace LlmMiddleware.Governance;
 /// by <see cref="LlmVirtualKeys"/> as keys change here and by the store's change feed as they change on other
 /// instances. Answers "who is this caller" without touching the store.
 /// </summary>
-internal sealed partial class VirtualKeyIndex(ILlmVirtualKeyStore store, IOptions<LlmVirtualKeyOptions> options, TimeProvider timeProvider, IMeterFactory meters, ILogger<VirtualKeyIndex> logger) : IHostedService
+internal sealed class VirtualKeyIndex(ILlmVirtualKeyStore store, IOptions<LlmVirtualKeyOptions> options, TimeProvider timeProvider, IMeterFactory meters, ILogger<VirtualKeyIndex> logger) : IHostedService
 {
-    private static readonly TimeSpan RewatchDelay = TimeSpan.FromSeconds(1);
-
     private readonly ConcurrentDictionary<KeyHash, VirtualKeyEntry> _bySecret = new();
     private readonly ConcurrentDictionary<string, LlmStoredKey> _byId = new(StringComparer.Ordinal);
     private readonly LlmVirtualKeyOptions _options = options.Value;
@@ -29,31 +27,18 @@ internal sealed partial class VirtualKeyIndex(ILlmVirtualKeyStore store, IOption
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         // The first batch is every stored key: calls are not served before it is in.
-        var feed = store.WatchAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
-        try
+        var feed = await StoreFeed.FirstAsync(store.WatchAsync, PutAll, _stopping.Token).ConfigureAwait(false);
+        foreach (var (id, configured) in _options.Keys)
         {
-            if (await feed.MoveNextAsync().ConfigureAwait(false))
+            if (!_byId.ContainsKey(id))
             {
-                PutAll(feed.Current);
-            }
-
-            foreach (var (id, configured) in _options.Keys)
-            {
-                if (!_byId.ContainsKey(id))
-                {
-                    var key = FromConfiguration(id, configured);
-                    await store.SaveAsync(key, cancellationToken).ConfigureAwait(false);
-                    Put(key);
-                }
+                var key = FromConfiguration(id, configured);
+                await store.SaveAsync(key, cancellationToken).ConfigureAwait(false);
+                Put(key);
             }
         }
-        catch
-        {
-            await feed.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
 
-        _following = FollowAsync(feed);
+        _following = StoreFeed.FollowAsync(feed, store.WatchAsync, Received, "virtual key store", timeProvider, logger, _stopping.Token);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -62,45 +47,10 @@ internal sealed partial class VirtualKeyIndex(ILlmVirtualKeyStore store, IOption
         await _following.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Takes in the store's changes until stopped; a lost feed is watched again (every key reloaded) a second later.</summary>
-    private async Task FollowAsync(IAsyncEnumerator<IReadOnlyList<LlmStoredKey>> feed)
+    private void Received(IReadOnlyList<LlmStoredKey> keys)
     {
-        while (true)
-        {
-            try
-            {
-                while (await feed.MoveNextAsync().ConfigureAwait(false))
-                {
-                    PutAll(feed.Current);
-                    _received.Add(feed.Current.Count);
-                }
-
-                return; // nothing more to follow
-            }
-            catch (Exception ex) when (!_stopping.IsCancellationRequested)
-            {
-                Log.FeedLost(logger, RewatchDelay, ex);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            finally
-            {
-                await feed.DisposeAsync().ConfigureAwait(false);
-            }
-
-            try
-            {
-                await Task.Delay(RewatchDelay, timeProvider, _stopping.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            feed = store.WatchAsync(_stopping.Token).GetAsyncEnumerator(_stopping.Token);
-        }
+        PutAll(keys);
+        _received.Add(keys.Count);
     }
 
     private void PutAll(IReadOnlyList<LlmStoredKey> keys)
@@ -170,12 +120,6 @@ internal sealed partial class VirtualKeyIndex(ILlmVirtualKeyStore store, IOption
         return entry.Key.RevokedAt <= now ? throw Refuse($"API key {entry.Key.Id} has been revoked.")
             : entry.NotAfter <= now ? throw Refuse($"API key {entry.Key.Id} has expired.")
             : entry;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(34, LogLevel.Warning, "Lost the virtual key store's change feed; watching it again (every key reloaded) in {Delay}.", EventName = "KeyFeedLost")]
-        public static partial void FeedLost(ILogger logger, TimeSpan delay, Exception exception);
     }
 
     private static LlmGatewayException Refuse(string message) =>

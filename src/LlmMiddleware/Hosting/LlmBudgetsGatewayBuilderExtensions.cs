@@ -1,10 +1,12 @@
 using LlmMiddleware;
 using LlmMiddleware.Catalog;
+using LlmMiddleware.Governance;
 using LlmMiddleware.Governance.Budgets;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
 using LlmMiddleware.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -45,8 +47,9 @@ public static class LlmBudgetsGatewayBuilderExtensions
         {
             var book = new BudgetBook();
             book.Replace(sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value.Rules);
-            return new LlmBudgets(book, sp.GetRequiredService<IBudgetCounters>(), sp.GetRequiredService<BudgetAlerts>(), sp.GetRequiredService<TimeProvider>());
+            return new LlmBudgets(book, sp.GetRequiredService<IBudgetCounters>(), sp.GetRequiredService<BudgetAlerts>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<ILlmGovernanceRuleStore>());
         });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GovernanceRuleSync>());
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Budgets, static (sp, _) => new BudgetsStage(
             sp.GetRequiredService<LlmBudgets>(),
             new CostBound(sp.GetRequiredService<LlmRouter>(), sp.GetRequiredService<LlmModelCatalog>(), sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value.AssumedMaxOutputTokens),

@@ -1,8 +1,10 @@
 using LlmMiddleware;
+using LlmMiddleware.Governance;
 using LlmMiddleware.Governance.Limits;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -39,8 +41,9 @@ public static class LlmRateLimitsGatewayBuilderExtensions
             var options = sp.GetRequiredService<IOptions<LlmRateLimitOptions>>().Value;
             var book = new LimitBook();
             book.Replace(options.Rules);
-            return new LlmRateLimits(book, sp.GetRequiredService<ILimitCounters>(), options, sp.GetRequiredService<TimeProvider>());
+            return new LlmRateLimits(book, sp.GetRequiredService<ILimitCounters>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILlmGovernanceRuleStore>());
         });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GovernanceRuleSync>());
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.RateLimits, static (sp, _) => new RateLimitsStage(
             sp.GetRequiredService<LlmRateLimits>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<RateLimitRefusals>()));
         return builder;

@@ -18,25 +18,25 @@ internal static class AdminLimits
     public static void Map(RouteGroupBuilder admin)
     {
         admin.MapGet("/budgets", (HttpContext http) => AdminJson.Service<LlmBudgets>(http, BudgetsBy, out var missing) is { } budgets ? AdminJson.Ok(budgets.List()) : missing!);
-        admin.MapPut("/budgets", (Func<HttpContext, Task<IResult>>)(http => SetAsync<LlmBudget, LlmBudgets>(http, BudgetsBy, static (budgets, budget) => budgets.Set(budget))));
-        admin.MapDelete("/budgets/{scope}/{subject}/{period}", (HttpContext http, string scope, string subject, string period) =>
+        admin.MapPut("/budgets", (Func<HttpContext, Task<IResult>>)(http => SetAsync<LlmBudget, LlmBudgets>(http, BudgetsBy, static (budgets, budget, token) => budgets.SetAsync(budget, token))));
+        admin.MapDelete("/budgets/{scope}/{subject}/{period}", async (HttpContext http, string scope, string subject, string period) =>
             AdminJson.Service<LlmBudgets>(http, BudgetsBy, out var missing) is not { } budgets ? missing!
                 : !AdminJson.TryParse<LlmBudgetScope>(scope, out var s) || !AdminJson.TryParse<LlmBudgetPeriod>(period, out var p) ? AdminJson.Error(400, "Unknown budget scope or period.")
-                : budgets.Remove(s, subject, p) ? Results.NoContent() : AdminJson.Error(404, $"No {period} budget of {scope} '{subject}'."));
+                : await budgets.RemoveAsync(s, subject, p, http.RequestAborted).ConfigureAwait(false) ? Results.NoContent() : AdminJson.Error(404, $"No {period} budget of {scope} '{subject}'."));
         admin.MapGet("/budgets/status", async (HttpContext http, string? scope, string? subject) =>
             AdminJson.Service<LlmBudgets>(http, BudgetsBy, out var missing) is not { } budgets ? missing!
                 : scope is null && subject is null ? AdminJson.Ok(await budgets.StatusesAsync(http.RequestAborted).ConfigureAwait(false))
                 : AdminJson.TryParse<LlmBudgetScope>(scope, out var s) && subject is { Length: > 0 } ? AdminJson.Ok(await budgets.StatusAsync(s, subject, http.RequestAborted).ConfigureAwait(false))
                 : AdminJson.Error(400, "Give a known scope and a subject, or neither."));
         admin.MapGet("/limits", (HttpContext http) => AdminJson.Service<LlmRateLimits>(http, LimitsBy, out var missing) is { } limits ? AdminJson.Ok(limits.List()) : missing!);
-        admin.MapPut("/limits", (Func<HttpContext, Task<IResult>>)(http => SetAsync<LlmRateLimit, LlmRateLimits>(http, LimitsBy, static (limits, limit) => limits.Set(limit))));
-        admin.MapDelete("/limits/{scope}/{subject}", (HttpContext http, string scope, string subject) =>
+        admin.MapPut("/limits", (Func<HttpContext, Task<IResult>>)(http => SetAsync<LlmRateLimit, LlmRateLimits>(http, LimitsBy, static (limits, limit, token) => limits.SetAsync(limit, token))));
+        admin.MapDelete("/limits/{scope}/{subject}", async (HttpContext http, string scope, string subject) =>
             AdminJson.Service<LlmRateLimits>(http, LimitsBy, out var missing) is not { } limits ? missing!
                 : !AdminJson.TryParse<LlmRateLimitScope>(scope, out var s) ? AdminJson.Error(400, "Unknown rate limit scope.")
-                : limits.Remove(s, subject) ? Results.NoContent() : AdminJson.Error(404, $"No limit of {scope} '{subject}'."));
+                : await limits.RemoveAsync(s, subject, http.RequestAborted).ConfigureAwait(false) ? Results.NoContent() : AdminJson.Error(404, $"No limit of {scope} '{subject}'."));
     }
 
-    private static async Task<IResult> SetAsync<T, TService>(HttpContext http, string enabledBy, Action<TService, T> set)
+    private static async Task<IResult> SetAsync<T, TService>(HttpContext http, string enabledBy, Func<TService, T, CancellationToken, ValueTask> set)
         where T : class
         where TService : class
     {
@@ -53,7 +53,7 @@ internal static class AdminLimits
 
         try
         {
-            set(service, value);
+            await set(service, value, http.RequestAborted).ConfigureAwait(false);
             return AdminJson.Ok(value);
         }
         catch (Exception ex) when (ex is ValidationException or ArgumentException)

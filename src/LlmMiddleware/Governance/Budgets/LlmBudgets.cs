@@ -11,8 +11,9 @@ public sealed class LlmBudgets
 {
     private readonly Lock _writes = new();
 
-    internal LlmBudgets(BudgetBook book, IBudgetCounters counters, BudgetAlerts alerts, TimeProvider time)
+    internal LlmBudgets(BudgetBook book, IBudgetCounters counters, BudgetAlerts alerts, TimeProvider time, ILlmGovernanceRuleStore? store)
     {
+        Store = store;
         Book = book;
         Counters = counters;
         Alerts = alerts;
@@ -20,6 +21,9 @@ public sealed class LlmBudgets
     }
 
     internal BudgetBook Book { get; }
+
+    /// <summary>The shared rule store, if any: changes go there, and reach every instance from it.</summary>
+    internal ILlmGovernanceRuleStore? Store { get; }
 
     internal IBudgetCounters Counters { get; }
 
@@ -30,8 +34,9 @@ public sealed class LlmBudgets
     /// <summary>The budgets in force (copies).</summary>
     public IReadOnlyList<LlmBudget> List() => [.. Book.Budgets.Select(b => b.Clone())];
 
-    /// <summary>Adds <paramref name="budget"/>, or replaces the one of the same scope, subject and period.</summary>
-    public void Set(LlmBudget budget)
+    /// <summary>Adds <paramref name="budget"/>, or replaces the one of the same scope, subject and period — on every
+    /// instance when a shared rule store is registered.</summary>
+    public async ValueTask SetAsync(LlmBudget budget, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(budget);
         Validator.ValidateObject(budget, new ValidationContext(budget), validateAllProperties: true);
@@ -40,20 +45,28 @@ public sealed class LlmBudgets
             throw new ArgumentException("Soft limits are fractions of the limit, greater than 0 and at most 1.", nameof(budget));
         }
 
+        if (Store is not null)
+        {
+            await Store.SetBudgetAsync(budget.Clone(), cancellationToken).ConfigureAwait(false);
+        }
+
         lock (_writes)
         {
             Book.Replace([.. Book.Budgets.Where(b => !SameSlot(b, budget.Scope, budget.Subject, budget.Period)), budget]);
         }
     }
 
-    /// <summary>Removes the budget of <paramref name="scope"/>, <paramref name="subject"/> and <paramref name="period"/>; returns whether there was one.</summary>
-    public bool Remove(LlmBudgetScope scope, string subject, LlmBudgetPeriod period)
+    /// <summary>Removes the budget of <paramref name="scope"/>, <paramref name="subject"/> and <paramref name="period"/>
+    /// (on every instance, with a shared rule store); returns whether there was one.</summary>
+    public async ValueTask<bool> RemoveAsync(LlmBudgetScope scope, string subject, LlmBudgetPeriod period, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(subject);
+        var stored = Store is not null && await Store.RemoveBudgetAsync(scope, subject, period, cancellationToken).ConfigureAwait(false);
         lock (_writes)
         {
             var before = Book.Budgets.Count;
             Book.Replace([.. Book.Budgets.Where(b => !SameSlot(b, scope, subject, period))]);
-            return Book.Budgets.Count != before;
+            return stored || Book.Budgets.Count != before;
         }
     }
 
