@@ -11,7 +11,8 @@ public static class PostgreSqlLedgerGatewayBuilderExtensions
     /// Stores every call record in PostgreSQL (table <c>llm_call_records</c> by default, created on first write), bound
     /// to <c>LlmGateway:Ledger</c> and then <paramref name="configure"/>. Writes are batched off the request path; a
     /// graceful stop flushes everything, an abrupt kill loses at most <see cref="LlmMeteringOptions.FlushInterval"/>.
-    /// Spend reports (<see cref="ILlmSpendReport"/>, the admin API's) then come from the table: every instance's records.
+    /// Spend reports (<see cref="ILlmSpendReport"/>, the admin API's) then come from the table — every instance's
+    /// records — and budgets counted in memory start each account from what the table holds (<see cref="ILlmSpendHistory"/>).
     /// </summary>
     public static ILlmGatewayBuilder AddPostgreSqlLedger(this ILlmGatewayBuilder builder, Action<PostgreSqlLedgerOptions>? configure = null)
     {
@@ -24,7 +25,9 @@ public static class PostgreSqlLedgerGatewayBuilderExtensions
 
         builder.Services.TryAddSingleton<PostgreSqlCallLedger>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILlmCallRecordSink, PostgreSqlCallLedger>(sp => sp.GetRequiredService<PostgreSqlCallLedger>()));
-        builder.Services.Replace(ServiceDescriptor.Singleton<ILlmSpendReport>(sp => new PostgreSqlSpendReport(sp.GetRequiredService<PostgreSqlCallLedger>())));
+        builder.Services.TryAddSingleton(sp => new PostgreSqlSpendReport(sp.GetRequiredService<PostgreSqlCallLedger>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILlmSpendReport>(sp => sp.GetRequiredService<PostgreSqlSpendReport>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILlmSpendHistory>(sp => sp.GetRequiredService<PostgreSqlSpendReport>()));
         return builder;
     }
 

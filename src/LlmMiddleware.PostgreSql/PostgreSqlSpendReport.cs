@@ -2,9 +2,33 @@ using LlmMiddleware;
 
 namespace LlmMiddleware.PostgreSql;
 
-/// <summary>Spend reports from the ledger table: every instance's records, grouped in the database.</summary>
-internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmSpendReport
+/// <summary>Spend from the ledger table — every instance's records, summed in the database: reports, and the history
+/// budgets start their accounts from.</summary>
+internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmSpendReport, ILlmSpendHistory
 {
+    public async ValueTask<decimal> SpentAsync(LlmBudgetScope scope, string subject, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var (dataSource, schema, table) = ledger.Store;
+        await schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var (column, value) = scope switch
+        {
+            LlmBudgetScope.Key => ("caller_key", subject),
+            LlmBudgetScope.Team => ("team", subject),
+            LlmBudgetScope.User => ("user_id", subject),
+            LlmBudgetScope.App => ("app", subject),
+            _ => ("tags ->> @tag", subject[(subject.IndexOf('=', StringComparison.Ordinal) + 1)..]),
+        };
+        await using var command = dataSource.CreateCommand($"SELECT coalesce(sum(cost), 0) FROM {table} WHERE {column} = @value AND ts >= @since");
+        command.Parameters.AddWithValue("value", value);
+        command.Parameters.AddWithValue("since", since == DateTimeOffset.MinValue ? DateTimeOffset.UnixEpoch : since.ToUniversalTime());
+        if (scope == LlmBudgetScope.Tag)
+        {
+            command.Parameters.AddWithValue("tag", subject[..Math.Max(subject.IndexOf('=', StringComparison.Ordinal), 0)]);
+        }
+
+        return (decimal)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
     public async ValueTask<IReadOnlyList<LlmSpendRow>> QueryAsync(LlmSpendGrouping grouping, DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
     {
         var (dataSource, schema, table) = ledger.Store;

@@ -7,6 +7,7 @@ using LlmMiddleware.Pipeline;
 using LlmMiddleware.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -42,7 +43,8 @@ public static class LlmBudgetsGatewayBuilderExtensions
             var options = sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value;
             return new BudgetPeriods(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone), options.WeekStartsOn);
         });
-        services.TryAddSingleton<IBudgetCounters>(static sp => new InMemoryBudgetCounters(sp.GetRequiredService<BudgetPeriods>()));
+        services.TryAddSingleton<IBudgetCounters>(static sp => new InMemoryBudgetCounters(
+            sp.GetRequiredService<BudgetPeriods>(), sp.GetService<ILlmSpendHistory>(), sp.GetRequiredService<ILogger<InMemoryBudgetCounters>>()));
         services.TryAddSingleton(static sp =>
         {
             var book = new BudgetBook();

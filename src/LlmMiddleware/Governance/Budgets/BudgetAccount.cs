@@ -14,6 +14,54 @@ internal sealed class BudgetAccount(string subject, LlmBudgetPeriod period)
 
     public string Subject { get; } = subject;
 
+    /// <summary>Done once the spend recorded before this instance counted the account is in (see <see cref="Seed"/>).</summary>
+    public Task Seeded { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Adds what <paramref name="history"/> holds for the account's current period, once, before it admits
+    /// calls; if the history cannot be read, <paramref name="failed"/> is told and the account counts from zero.</summary>
+    public void Seed(LlmBudgetScope scope, DateTimeOffset now, BudgetPeriods periods, ILlmSpendHistory history, Action<Exception> failed)
+    {
+        lock (_lock)
+        {
+            Roll(now, periods);
+            var start = _start;
+            Seeded = AddAsync(Read(), start);
+            ValueTask<decimal> Read()
+            {
+                try
+                {
+                    return history.SpentAsync(scope, Subject, start, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    return ValueTask.FromException<decimal>(ex);
+                }
+            }
+        }
+
+        async Task AddAsync(ValueTask<decimal> spent, DateTimeOffset period)
+        {
+            decimal earlier;
+            try
+            {
+                earlier = await spent.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failed(ex);
+                return;
+            }
+
+            lock (_lock)
+            {
+                if (_start == period)
+                {
+                    _spent += earlier;
+                }
+            }
+        }
+    }
+
     public LlmBudgetPeriod Period { get; } = period;
 
     /// <summary>Takes <paramref name="amount"/> if it fits under <paramref name="budget"/>'s limit.</summary>
