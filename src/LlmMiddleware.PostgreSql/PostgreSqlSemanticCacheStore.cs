@@ -90,7 +90,7 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
         // Notifications arrive while the listening connection waits; the rows they name are read on another connection.
         // However the watch ends (cancelled, or its consumer stops), the wait stops before the connection is closed.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var waiting = WaitForNotificationsAsync(listener, announced.Writer, stop.Token);
+        var waiting = PostgreSqlListener.WaitForNotificationsAsync(listener, announced.Writer, stop.Token);
         try
         {
             await foreach (var id in announced.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -115,22 +115,6 @@ internal sealed class PostgreSqlSemanticCacheStore : ILlmSemanticCacheStore, IAs
     {
         _schema.Dispose();
         await _dataSource.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Waits on the listening connection until cancelled or broken; a broken connection ends the watch with its error.</summary>
-    private static async Task WaitForNotificationsAsync(NpgsqlConnection listener, ChannelWriter<Guid> announced, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (true)
-            {
-                await listener.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex)
-        {
-            announced.TryComplete(ex is OperationCanceledException ? null : ex);
-        }
     }
 
     private static LlmSemanticCacheRecord Read(NpgsqlDataReader reader) => new(

@@ -70,7 +70,7 @@ internal sealed class PostgreSqlVirtualKeyStore : ILlmVirtualKeyStore, IAsyncDis
 
         // Notifications arrive while the listening connection waits; the keys they name are read on another connection.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var waiting = WaitForNotificationsAsync(listener, changed.Writer, stop.Token);
+        var waiting = PostgreSqlListener.WaitForNotificationsAsync(listener, changed.Writer, stop.Token);
         try
         {
             while (await changed.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -115,21 +115,5 @@ internal sealed class PostgreSqlVirtualKeyStore : ILlmVirtualKeyStore, IAsyncDis
         }
 
         return keys;
-    }
-
-    /// <summary>Waits on the listening connection until cancelled or broken; a broken connection ends the watch with its error.</summary>
-    private static async Task WaitForNotificationsAsync(NpgsqlConnection listener, ChannelWriter<string> changed, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (true)
-            {
-                await listener.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception ex)
-        {
-            changed.TryComplete(ex is OperationCanceledException ? null : ex);
-        }
     }
 }

@@ -45,14 +45,14 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
         var (created, issued) = await SendAsync(gateway, HttpMethod.Post, "/keys", body: """{"name":"checkout","team":"payments","models":["gpt"],"tags":{"env":"prod"}}""");
         var secret = issued.GetProperty("secret").GetString()!;
         var id = issued.GetProperty("key").GetProperty("id").GetString()!;
-        var answer = await OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("issued over http")]);
+        var answer = await Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("issued over http")]);
         var (_, listed) = await SendAsync(gateway, HttpMethod.Get, "/keys");
         var (_, rotated) = await SendAsync(gateway, HttpMethod.Post, $"/keys/{id}/rotate?graceSeconds=0");
         var newSecret = rotated.GetProperty("secret").GetString()!;
-        var old = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("old secret")]));
-        await OpenAI(gateway, newSecret).CompleteChatAsync([new UserChatMessage("new secret")]);
+        var old = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("old secret")]));
+        await Sdks.OpenAI(gateway, newSecret).CompleteChatAsync([new UserChatMessage("new secret")]);
         var (revokedStatus, revoked) = await SendAsync(gateway, HttpMethod.Delete, $"/keys/{id}");
-        var afterRevoke = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, newSecret).CompleteChatAsync([new UserChatMessage("revoked")]));
+        var afterRevoke = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, newSecret).CompleteChatAsync([new UserChatMessage("revoked")]));
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.Status);
         Assert.Equal(HttpStatusCode.Forbidden, notAdmin.Status);
@@ -80,15 +80,15 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
         var id = issued.GetProperty("key").GetProperty("id").GetString()!;
 
         var (budgetSet, _) = await SendAsync(gateway, HttpMethod.Put, "/budgets", body: $$"""{"scope":"key","subject":"{{id}}","limit":0.000001,"period":"daily"}""");
-        var broke = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("over budget")]));
+        var broke = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("over budget")]));
         var (_, status) = await SendAsync(gateway, HttpMethod.Get, $"/budgets/status?scope=key&subject={id}");
         var (removed, _) = await SendAsync(gateway, HttpMethod.Delete, $"/budgets/key/{id}/daily");
         Assert.Equal(HttpStatusCode.NoContent, removed);
-        await OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("no budget now")]);
+        await Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("no budget now")]);
         var (limitSet, _) = await SendAsync(gateway, HttpMethod.Put, "/limits", body: """{"scope":"team","subject":"ops","requestsPerMinute":1}""");
         var (_, limits) = await SendAsync(gateway, HttpMethod.Get, "/limits");
-        await OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("first this minute")]);
-        var limited = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("second this minute")]));
+        await Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("first this minute")]);
+        var limited = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, secret).CompleteChatAsync([new UserChatMessage("second this minute")]));
 
         Assert.Equal(HttpStatusCode.OK, budgetSet);
         Assert.Equal(429, broke.Status);
@@ -113,9 +113,9 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
         var (_, a) = await SendAsync(first, HttpMethod.Post, "/keys", body: """{"id":"team-a-key","team":"a"}""");
         var (_, b) = await SendAsync(second, HttpMethod.Post, "/keys", body: """{"id":"team-b-key","team":"b"}""");
 
-        await OpenAI(first, a.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the first")]);
-        await OpenAI(second, b.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the second")]);
-        await OpenAI(second, b.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the second again")]);
+        await Sdks.OpenAI(first, a.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the first")]);
+        await Sdks.OpenAI(second, b.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the second")]);
+        await Sdks.OpenAI(second, b.GetProperty("secret").GetString()!).CompleteChatAsync([new UserChatMessage("on the second again")]);
         await first.StopAsync(); // flushes the first instance's records
         await second.StopAsync();
         await using var reader = await StartAsync(database);
@@ -156,9 +156,6 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
             app.MapLlmGateway();
             app.MapLlmAdmin("/llm/admin", Policy);
         });
-
-    private static ChatClient OpenAI(GatewayHost gateway, string key) =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 
     private async Task<(HttpStatusCode Status, JsonElement Json)> SendAsync(GatewayHost gateway, HttpMethod method, string path, string? body = null, string? role = "admin")
     {

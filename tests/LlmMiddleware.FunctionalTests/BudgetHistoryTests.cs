@@ -25,14 +25,14 @@ public sealed class BudgetHistoryTests(PostgreSqlServer postgres) : IAsyncLifeti
         var database = await postgres.CreateDatabaseAsync();
         await using (var first = await StartAsync(database, scope, subject))
         {
-            await OpenAI(first).CompleteChatAsync([new UserChatMessage("spend $7 of $15")], new ChatCompletionOptions { MaxOutputTokenCount = 10 });
+            await Sdks.OpenAI(first, Alpha).CompleteChatAsync([new UserChatMessage("spend $7 of $15")], new ChatCompletionOptions { MaxOutputTokenCount = 10 });
             await first.StopAsync(); // the record reaches the ledger
         }
 
         await using var restarted = await StartAsync(database, scope, subject);
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(restarted).CompleteChatAsync([new UserChatMessage("$10 more would pass $15")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }));
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(restarted, Alpha).CompleteChatAsync([new UserChatMessage("$10 more would pass $15")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }));
         var status = Assert.Single(await restarted.Services.GetRequiredService<LlmBudgets>().StatusAsync(Enum.Parse<LlmBudgetScope>(scope), subject));
-        var admitted = await OpenAI(restarted).CompleteChatAsync([new UserChatMessage("$8 fits")], new ChatCompletionOptions { MaxOutputTokenCount = 8 });
+        var admitted = await Sdks.OpenAI(restarted, Alpha).CompleteChatAsync([new UserChatMessage("$8 fits")], new ChatCompletionOptions { MaxOutputTokenCount = 8 });
 
         Assert.Equal(429, refused.Status);
         Assert.Contains("budget_exceeded", refused.Message, StringComparison.Ordinal);
@@ -54,6 +54,4 @@ public sealed class BudgetHistoryTests(PostgreSqlServer postgres) : IAsyncLifeti
             ["LlmGateway:Budgets:Rules:0:Period"] = "Total",
         });
 
-    private static ChatClient OpenAI(GatewayHost gateway) =>
-        new OpenAIClient(new ApiKeyCredential(Alpha), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 }

@@ -108,7 +108,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
         await using var gateway = await StartAsync(o => o.Add(LlmBudgetScope.Team, "research", 5m, LlmBudgetPeriod.Daily), time);
         var before = fixture.Upstream.Calls.Count;
 
-        var openai = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, Alpha).CompleteChatAsync([new UserChatMessage("too dear")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }));
+        var openai = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, Alpha).CompleteChatAsync([new UserChatMessage("too dear")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }));
         var anthropic = await Assert.ThrowsAsync<AnthropicRateLimitException>(() => new AnthropicClient { ApiKey = Beta, BaseUrl = gateway.BaseUrl, MaxRetries = 0 }
             .Messages.Create(new MessageCreateParams { Model = "claude", MaxTokens = 10, Messages = [new UserMessageParam("too dear")] }));
         var (status, json, headers) = await PostAsync(gateway, Chat("too dear"), Alpha);
@@ -196,7 +196,7 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
 
         await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
-            await foreach (var _ in OpenAI(gateway, Alpha).CompleteChatStreamingAsync([new UserChatMessage("a stream that breaks after a few words of output")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }))
+            await foreach (var _ in Sdks.OpenAI(gateway, Alpha).CompleteChatStreamingAsync([new UserChatMessage("a stream that breaks after a few words of output")], new ChatCompletionOptions { MaxOutputTokenCount = 10 }))
             {
             }
         });
@@ -277,9 +277,6 @@ public sealed class BudgetTests(GatewayFixture fixture) : IClassFixture<GatewayF
 
     private static string Chat(string text, int maxTokens = 10, bool stream = false, string model = "gpt") =>
         JsonSerializer.Serialize(new { model, max_tokens = maxTokens, stream, messages = new[] { new { role = "user", content = text } } });
-
-    private static ChatClient OpenAI(GatewayHost gateway, string key) =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 
     private async Task<(HttpStatusCode Status, JsonElement Json, HttpResponseHeaders Headers)> PostAsync(GatewayHost gateway, string body, string key)
     {

@@ -34,21 +34,21 @@ public sealed class KeyStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
         using var cReceived = Received(c);
 
         var issued = await a.Services.GetRequiredService<LlmVirtualKeys>().CreateAsync(new LlmVirtualKey { Team = "shared" });
-        await UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
-        await UntilAsync(cReceived, () => c.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
+        await Sdks.UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
+        await Sdks.UntilAsync(cReceived, () => c.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
         foreach (var gateway in new[] { a, b, c })
         {
-            await OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("shared key")]);
+            await Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("shared key")]);
         }
 
         Assert.True(await b.Services.GetRequiredService<LlmVirtualKeys>().RevokeAsync(issued.Key.Id));
         using var aReceived = Received(a);
-        await UntilAsync(aReceived, () => a.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
-        await UntilAsync(cReceived, () => c.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
+        await Sdks.UntilAsync(aReceived, () => a.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
+        await Sdks.UntilAsync(cReceived, () => c.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
 
         foreach (var gateway in new[] { a, b, c })
         {
-            var refused = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("revoked")]));
+            var refused = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("revoked")]));
             Assert.Equal(401, refused.Status);
         }
 
@@ -57,7 +57,7 @@ public sealed class KeyStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Equal(0L, await PostgreSqlServer.ScalarAsync<long>(database, $"SELECT count(*) FROM llm_virtual_keys WHERE key::text LIKE '%{issued.Secret}%' OR secrets::text LIKE '%{issued.Secret}%'"));
         await using var restarted = await StartAsync(database);
         Assert.NotNull(restarted.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt);
-        await OpenAI(restarted, Demo).CompleteChatAsync([new UserChatMessage("demo key")]);
+        await Sdks.OpenAI(restarted, Demo).CompleteChatAsync([new UserChatMessage("demo key")]);
     }
 
     [Fact]
@@ -68,13 +68,13 @@ public sealed class KeyStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
         await using var b = await StartAsync(database);
         using var bReceived = Received(b);
         var issued = await a.Services.GetRequiredService<LlmVirtualKeys>().CreateAsync(new LlmVirtualKey { Team = "outage" });
-        await UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
+        await Sdks.UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id) is not null);
 
         await postgres.StopAsync();
         try
         {
-            await OpenAI(a, issued.Secret).CompleteChatAsync([new UserChatMessage("database down")]);
-            await OpenAI(b, issued.Secret).CompleteChatAsync([new UserChatMessage("database down")]);
+            await Sdks.OpenAI(a, issued.Secret).CompleteChatAsync([new UserChatMessage("database down")]);
+            await Sdks.OpenAI(b, issued.Secret).CompleteChatAsync([new UserChatMessage("database down")]);
         }
         finally
         {
@@ -82,8 +82,8 @@ public sealed class KeyStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
         }
 
         Assert.True(await a.Services.GetRequiredService<LlmVirtualKeys>().RevokeAsync(issued.Key.Id));
-        await UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(b, issued.Secret).CompleteChatAsync([new UserChatMessage("revoked while b reconnected")]));
+        await Sdks.UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmVirtualKeys>().Find(issued.Key.Id)?.RevokedAt is not null);
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(b, issued.Secret).CompleteChatAsync([new UserChatMessage("revoked while b reconnected")]));
         Assert.Equal(401, refused.Status);
     }
 
@@ -95,21 +95,4 @@ public sealed class KeyStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
     private static MetricCollector<long> Received(GatewayHost gateway) =>
         new(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.keys.received");
 
-    /// <summary>Waits until <paramref name="condition"/> holds, re-checking as the instance takes in keys from the store.</summary>
-    private static async Task UntilAsync(MetricCollector<long> received, Func<bool> condition)
-    {
-        while (true)
-        {
-            var seen = received.GetMeasurementSnapshot().Count; // before the check: a batch taken in after it is waited for
-            if (condition())
-            {
-                return;
-            }
-
-            await received.WaitForMeasurementsAsync(seen + 1, TimeSpan.FromSeconds(30));
-        }
-    }
-
-    private static ChatClient OpenAI(GatewayHost gateway, string key) =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 }

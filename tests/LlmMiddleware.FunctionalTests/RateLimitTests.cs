@@ -56,7 +56,7 @@ public sealed class RateLimitTests(GatewayFixture fixture) : IClassFixture<Gatew
         var first = await PostAsync(gateway, Chat("one"), Alpha);
         var second = await PostAsync(gateway, Chat("two"), Alpha);
         var refused = await PostAsync(gateway, Chat("three"), Alpha);
-        var openai = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, Alpha).CompleteChatAsync([new UserChatMessage("four")]));
+        var openai = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, Alpha).CompleteChatAsync([new UserChatMessage("four")]));
         var anthropic = await Assert.ThrowsAsync<AnthropicRateLimitException>(() => new AnthropicClient { ApiKey = Alpha, BaseUrl = gateway.BaseUrl, MaxRetries = 0 }
             .Messages.Create(new MessageCreateParams { Model = "claude", MaxTokens = 10, Messages = [new UserMessageParam("five")] }));
         var otherKey = await PostAsync(gateway, Chat("another key"), Beta);
@@ -187,9 +187,6 @@ public sealed class RateLimitTests(GatewayFixture fixture) : IClassFixture<Gatew
 
     private static string? Header((HttpStatusCode Status, JsonElement Json, HttpResponseHeaders Headers) response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? values.Single() : null;
-
-    private static ChatClient OpenAI(GatewayHost gateway, string key) =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 
     private async Task<(HttpStatusCode Status, JsonElement Json, HttpResponseHeaders Headers)> PostAsync(GatewayHost gateway, string body, string key)
     {

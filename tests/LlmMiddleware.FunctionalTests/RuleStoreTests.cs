@@ -35,13 +35,13 @@ public sealed class RuleStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
 
         Assert.Equal(100m, Assert.Single(bBudgets.List()).Limit);
         await aBudgets.SetAsync(new LlmBudget { Scope = LlmBudgetScope.Team, Subject = "shared", Limit = 0m, Period = LlmBudgetPeriod.Total });
-        await UntilAsync(bReceived, () => bBudgets.List().Any(x => x.Subject == "shared"));
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(b).CompleteChatAsync([new UserChatMessage("team budget set on another instance")]));
+        await Sdks.UntilAsync(bReceived, () => bBudgets.List().Any(x => x.Subject == "shared"));
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(b, Alpha).CompleteChatAsync([new UserChatMessage("team budget set on another instance")]));
         await a.Services.GetRequiredService<LlmRateLimits>().SetAsync(new LlmRateLimit { Scope = LlmRateLimitScope.Model, Subject = "gpt", RequestsPerMinute = 1000 });
-        await UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmRateLimits>().List().Count == 1);
+        await Sdks.UntilAsync(bReceived, () => b.Services.GetRequiredService<LlmRateLimits>().List().Count == 1);
         Assert.True(await bBudgets.RemoveAsync(LlmBudgetScope.Team, "shared", LlmBudgetPeriod.Total));
-        await UntilAsync(aReceived, () => !aBudgets.List().Any(x => x.Subject == "shared"));
-        var admitted = await OpenAI(a).CompleteChatAsync([new UserChatMessage("removed on the other instance")]);
+        await Sdks.UntilAsync(aReceived, () => !aBudgets.List().Any(x => x.Subject == "shared"));
+        var admitted = await Sdks.OpenAI(a, Alpha).CompleteChatAsync([new UserChatMessage("removed on the other instance")]);
 
         Assert.Equal(429, refused.Status);
         Assert.Contains("budget_exceeded", refused.Message, StringComparison.Ordinal);
@@ -66,21 +66,4 @@ public sealed class RuleStoreTests(PostgreSqlServer postgres) : IAsyncLifetime
     private static MetricCollector<long> Received(GatewayHost gateway) =>
         new(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.governance.rules.received");
 
-    /// <summary>Waits until <paramref name="condition"/> holds, re-checking as the instance takes in rules from the store.</summary>
-    private static async Task UntilAsync(MetricCollector<long> received, Func<bool> condition)
-    {
-        while (true)
-        {
-            var seen = received.GetMeasurementSnapshot().Count;
-            if (condition())
-            {
-                return;
-            }
-
-            await received.WaitForMeasurementsAsync(seen + 1, TimeSpan.FromSeconds(30));
-        }
-    }
-
-    private static ChatClient OpenAI(GatewayHost gateway) =>
-        new OpenAIClient(new ApiKeyCredential(Alpha), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient("gpt");
 }

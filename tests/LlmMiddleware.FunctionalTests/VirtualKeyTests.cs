@@ -54,9 +54,6 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
             configure?.Invoke(gateway);
         }, app, Keys);
 
-    private static ChatClient OpenAI(GatewayHost gateway, string key, string model = "gpt") =>
-        new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseUrl + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) }).GetChatClient(model);
-
     private static AnthropicClient Anthropic(GatewayHost gateway, string key) => new() { ApiKey = key, BaseUrl = gateway.BaseUrl, MaxRetries = 0 };
 
     private static MessageCreateParams Message(string model, string text) => new() { Model = model, MaxTokens = 32, Messages = [new UserMessageParam(text)] };
@@ -66,7 +63,7 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
     {
         await using var gateway = await StartAsync();
 
-        var openai = await OpenAI(gateway, DemoSecret).CompleteChatAsync([new UserChatMessage("hello keys")]);
+        var openai = await Sdks.OpenAI(gateway, DemoSecret).CompleteChatAsync([new UserChatMessage("hello keys")]);
         var anthropic = await Anthropic(gateway, DemoSecret).Messages.Create(Message("claude", "hello keys"));
 
         Assert.Equal("Hello from openai: hello keys", openai.Value.Content[0].Text);
@@ -82,7 +79,7 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
         await using var gateway = await StartAsync();
         var before = fixture.Upstream.Calls.Count;
 
-        var openai = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, "sk-llm-not-a-key-of-ours").CompleteChatAsync([new UserChatMessage("hi")]));
+        var openai = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, "sk-llm-not-a-key-of-ours").CompleteChatAsync([new UserChatMessage("hi")]));
         var anthropic = await Assert.ThrowsAsync<AnthropicUnauthorizedException>(() => Anthropic(gateway, "sk-llm-not-a-key-of-ours").Messages.Create(Message("claude", "hi")));
         var (status, json) = await PostAsync(gateway, "/v1/chat/completions", """{"model":"gpt","messages":[{"role":"user","content":"no key"}]}""", key: null);
 
@@ -104,8 +101,8 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
         const string key = "sk-llm-hashed-only-in-config";
 
         var allowed = await Anthropic(gateway, key).Messages.Create(Message("claude", "allowed"));
-        var byPrefix = await OpenAI(gateway, key, "openai/gpt-4o-mini").CompleteChatAsync([new UserChatMessage("allowed by prefix")]);
-        var refusedOpenAI = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, key, "gpt").CompleteChatAsync([new UserChatMessage("not mine")]));
+        var byPrefix = await Sdks.OpenAI(gateway, key, "openai/gpt-4o-mini").CompleteChatAsync([new UserChatMessage("allowed by prefix")]);
+        var refusedOpenAI = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, key, "gpt").CompleteChatAsync([new UserChatMessage("not mine")]));
         var refusedAnthropic = await Assert.ThrowsAsync<AnthropicForbiddenException>(() => Anthropic(gateway, key).Messages.Create(Message("gem", "not mine")));
         var (status, models) = await GetAsync(gateway, "/v1/models", key);
 
@@ -126,9 +123,9 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
         var keys = gateway.Services.GetRequiredService<LlmVirtualKeys>();
 
         var issued = await keys.CreateAsync(new LlmVirtualKey { Team = "payments", ExpiresAt = _time.GetUtcNow().AddHours(1) });
-        var first = await OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("issued")]);
+        var first = await Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("issued")]);
         _time.Advance(TimeSpan.FromHours(1));
-        var expired = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("expired")]));
+        var expired = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("expired")]));
 
         Assert.StartsWith("sk-llm-", issued.Secret, StringComparison.Ordinal);
         Assert.True(issued.Secret.Length >= 7 + 43); // 256 random bits
@@ -149,11 +146,11 @@ public sealed class VirtualKeyTests(GatewayFixture fixture) : IClassFixture<Gate
         var issued = await keys.CreateAsync(new LlmVirtualKey { Name = "rotating" });
 
         var rotated = await keys.RotateAsync(issued.Key.Id, TimeSpan.FromMinutes(10));
-        await OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("old, in grace")]);
-        await OpenAI(gateway, rotated.Secret).CompleteChatAsync([new UserChatMessage("new")]);
+        await Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("old, in grace")]);
+        await Sdks.OpenAI(gateway, rotated.Secret).CompleteChatAsync([new UserChatMessage("new")]);
         _time.Advance(TimeSpan.FromMinutes(10));
-        var old = await Assert.ThrowsAsync<ClientResultException>(() => OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("old, past grace")]));
-        await OpenAI(gateway, rotated.Secret).CompleteChatAsync([new UserChatMessage("new, still")]);
+        var old = await Assert.ThrowsAsync<ClientResultException>(() => Sdks.OpenAI(gateway, issued.Secret).CompleteChatAsync([new UserChatMessage("old, past grace")]));
+        await Sdks.OpenAI(gateway, rotated.Secret).CompleteChatAsync([new UserChatMessage("new, still")]);
         Assert.True(await keys.RevokeAsync(issued.Key.Id));
         var revoked = await Assert.ThrowsAsync<AnthropicUnauthorizedException>(() => Anthropic(gateway, rotated.Secret).Messages.Create(Message("claude", "revoked")));
 
