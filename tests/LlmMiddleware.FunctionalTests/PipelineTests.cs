@@ -88,6 +88,33 @@ public sealed class PipelineTests(GatewayFixture fixture) : IClassFixture<Gatewa
         Assert.Equal(("edge", "edge-team"), (record.Caller.Key, record.Caller.Team));
     }
 
+    [Theory]
+    [InlineData(Surface.Endpoint)]
+    [InlineData(Surface.YarpGroup)]
+    [InlineData(Surface.YarpProvider)]
+    public async Task BudgetsAndRateLimitsGovernEverySurface(Surface surface)
+    {
+        const string Broke = "sk-llm-broke-key-0123456789", Busy = "sk-llm-busy-key-01234567890";
+        var (gateway, path) = await StartAsync(surface, gateway =>
+        {
+            gateway.Services.AddSingleton<TimeProvider>(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 30, TimeSpan.Zero)));
+            gateway.AddVirtualKeys(o => (o.Keys["broke"], o.Keys["busy"]) = (new LlmConfiguredKey { Secret = Broke }, new LlmConfiguredKey { Secret = Busy }))
+                .AddBudgets(o => o.Add(LlmBudgetScope.Key, "broke", 0m, LlmBudgetPeriod.Total))
+                .AddRateLimits(o => o.Add(LlmRateLimitScope.Key, "busy", requestsPerMinute: 1));
+        });
+        await using var _ = gateway;
+        var before = fixture.Upstream.Calls.Count;
+
+        var (broke, brokeJson) = await AskAsync(gateway, path, Chat("gpt", "over budget"), Broke);
+        var (first, _) = await AskAsync(gateway, path, Chat("gpt", "first this minute"), Busy);
+        var (second, secondJson) = await AskAsync(gateway, path, Chat("gpt", "second this minute"), Busy);
+
+        Assert.Equal((HttpStatusCode.TooManyRequests, "budget_exceeded"), (broke, brokeJson.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Equal(HttpStatusCode.OK, first);
+        Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limit_exceeded"), (second, secondJson.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Equal(before + 1, fixture.Upstream.Calls.Count);
+    }
+
     /// <summary>A gateway reached through <paramref name="surface"/>, configured by <paramref name="configure"/>; the chat path.</summary>
     private async Task<(GatewayHost Host, string Path)> StartAsync(Surface surface, Action<ILlmGatewayBuilder> configure)
     {
