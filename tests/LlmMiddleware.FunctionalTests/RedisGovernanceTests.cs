@@ -116,7 +116,40 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
         await DisposeAllAsync([closed, open]);
     }
 
-    private async Task<GatewayHost[]> StartAsync(int count, Action<ILlmGatewayBuilder> governance, TimeProvider? time = null, bool failOpen = false)
+    [Fact]
+    public async Task ADeploymentCoolingDownOnOneInstanceIsSkippedByTheOthers()
+    {
+        var chain = new Dictionary<string, string?>
+        {
+            ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
+            ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
+            ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
+            ["LlmGateway:Groups:chain:MaxRetries"] = "0",
+            ["LlmGateway:Groups:chain:Cooldown:MinimumThroughput"] = "2",
+            ["LlmGateway:Groups:chain:Cooldown:Duration"] = "00:10:00",
+        };
+        var gateways = await StartAsync(2, _ => { }, settings: chain);
+        using var received = new MetricCollector<long>(gateways[1].Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.deployment.cooldowns.received");
+
+        // Two failures in two calls on the first instance start openai's cooldown there (each call falls back to anthropic).
+        _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
+        _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over", "chain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over again", "chain")).Status);
+        await received.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+        _upstream.ResetObservations();
+        var onTheOther = await PostAsync(gateways[1], "the other instance skips openai", "chain");
+        await using var late = (await StartAsync(1, _ => { }, settings: chain))[0];
+        var onALateOne = await PostAsync(late, "an instance started later skips it too", "chain");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (onTheOther.Status, onALateOne.Status));
+        Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "openai");
+        Assert.Equal(2, _upstream.Calls.Count(c => c.Provider == "anthropic"));
+        await DisposeAllAsync(gateways);
+    }
+
+    private async Task<GatewayHost[]> StartAsync(int count, Action<ILlmGatewayBuilder> governance, TimeProvider? time = null, bool failOpen = false, Dictionary<string, string?>? settings = null)
     {
         var gateways = new GatewayHost[count];
         for (var i = 0; i < count; i++)
@@ -132,7 +165,7 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
                     .AddRedisGovernance(o => (o.ConnectionString, o.KeyPrefix, o.FailureMode, o.Replicas) = (redis.ConnectionString, _prefix, failOpen ? RedisGovernanceFailureMode.FailOpen : RedisGovernanceFailureMode.FailClosed, 3));
                 governance(gateway);
                 b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
-            }, null, new Dictionary<string, string?> { ["LlmGateway:VirtualKeys:Keys:alpha:Secret"] = Alpha });
+            }, null, new Dictionary<string, string?>(settings ?? []) { ["LlmGateway:VirtualKeys:Keys:alpha:Secret"] = Alpha });
         }
 
         return gateways;
@@ -146,11 +179,11 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
         }
     }
 
-    private async Task<(HttpStatusCode Status, string? Code, HttpResponseHeaders Headers)> PostAsync(GatewayHost gateway, string text)
+    private async Task<(HttpStatusCode Status, string? Code, HttpResponseHeaders Headers)> PostAsync(GatewayHost gateway, string text, string model = "gpt")
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions")
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { model = "gpt", max_tokens = 10, messages = new[] { new { role = "user", content = text } } }), Encoding.UTF8, "application/json"),
+            Content = new StringContent(JsonSerializer.Serialize(new { model, max_tokens = 10, messages = new[] { new { role = "user", content = text } } }), Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Alpha);
         using var response = await _http.SendAsync(request);

@@ -44,6 +44,22 @@ internal sealed partial class RedisGovernance : IAsyncDisposable
         return result;
     }
 
+    public async Task SubscribeAsync(RedisChannel channel, Action<RedisChannel, RedisValue> handler) =>
+        await (await _connection.Value.ConfigureAwait(false)).GetSubscriber().SubscribeAsync(channel, handler).ConfigureAwait(false);
+
+    public async Task PublishAsync(RedisChannel channel, RedisValue message) =>
+        await (await _connection.Value.ConfigureAwait(false)).GetSubscriber().PublishAsync(channel, message).ConfigureAwait(false);
+
+    public async Task<RedisValue> GetAsync(RedisKey key) =>
+        await (await _connection.Value.ConfigureAwait(false)).GetDatabase().StringGetAsync(key).ConfigureAwait(false);
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> for <paramref name="lifetime"/>; deletes it when there is none.</summary>
+    public async Task SetAsync(RedisKey key, RedisValue value, TimeSpan? lifetime)
+    {
+        var database = (await _connection.Value.ConfigureAwait(false)).GetDatabase();
+        _ = lifetime is { } expiry ? await database.StringSetAsync(key, value, expiry).ConfigureAwait(false) : await database.KeyDeleteAsync(key).ConfigureAwait(false);
+    }
+
     /// <summary>The keys matching <paramref name="pattern"/> (SCAN, not KEYS: Redis is not blocked), for reports.</summary>
     public async IAsyncEnumerable<string> ScanAsync(string pattern)
     {
@@ -78,6 +94,9 @@ internal sealed partial class RedisGovernance : IAsyncDisposable
     /// <summary>Notes a settlement that could not reach Redis (its hold lapses after <see cref="RedisGovernanceOptions.HoldTimeout"/>).</summary>
     public void SettlementLost(Exception exception) => Log.SettlementLost(_logger, Options.HoldTimeout, exception);
 
+    /// <summary>Notes a cooldown that could not be shared (or read) through Redis: it stays this instance's own.</summary>
+    public void CooldownNotShared(Exception exception) => Log.CooldownNotShared(_logger, exception);
+
     public static bool IsUnreachable(Exception exception) => exception is RedisException or TimeoutException or ObjectDisposedException;
 
     public async ValueTask DisposeAsync()
@@ -98,5 +117,8 @@ internal sealed partial class RedisGovernance : IAsyncDisposable
 
         [LoggerMessage(42, LogLevel.Error, "A call's budget or limit settlement could not reach Redis; its hold lapses within {Timeout}.", EventName = "GovernanceSettlementLost")]
         public static partial void SettlementLost(ILogger logger, TimeSpan timeout, Exception exception);
+
+        [LoggerMessage(43, LogLevel.Warning, "A deployment cooldown could not be shared through Redis; it stays this instance's own.", EventName = "CooldownNotShared")]
+        public static partial void CooldownNotShared(ILogger logger, Exception exception);
     }
 }

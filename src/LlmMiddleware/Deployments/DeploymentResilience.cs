@@ -12,7 +12,7 @@ namespace LlmMiddleware.Deployments;
 /// </summary>
 internal static class DeploymentResilience
 {
-    public static ResiliencePipeline<HttpResponseMessage> Build(LlmModelGroupOptions group, LlmDeployment deployment, TimeProvider timeProvider)
+    public static ResiliencePipeline<HttpResponseMessage> Build(LlmModelGroupOptions group, LlmDeployment deployment, TimeProvider timeProvider, ICooldownBroadcast[] broadcasts)
     {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider };
         if (group.MaxRetries > 0)
@@ -41,15 +41,25 @@ internal static class DeploymentResilience
             OnOpened = args =>
             {
                 deployment.CoolingUntil = timeProvider.GetUtcNow() + args.BreakDuration;
+                Broadcast(deployment, broadcasts);
                 return ValueTask.CompletedTask;
             },
             OnClosed = _ =>
             {
                 deployment.CoolingUntil = null;
+                Broadcast(deployment, broadcasts);
                 return ValueTask.CompletedTask;
             },
         });
         return builder.Build();
+    }
+
+    private static void Broadcast(LlmDeployment deployment, ICooldownBroadcast[] broadcasts)
+    {
+        foreach (var broadcast in broadcasts)
+        {
+            broadcast.Changed(deployment);
+        }
     }
 
     /// <summary>Failures worth another try: rate limits, overload, server errors, timeouts and broken connections.</summary>

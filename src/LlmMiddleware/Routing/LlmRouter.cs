@@ -15,12 +15,12 @@ internal sealed class LlmRouter
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
 
-    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider)
-        : this(options, registry, catalog, hooks, timeProvider, Random.Shared)
+    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, IEnumerable<ICooldownBroadcast> broadcasts)
+        : this(options, registry, catalog, hooks, timeProvider, Random.Shared, [.. broadcasts])
     {
     }
 
-    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, Random random)
+    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, Random random, ICooldownBroadcast[]? broadcasts = null)
     {
         _hooks = [.. hooks];
         _random = random;
@@ -38,7 +38,7 @@ internal sealed class LlmRouter
                         ? new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = rpm, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true })
                         : null,
                 };
-                deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider);
+                deployment.Pipeline = DeploymentResilience.Build(group, deployment, timeProvider, broadcasts ?? []);
                 return deployment;
             }).ToArray(), [.. group.Fallbacks], group.Race);
         }
