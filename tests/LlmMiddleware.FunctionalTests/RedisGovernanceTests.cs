@@ -121,13 +121,13 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
     {
         var chain = new Dictionary<string, string?>
         {
-            ["LlmGateway:Groups:chain:Deployments:0:Provider"] = "openai",
-            ["LlmGateway:Groups:chain:Deployments:0:Model"] = "gpt-4o-mini",
-            ["LlmGateway:Groups:chain:Deployments:1:Provider"] = "anthropic",
-            ["LlmGateway:Groups:chain:Deployments:1:Model"] = "claude-sonnet-4-5",
-            ["LlmGateway:Groups:chain:MaxRetries"] = "0",
-            ["LlmGateway:Groups:chain:Cooldown:MinimumThroughput"] = "2",
-            ["LlmGateway:Groups:chain:Cooldown:Duration"] = "00:10:00",
+            ["LlmGateway:Groups:cooling:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:cooling:Deployments:0:Model"] = "gpt-4o-mini",
+            ["LlmGateway:Groups:cooling:Deployments:1:Provider"] = "anthropic",
+            ["LlmGateway:Groups:cooling:Deployments:1:Model"] = "claude-sonnet-4-5",
+            ["LlmGateway:Groups:cooling:MaxRetries"] = "0",
+            ["LlmGateway:Groups:cooling:Cooldown:MinimumThroughput"] = "2",
+            ["LlmGateway:Groups:cooling:Cooldown:Duration"] = "00:10:00",
         };
         var gateways = await StartAsync(2, _ => { }, settings: chain);
         using var received = new MetricCollector<long>(gateways[1].Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.deployment.cooldowns.received");
@@ -135,17 +135,46 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
         // Two failures in two calls on the first instance start openai's cooldown there (each call falls back to anthropic).
         _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
         _upstream.Enqueue(new FakeFault { Provider = "openai", Status = 503, Body = "{}" });
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over", "chain")).Status);
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over again", "chain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over", "cooling")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(gateways[0], "fails over again", "cooling")).Status);
         await received.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
         _upstream.ResetObservations();
-        var onTheOther = await PostAsync(gateways[1], "the other instance skips openai", "chain");
+        var onTheOther = await PostAsync(gateways[1], "the other instance skips openai", "cooling");
         await using var late = (await StartAsync(1, _ => { }, settings: chain))[0];
-        var onALateOne = await PostAsync(late, "an instance started later skips it too", "chain");
+        var onALateOne = await PostAsync(late, "an instance started later skips it too", "cooling");
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (onTheOther.Status, onALateOne.Status));
         Assert.DoesNotContain(_upstream.Calls, c => c.Provider == "openai");
         Assert.Equal(2, _upstream.Calls.Count(c => c.Provider == "anthropic"));
+        await DisposeAllAsync(gateways);
+    }
+
+    [Fact]
+    public async Task ADeploymentsMaxConcurrencyHoldsAcrossInstances()
+    {
+        var capped = new Dictionary<string, string?>
+        {
+            ["LlmGateway:Groups:capped:Deployments:0:Provider"] = "openai",
+            ["LlmGateway:Groups:capped:Deployments:0:Model"] = "gpt-4o-mini",
+            ["LlmGateway:Groups:capped:Deployments:0:MaxConcurrency"] = "1",
+            ["LlmGateway:Groups:capped:Deployments:1:Provider"] = "anthropic",
+            ["LlmGateway:Groups:capped:Deployments:1:Model"] = "claude-sonnet-4-5",
+            ["LlmGateway:Groups:capped:MaxRetries"] = "0",
+        };
+        var gateways = await StartAsync(2, _ => { }, settings: capped);
+        var release = new TaskCompletionSource();
+        var hold = new FakeFault { Provider = "openai", HoldUntil = release.Task };
+        _upstream.Enqueue(hold);
+
+        var holding = PostAsync(gateways[0], "takes openai's one slot", "capped");
+        await hold.Holding.Task;
+        var elsewhere = await PostAsync(gateways[1], "openai is full, on every instance", "capped");
+        release.SetResult();
+        var held = await holding;
+        var after = await PostAsync(gateways[1], "the slot is free again", "capped");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK), (held.Status, elsewhere.Status, after.Status));
+        Assert.Equal(["openai", "anthropic", "openai"], _upstream.Calls.Select(c => c.Provider));
         await DisposeAllAsync(gateways);
     }
 

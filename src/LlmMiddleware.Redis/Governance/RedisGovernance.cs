@@ -73,15 +73,20 @@ internal sealed partial class RedisGovernance : IAsyncDisposable
         }
     }
 
-    /// <summary>Notes a call checked while Redis is unreachable; fails it with a 503 unless the store fails open.</summary>
-    public void Unreachable(Exception exception)
+    /// <summary>Notes a call checked while Redis is unreachable (a metric; a log line when it starts).</summary>
+    public void NoteUnreachable(Exception exception)
     {
         _unavailable.Add(1, new KeyValuePair<string, object?>("llm_gateway.governance.failure_mode", FailsOpen ? "open" : "closed"));
         if (Interlocked.Exchange(ref _down, 1) == 0)
         {
             Log.Down(_logger, FailsOpen ? $"checking calls against this instance's 1/{Options.Replicas} share" : "refusing calls with 503", exception);
         }
+    }
 
+    /// <summary>Notes a call checked while Redis is unreachable; fails it with a 503 unless the store fails open.</summary>
+    public void Unreachable(Exception exception)
+    {
+        NoteUnreachable(exception);
         if (!FailsOpen)
         {
             throw new LlmGatewayException(new LlmError(LlmErrorKind.Overloaded, "The gateway cannot check budgets and rate limits right now: their shared store is unreachable. Try again shortly.", 503)

@@ -16,7 +16,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
 
     // KEYS: a minute window's counter, or a concurrency limit's slots (calls by deadline). ARGV: now ms, call, slot
     // deadline ms, window ttl s; per key: kind (w or c), amount, limit. Returns {0, used after...} or {refusing key, used}.
-    private const string TakeScript = """
+    internal const string TakeScript = """
         local now, call, deadline, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
         local used = {}
         for i = 1, #KEYS do
@@ -44,7 +44,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         """;
 
     // KEYS: windows to correct and slots to free. ARGV: call; per key: kind (w or c), delta for a window.
-    private const string GiveBackScript = """
+    internal const string GiveBackScript = """
         for i = 1, #KEYS do
           if ARGV[2 * i] == 'c' then
             redis.call('ZREM', KEYS[i], ARGV[1])

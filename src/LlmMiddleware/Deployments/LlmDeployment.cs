@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using LlmMiddleware.Deployments;
 using LlmMiddleware.Providers;
 using Polly;
 using Polly.CircuitBreaker;
@@ -139,6 +140,31 @@ public sealed class LlmDeployment
     }
 
     internal void Leave() => Interlocked.Decrement(ref _inFlight);
+
+    /// <summary>Calls per minute allowed, as configured (shared limits count it in their store).</summary>
+    internal int? RequestsPerMinuteLimit { get; init; }
+
+    /// <summary>Where the limits are counted across instances, when they are (set by the router).</summary>
+    internal IDeploymentLimits? SharedLimits { get; set; }
+
+    private static readonly object Entered = new();
+
+    /// <summary>A lease on the deployment within its limits — counted across instances when they share a store — or
+    /// <see langword="null"/> when it is at one. Give it back with <see cref="Leave(object)"/>.</summary>
+    internal ValueTask<object?> TryEnterAsync() =>
+        SharedLimits is { } shared ? shared.TryEnterAsync(this) : new(TryEnter() ? Entered : null);
+
+    internal void Leave(object lease)
+    {
+        if (ReferenceEquals(lease, Entered))
+        {
+            Leave();
+        }
+        else
+        {
+            SharedLimits?.Leave(this, lease);
+        }
+    }
 
     /// <summary>Folds a successful call's timings into the moving averages; concurrent calls each count (no update is
     /// lost to another).</summary>

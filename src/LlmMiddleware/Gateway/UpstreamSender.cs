@@ -55,7 +55,8 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             var started = _timeProvider.GetTimestamp();
             HttpResponseMessage? response = null;
             LlmGatewayException? failure = null;
-            var entered = deployment?.TryEnter() ?? true;
+            var lease = deployment is null ? null : await deployment.TryEnterAsync().ConfigureAwait(false);
+            var entered = deployment is null || lease is not null;
             using var firstTokenLimit = _options.FirstTokenTimeout is { } limit ? new TimeLimit(timeout.Token, limit, _timeProvider) : null;
             var firstToken = firstTokenLimit?.Token ?? timeout.Token;
 
@@ -91,9 +92,9 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             }
             finally
             {
-                if (entered)
+                if (lease is not null)
                 {
-                    deployment?.Leave();
+                    deployment!.Leave(lease);
                 }
             }
 

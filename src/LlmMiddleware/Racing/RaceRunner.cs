@@ -122,7 +122,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
         var provider = leg.Route.Provider;
         var deployment = leg.Route.Deployment!;
         leg.Started = _timeProvider.GetTimestamp();
-        if (!deployment.TryEnter())
+        if (await deployment.TryEnterAsync().ConfigureAwait(false) is not { } lease)
         {
             leg.Failure = AtLimit(deployment);
             return Outcome.FromResult(leg);
@@ -153,7 +153,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
         }
         finally
         {
-            deployment.Leave();
+            deployment.Leave(lease);
         }
 
         return Outcome.FromResult(leg);

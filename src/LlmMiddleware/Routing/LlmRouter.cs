@@ -15,12 +15,12 @@ internal sealed class LlmRouter
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
 
-    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, IEnumerable<ICooldownBroadcast> broadcasts)
-        : this(options, registry, catalog, hooks, timeProvider, Random.Shared, [.. broadcasts])
+    public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, IEnumerable<ICooldownBroadcast> broadcasts, IEnumerable<IDeploymentLimits> sharedLimits)
+        : this(options, registry, catalog, hooks, timeProvider, Random.Shared, [.. broadcasts], sharedLimits.FirstOrDefault())
     {
     }
 
-    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, Random random, ICooldownBroadcast[]? broadcasts = null)
+    internal LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, Random random, ICooldownBroadcast[]? broadcasts = null, IDeploymentLimits? sharedLimits = null)
     {
         _hooks = [.. hooks];
         _random = random;
@@ -34,6 +34,8 @@ internal sealed class LlmRouter
                 var deployment = new LlmDeployment(d.Name ?? $"{d.Provider}/{d.Model}", name, endpoint, d.Model, d.Weight, [.. d.Tags], catalog.Find(endpoint.PresetName, d.Model) ?? catalog.Find(d.Provider, d.Model))
                 {
                     MaxConcurrency = d.MaxConcurrency,
+                    RequestsPerMinuteLimit = d.RequestsPerMinute,
+                    SharedLimits = d.MaxConcurrency is null && d.RequestsPerMinute is null ? null : sharedLimits,
                     RequestsPerMinute = d.RequestsPerMinute is { } rpm
                         ? new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = rpm, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true })
                         : null,
