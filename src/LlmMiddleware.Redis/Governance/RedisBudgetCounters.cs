@@ -13,57 +13,6 @@ namespace LlmMiddleware.Redis;
 /// </summary>
 internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods periods) : IBudgetCounters
 {
-    // KEYS: per account, its hash (s: spent, r: held, h:<call>: a call's hold) and its holds' deadlines (a sorted set).
-    // ARGV: now ms, hold deadline ms, call, amount; per account: limit, ttl s (0: none).
-    private const string ReserveScript = """
-        local now, deadline, call, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-        local n = #KEYS / 2
-        for i = 1, n do
-          local key, holds = KEYS[2 * i - 1], KEYS[2 * i]
-          for _, lapsed in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now)) do
-            redis.call('HINCRBY', key, 'r', -tonumber(redis.call('HGET', key, 'h:' .. lapsed) or '0'))
-            redis.call('HDEL', key, 'h:' .. lapsed)
-          end
-          redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-          local s = tonumber(redis.call('HGET', key, 's') or '0')
-          local r = tonumber(redis.call('HGET', key, 'r') or '0')
-          local limit = tonumber(ARGV[3 + 2 * i])
-          if s >= limit or s + r + amount > limit then return {i, s, r} end
-        end
-        for i = 1, n do
-          local key, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], tonumber(ARGV[4 + 2 * i])
-          redis.call('HINCRBY', key, 'r', amount)
-          redis.call('HSET', key, 'h:' .. call, amount)
-          redis.call('ZADD', holds, deadline, call)
-          if ttl > 0 then redis.call('EXPIRE', key, ttl) redis.call('EXPIRE', holds, ttl) end
-        end
-        return {0}
-        """;
-
-    // KEYS: per account, the hash and holds the call reserved on, and the hash of the current period it is charged to.
-    // ARGV: call, released, last (1: all of the hold), cost; per account: ttl s (0: none). Returns each account's spend after.
-    private const string SettleScript = """
-        local call, released, last, cost = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
-        local spent = {}
-        for i = 1, #KEYS / 3 do
-          local key, holds, charged, ttl = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], tonumber(ARGV[4 + i])
-          local held = tonumber(redis.call('HGET', key, 'h:' .. call) or '-1')
-          if held >= 0 then
-            local release = last and held or math.min(released, held)
-            redis.call('HINCRBY', key, 'r', -release)
-            if last or held <= release then
-              redis.call('HDEL', key, 'h:' .. call)
-              redis.call('ZREM', holds, call)
-            else
-              redis.call('HSET', key, 'h:' .. call, held - release)
-            end
-          end
-          spent[i] = redis.call('HINCRBY', charged, 's', cost)
-          if ttl > 0 then redis.call('EXPIRE', charged, ttl) end
-        end
-        return spent
-        """;
-
     /// <summary>The hold-id prefix of calls admitted on this instance's share while Redis was unreachable.</summary>
     private const string Local = "local:";
 
@@ -87,7 +36,7 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
 
         try
         {
-            var result = (RedisResult[])(await store.EvaluateAsync(ReserveScript, keys, values).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.ReserveScript, keys, values).ConfigureAwait(false))!;
             if ((int)result[0] is var refused and > 0)
             {
                 var charge = charges[refused - 1];
@@ -124,7 +73,7 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
 
         try
         {
-            var after = (long[])(await store.EvaluateAsync(SettleScript, keys, values).ConfigureAwait(false))!;
+            var after = (long[])(await store.EvaluateAsync(GovernanceScripts.SettleScript, keys, values).ConfigureAwait(false))!;
             var crossed = charges.Select((charge, i) => (i, Threshold: BudgetAlerts.Crossed(charge.Budget, Usd(after[i] - Nano(cost)), Usd(after[i])))).Where(c => c.Threshold is not null).ToArray();
             return crossed.Length == 0 ? null : [.. crossed.Select(c => new BudgetCrossing(c.i, c.Threshold!.Value))];
         }

@@ -40,7 +40,7 @@ internal sealed class RedisDeploymentLimits(RedisGovernance store, TimeProvider 
 
         try
         {
-            var result = (RedisResult[])(await store.EvaluateAsync(RedisLimitCounters.TakeScript, [.. keys], [.. values]).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.TakeScript, [.. keys], [.. values]).ConfigureAwait(false))!;
             return (int)result[0] > 0 ? null : new Lease(lease, slots);
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
@@ -66,7 +66,7 @@ internal sealed class RedisDeploymentLimits(RedisGovernance store, TimeProvider 
     {
         try
         {
-            await store.EvaluateAsync(RedisLimitCounters.GiveBackScript, [slots], [lease, "c", 0]).ConfigureAwait(false);
+            await store.EvaluateAsync(GovernanceScripts.GiveBackScript, [slots], [lease, "c", 0]).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
         {

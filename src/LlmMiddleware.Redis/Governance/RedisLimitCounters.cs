@@ -14,47 +14,6 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
 {
     private const long MinuteMs = 60_000;
 
-    // KEYS: a minute window's counter, or a concurrency limit's slots (calls by deadline). ARGV: now ms, call, slot
-    // deadline ms, window ttl s; per key: kind (w or c), amount, limit. Returns {0, used after...} or {refusing key, used}.
-    internal const string TakeScript = """
-        local now, call, deadline, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-        local used = {}
-        for i = 1, #KEYS do
-          local amount, limit = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
-          if ARGV[2 + 3 * i] == 'c' then
-            redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-            used[i] = redis.call('ZCARD', KEYS[i])
-          else
-            used[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-          end
-          if used[i] + amount > limit then return {i, used[i]} end
-        end
-        for i = 1, #KEYS do
-          local amount = tonumber(ARGV[3 + 3 * i])
-          if ARGV[2 + 3 * i] == 'c' then
-            redis.call('ZADD', KEYS[i], deadline, call)
-            redis.call('PEXPIREAT', KEYS[i], deadline)
-          else
-            redis.call('INCRBY', KEYS[i], amount)
-            redis.call('EXPIRE', KEYS[i], ttl)
-          end
-          used[i] = used[i] + amount
-        end
-        return {0, unpack(used)}
-        """;
-
-    // KEYS: windows to correct and slots to free. ARGV: call; per key: kind (w or c), delta for a window.
-    internal const string GiveBackScript = """
-        for i = 1, #KEYS do
-          if ARGV[2 * i] == 'c' then
-            redis.call('ZREM', KEYS[i], ARGV[1])
-          elseif redis.call('EXISTS', KEYS[i]) == 1 and redis.call('INCRBY', KEYS[i], ARGV[2 * i + 1]) < 0 then
-            redis.call('SET', KEYS[i], 0, 'KEEPTTL')
-          end
-        end
-        return 0
-        """;
-
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private readonly ConditionalWeakTable<LlmRateLimit, LlmRateLimit> _shares = [];
     private InMemoryLimitCounters? _local;
@@ -94,7 +53,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         RedisResult[] result;
         try
         {
-            result = (RedisResult[])(await store.EvaluateAsync(TakeScript, [.. counted.Select(c => c.Key)], [.. values]).ConfigureAwait(false))!;
+            result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.TakeScript, [.. counted.Select(c => c.Key)], [.. values]).ConfigureAwait(false))!;
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
         {
@@ -180,7 +139,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         {
             try
             {
-                await store.EvaluateAsync(GiveBackScript, [.. changes.Select(c => c.Key)], [call, .. changes.SelectMany(c => new RedisValue[] { c.Kind, c.Delta })]).ConfigureAwait(false);
+                await store.EvaluateAsync(GovernanceScripts.GiveBackScript, [.. changes.Select(c => c.Key)], [call, .. changes.SelectMany(c => new RedisValue[] { c.Kind, c.Delta })]).ConfigureAwait(false);
             }
             catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
             {
