@@ -50,8 +50,13 @@ internal sealed partial class BudgetAlerts
             return null;
         }
 
+        if (before < budget.Limit && budget.Limit <= after)
+        {
+            return 1d; // the budget itself, above every soft limit
+        }
+
         double? crossed = null;
-        foreach (var threshold in (double[])[.. budget.SoftLimits ?? DefaultSoftLimits, 1d])
+        foreach (var threshold in budget.SoftLimits ?? DefaultSoftLimits)
         {
             var at = budget.Limit * (decimal)threshold;
             if (before < at && at <= after && threshold > (crossed ?? 0))

@@ -17,19 +17,18 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
 
     public ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now)
     {
-        var limited = new SubjectLimiters[subjects.Length];
         var count = 0;
-        for (var i = 0; i < subjects.Length; i++)
+        foreach (var subject in subjects)
         {
-            limited[i] = For(subjects[i]);
-            count += (limited[i].Concurrent is null ? 0 : 1) + (limited[i].Requests is null ? 0 : 1) + (limited[i].Tokens is null ? 0 : 1);
+            // A subject's limiters are made to match its rule: one per limit the rule sets.
+            count += (subject.Rule.MaxConcurrentRequests is null ? 0 : 1) + (subject.Rule.RequestsPerMinute is null ? 0 : 1) + (subject.Rule.TokensPerMinute is null ? 0 : 1);
         }
 
         var hold = new InMemoryLimitHold(tokens, count);
         var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
         for (var i = 0; i < subjects.Length; i++)
         {
-            var (limiters, rule) = (limited[i], subjects[i].Rule);
+            var (limiters, rule) = (For(subjects[i]), subjects[i].Rule);
             if (limiters.Concurrent is { } concurrent)
             {
                 var lease = concurrent.AttemptAcquire();
@@ -38,7 +37,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                     return Refused(subjects[i], $"{rule.MaxConcurrentRequests} requests at once", TimeSpan.FromSeconds(1));
                 }
 
-                hold.Add(new(null, 0, lease));
+                hold.Add(new(lease, 0));
             }
 
             if (limiters.Requests is { } perMinute)
@@ -50,7 +49,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                     return Refused(subjects[i], $"{rule.RequestsPerMinute} requests per minute", state.ResetIn);
                 }
 
-                hold.Add(new(perMinute, state.Window, null));
+                hold.Add(new(perMinute, state.Window));
             }
 
             if (limiters.Tokens is { } tokensPerMinute)
@@ -62,7 +61,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                     return Refused(subjects[i], $"{rule.TokensPerMinute} tokens per minute (this call may use {tokens})", state.ResetIn);
                 }
 
-                hold.Add(new(tokensPerMinute, state.Window, null, Tokens: true));
+                hold.Add(new(tokensPerMinute, state.Window, Tokens: true));
             }
         }
 
@@ -96,41 +95,61 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         return limiters.Match(subject.Rule);
     }
 
-    /// <summary>A permit one call took here: a window's count, or a concurrency lease.</summary>
-    private readonly record struct Taken(MinuteWindowLimiter? Window, long Minute, RateLimitLease? Lease, bool Tokens = false);
+    /// <summary>A permit one call took here: a window's count (<see cref="MinuteWindowLimiter"/>), or a concurrency lease.</summary>
+    private readonly record struct Taken(object Permit, long Minute, bool Tokens = false);
 
-    /// <summary>The permits one call took here, in one array sized to its limits.</summary>
+    /// <summary>Room for the permits of one subject's three limits, inside the hold: no array for the common case.</summary>
+    [System.Runtime.CompilerServices.InlineArray(3)]
+    private struct ThreeTaken
+    {
+        private Taken _first;
+    }
+
+    /// <summary>The permits one call took here: up to three inline, more in an array.</summary>
     private sealed class InMemoryLimitHold(long estimate, int capacity) : LimitHold(estimate)
     {
-        private readonly Taken[] _taken = new Taken[capacity];
+        private ThreeTaken _inline;
+        private readonly Taken[]? _more = capacity > 3 ? new Taken[capacity] : null;
         private int _count;
 
-        public void Add(Taken taken) => _taken[_count++] = taken;
+        private Span<Taken> All => _more is null ? ((Span<Taken>)_inline)[.._count] : _more.AsSpan(0, _count);
+
+        public void Add(Taken taken)
+        {
+            if (_more is null)
+            {
+                _inline[_count++] = taken;
+            }
+            else
+            {
+                _more[_count++] = taken;
+            }
+        }
 
         public override void CorrectTokens(long delta)
         {
-            foreach (var taken in _taken.AsSpan(0, _count))
+            foreach (var taken in All)
             {
                 if (taken.Tokens)
                 {
-                    taken.Window!.Adjust(taken.Minute, delta);
+                    ((MinuteWindowLimiter)taken.Permit).Adjust(taken.Minute, delta);
                 }
             }
         }
 
         public override void Release()
         {
-            foreach (var taken in _taken.AsSpan(0, _count))
+            foreach (var taken in All)
             {
-                taken.Lease?.Dispose();
+                (taken.Permit as RateLimitLease)?.Dispose();
             }
         }
 
         public override void Refund()
         {
-            foreach (var taken in _taken.AsSpan(0, _count))
+            foreach (var taken in All)
             {
-                taken.Window?.Adjust(taken.Minute, taken.Tokens ? -Estimate : -1);
+                (taken.Permit as MinuteWindowLimiter)?.Adjust(taken.Minute, taken.Tokens ? -Estimate : -1);
             }
 
             Release();
