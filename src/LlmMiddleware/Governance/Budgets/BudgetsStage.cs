@@ -49,13 +49,12 @@ internal sealed class BudgetsStage(LlmBudgets budgets, CostBound bound, CallerId
     private static LlmGatewayException Exceeded(LlmRequestContext context, LlmBudgetStatus status, DateTimeOffset now, decimal amount)
     {
         var budget = status.Budget;
-        var period = budget.Period == LlmBudgetPeriod.Total ? "total" : budget.Period.ToString().ToLowerInvariant();
         if (status.ResetsAt is { } resets)
         {
             context.HttpContext.Response.Headers.RetryAfter = Math.Ceiling((resets - now).TotalSeconds).ToString(CultureInfo.InvariantCulture);
         }
 
-        var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded: {budget.Scope.ToString().ToLowerInvariant()} '{status.Subject}' has spent {status.Spent} USD (and holds {status.Reserved} USD for calls in flight) of its {period} budget of {budget.Limit} USD; this call could cost up to {amount:0.######} USD.");
+        var message = string.Create(CultureInfo.InvariantCulture, $"Budget exceeded: {budget.Scope.ToString().ToLowerInvariant()} '{status.Subject}' has spent {status.Spent} USD (and holds {status.Reserved} USD for calls in flight) of its {budget.Period.ToString().ToLowerInvariant()} budget of {budget.Limit} USD; this call could cost up to {amount:0.######} USD.");
         return new LlmGatewayException(new LlmError(LlmErrorKind.RateLimit, message) { Code = LlmErrorCodes.BudgetExceeded });
     }
 }
