@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
 
 namespace LlmMiddleware.Governance.Budgets;
 
@@ -28,19 +27,10 @@ internal sealed class BudgetBook
             return [];
         }
 
-        if (_charges.TryGetValue(caller, out var known) && ReferenceEquals(known.Rules, rules))
-        {
-            return known.Charges;
-        }
-
-        var charges = Resolve(rules, caller);
-        _charges.AddOrUpdate(caller, new Resolved(rules, charges));
-        return charges;
+        return _charges.Get(caller, rules, Resolve);
     }
 
-    private readonly ConditionalWeakTable<LlmCallerIdentity, Resolved> _charges = [];
-
-    private sealed record Resolved(Rules Rules, BudgetCharge[] Charges);
+    private readonly PerCaller<Rules, BudgetCharge[]> _charges = new();
 
     private static BudgetCharge[] Resolve(Rules rules, LlmCallerIdentity caller)
     {

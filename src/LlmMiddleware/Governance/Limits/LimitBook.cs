@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Runtime.CompilerServices;
 using LlmMiddleware.Identity;
 
 namespace LlmMiddleware.Governance.Limits;
@@ -29,7 +28,7 @@ internal sealed class LimitBook
             return [];
         }
 
-        var own = _callers.TryGetValue(caller, out var known) && ReferenceEquals(known.Rules, rules) ? known.Subjects : Remember(caller, rules);
+        var own = _callers.Get(caller, rules, CallerSubjects);
         if (!rules.CountsModels)
         {
             return own;
@@ -45,16 +44,7 @@ internal sealed class LimitBook
         return [.. subjects!];
     }
 
-    private readonly ConditionalWeakTable<LlmCallerIdentity, Resolved> _callers = [];
-
-    private sealed record Resolved(Rules Rules, LimitSubject[] Subjects);
-
-    private LimitSubject[] Remember(LlmCallerIdentity caller, Rules rules)
-    {
-        var subjects = CallerSubjects(rules, caller);
-        _callers.AddOrUpdate(caller, new Resolved(rules, subjects));
-        return subjects;
-    }
+    private readonly PerCaller<Rules, LimitSubject[]> _callers = new();
 
     private static LimitSubject[] CallerSubjects(Rules rules, LlmCallerIdentity caller)
     {
