@@ -15,15 +15,16 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
     private const long MinuteMs = 60_000;
 
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private long _calls;
     private readonly ConditionalWeakTable<LlmRateLimit, LlmRateLimit> _shares = [];
     private InMemoryLimitCounters? _local;
 
-    public async ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now)
+    public async ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var minute = nowMs / MinuteMs;
         var resetIn = TimeSpan.FromMilliseconds(((minute + 1) * MinuteMs) - nowMs);
-        var call = _instance + ":" + callId;
+        var call = _instance + ":" + Interlocked.Increment(ref _calls).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var counted = new List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)>();
         foreach (var subject in subjects)
         {
@@ -59,7 +60,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         {
             store.Unreachable(ex);
             _local ??= new InMemoryLimitCounters(time);
-            return await _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], callId, tokens, now).ConfigureAwait(false);
+            return await _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], tokens, now).ConfigureAwait(false);
         }
 
         var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);

@@ -11,7 +11,7 @@ internal readonly record struct LimitSubject(LlmRateLimit Rule, LlmRateLimitScop
 internal interface ILimitCounters
 {
     /// <summary>Takes a request, <paramref name="tokens"/> and a concurrency slot under each subject's limits (those it has).</summary>
-    ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now);
+    ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now);
 }
 
 /// <summary>

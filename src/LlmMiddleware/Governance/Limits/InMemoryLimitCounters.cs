@@ -15,7 +15,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
 
     private readonly ConcurrentDictionary<(LlmRateLimitScope, string), SubjectLimiters> _subjects = new();
 
-    public ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, string callId, long tokens, DateTimeOffset now)
+    public ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now)
     {
         var count = 0;
         foreach (var subject in subjects)

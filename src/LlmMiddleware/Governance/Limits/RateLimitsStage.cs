@@ -24,7 +24,7 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
         }
 
         var estimate = CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
-        var taken = limits.Counters.TryTakeAsync(subjects, context.HttpContext.TraceIdentifier, estimate, limits.Time.GetUtcNow());
+        var taken = limits.Counters.TryTakeAsync(subjects, estimate, limits.Time.GetUtcNow());
         return taken.IsCompletedSuccessfully ? Admit(context, next, taken.Result, cancellationToken) : AwaitTakenAsync(taken, context, next, cancellationToken);
     }
 
