@@ -81,7 +81,7 @@ internal sealed class BudgetAccount(string subject, LlmBudgetPeriod period)
     }
 
     /// <summary>Whether <paramref name="amount"/> more fits: a spent budget admits nothing, not even a free call.</summary>
-    public static bool Fits(decimal limit, decimal spent, decimal reserved, decimal amount) => spent < limit && spent + reserved + amount <= limit;
+    private static bool Fits(decimal limit, decimal spent, decimal reserved, decimal amount) => spent < limit && spent + reserved + amount <= limit;
 
     /// <summary>Releases <paramref name="released"/> of what was reserved and charges <paramref name="cost"/>; returns the spend before and after.</summary>
     public (decimal Before, decimal After) Settle(decimal released, decimal cost, DateTimeOffset now, BudgetPeriods periods)

@@ -3,7 +3,7 @@ namespace LlmMiddleware.Governance.Budgets;
 /// <summary>Where budget periods begin and end: at local midnight in the configured time zone, DST included.</summary>
 internal sealed class BudgetPeriods(TimeZoneInfo zone, DayOfWeek weekStartsOn)
 {
-    public TimeZoneInfo Zone { get; } = zone;
+    private TimeZoneInfo Zone { get; } = zone;
 
     /// <summary>The period of kind <paramref name="period"/> that contains <paramref name="now"/>.</summary>
     public (DateTimeOffset Start, DateTimeOffset End) At(LlmBudgetPeriod period, DateTimeOffset now)
