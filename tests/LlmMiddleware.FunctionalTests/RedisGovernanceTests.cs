@@ -87,6 +87,54 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallIsAdmittedToItsRateLimitsAndBudgetsInOneRoundTrip()
+    {
+        var gateway = (await StartAsync(1, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 100, maxConcurrentRequests: 5))
+            .AddBudgets(b => b.Add(LlmBudgetScope.Key, "alpha", 25m))))[0];
+        var budgets = gateway.Services.GetRequiredService<LlmBudgets>();
+        var first = await PostAsync(gateway, "first: $7 spent, a $10 worst case held meanwhile");
+        await redis.UntilAsync(_prefix + "*", async () => (await budgets.StatusAsync(LlmBudgetScope.Key, "alpha"))[0] is { Spent: 7m, Reserved: 0m });
+        await using var monitor = await redis.MonitorAsync();
+        var release = new TaskCompletionSource();
+        var hold = new FakeFault { Provider = "openai", HoldUntil = release.Task };
+        _upstream.Enqueue(hold);
+
+        var held = PostAsync(gateway, "second: $10 held on top of $7");
+        await hold.Holding.Task;
+        var admittedWith = await monitor.CommandsUntilNowAsync();
+        var refused = await PostAsync(gateway, "third: $10 more does not fit in $25");
+        var refusedWith = await monitor.CommandsUntilNowAsync();
+        release.SetResult();
+        var second = await held;
+        await redis.UntilAsync(_prefix + "*", async () => (await budgets.StatusAsync(LlmBudgetScope.Key, "alpha"))[0] is { Spent: 14m, Reserved: 0m });
+        var fourth = await PostAsync(gateway, "fourth: fits again");
+
+        string[] admission = ["admit"]; // one script: the limits' and the budget's keys together
+        Assert.Equal(admission, AdmissionScripts(admittedWith));
+        Assert.Equal(admission, AdmissionScripts(refusedWith));
+        Assert.Equal((HttpStatusCode.TooManyRequests, "budget_exceeded"), (refused.Status, refused.Code));
+        // The refused call took nothing from the limits: the fourth call is the third counted this minute.
+        Assert.Equal(["99", "98", "97"], new[] { first, second, fourth }.Select(r => r.Headers.GetValues("x-ratelimit-remaining-requests").Single()));
+        await gateway.DisposeAsync();
+    }
+
+    /// <summary>Which admission scripts the commands ran, by name.</summary>
+    private static List<string> AdmissionScripts(List<string> commands)
+    {
+        (string Name, string Script, string Own)[] scripts =
+        [
+            ("admit", GovernanceScripts.AdmitScript, "limits_check(0, 1, n)"),
+            ("take", GovernanceScripts.TakeScript, "limits_check(0, 0, #KEYS)"),
+            ("reserve", GovernanceScripts.ReserveScript, "budgets_check(0, 0, #KEYS / 2)"),
+        ];
+        static string Sha(string script) => Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes(script)));
+
+        // A script is sent whole the first time (EVAL), then by its SHA-1 (EVALSHA); the scripts' own calls are marked "lua".
+        return [.. commands.Where(c => !c.Contains(" lua]", StringComparison.Ordinal))
+            .SelectMany(c => scripts.Where(s => c.Contains('"' + Sha(s.Script) + '"', StringComparison.OrdinalIgnoreCase) || c.Contains(s.Own, StringComparison.Ordinal)).Select(s => s.Name))];
+    }
+
+    [Fact]
     public async Task WithRedisGoneFailClosedRefusesWith503AndFailOpenChecksEachInstancesShare()
     {
         var closed = (await StartAsync(1, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 600)).AddBudgets(b => b.Add(LlmBudgetScope.Key, "alpha", 100m))))[0];

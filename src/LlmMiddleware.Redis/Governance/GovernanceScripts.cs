@@ -2,35 +2,106 @@ namespace LlmMiddleware.Redis;
 
 /// <summary>
 /// The Lua scripts budgets and limits run in Redis: each checks and changes all of a call's keys atomically, in one
-/// round trip. Keys share the governance hash tag, so a script's keys are on one node of a cluster.
+/// round trip. Keys share the governance hash tag, so a script's keys are on one node of a cluster. Limits and budgets
+/// are each a check (nothing changed) and a take, so one script can admit a call to both, all or nothing.
 /// </summary>
 internal static class GovernanceScripts
 {
-    // KEYS: per account, its hash (s: spent, r: held, h:<call>: a call's hold) and its holds' deadlines (a sorted set).
-    // ARGV: now ms, hold deadline ms, call, amount; per account: limit, ttl s (0: none).
-    public const string ReserveScript = """
-        local now, deadline, call, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-        local n = #KEYS / 2
-        for i = 1, n do
-          local key, holds = KEYS[2 * i - 1], KEYS[2 * i]
-          for _, lapsed in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now)) do
-            redis.call('HINCRBY', key, 'r', -tonumber(redis.call('HGET', key, 'h:' .. lapsed) or '0'))
-            redis.call('HDEL', key, 'h:' .. lapsed)
+    // Limits: n keys from KEYS[k + 1], a minute window's counter or a concurrency limit's slots (calls by deadline);
+    // arguments from ARGV[a + 1]: now ms, call, slot deadline ms, window ttl s; per key: kind (w or c), amount, limit.
+    private const string Limits = """
+        local function limits_check(k, a, n)
+          local now, used = tonumber(ARGV[a + 1]), {}
+          for i = 1, n do
+            local key, amount, limit = KEYS[k + i], tonumber(ARGV[a + 3 + 3 * i]), tonumber(ARGV[a + 4 + 3 * i])
+            if ARGV[a + 2 + 3 * i] == 'c' then
+              redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+              used[i] = redis.call('ZCARD', key)
+            else
+              used[i] = tonumber(redis.call('GET', key) or '0')
+            end
+            if used[i] + amount > limit then return used, i end
           end
-          redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-          local s = tonumber(redis.call('HGET', key, 's') or '0')
-          local r = tonumber(redis.call('HGET', key, 'r') or '0')
-          local limit = tonumber(ARGV[3 + 2 * i])
-          if s >= limit or s + r + amount > limit then return {i, s, r} end
+          return used, 0
         end
-        for i = 1, n do
-          local key, holds, ttl = KEYS[2 * i - 1], KEYS[2 * i], tonumber(ARGV[4 + 2 * i])
-          redis.call('HINCRBY', key, 'r', amount)
-          redis.call('HSET', key, 'h:' .. call, amount)
-          redis.call('ZADD', holds, deadline, call)
-          if ttl > 0 then redis.call('EXPIRE', key, ttl) redis.call('EXPIRE', holds, ttl) end
+        local function limits_take(k, a, n, used)
+          local call, deadline, ttl = ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+          for i = 1, n do
+            local key, amount = KEYS[k + i], tonumber(ARGV[a + 3 + 3 * i])
+            if ARGV[a + 2 + 3 * i] == 'c' then
+              redis.call('ZADD', key, deadline, call)
+              redis.call('PEXPIREAT', key, deadline)
+            else
+              redis.call('INCRBY', key, amount)
+              redis.call('EXPIRE', key, ttl)
+            end
+            used[i] = used[i] + amount
+          end
         end
+
+        """;
+
+    // Budgets: n accounts from KEYS[k + 1], each its hash (s: spent, r: held, h:<call>: a call's hold) and its holds'
+    // deadlines (a sorted set); arguments from ARGV[a + 1]: now ms, hold deadline ms, call, amount; per account: limit,
+    // ttl s (0: none). Lapsed holds (their instance died) are released before checking.
+    private const string Budgets = """
+        local function budgets_check(k, a, n)
+          local now, amount = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 4])
+          for i = 1, n do
+            local key, holds = KEYS[k + 2 * i - 1], KEYS[k + 2 * i]
+            for _, lapsed in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now)) do
+              redis.call('HINCRBY', key, 'r', -tonumber(redis.call('HGET', key, 'h:' .. lapsed) or '0'))
+              redis.call('HDEL', key, 'h:' .. lapsed)
+            end
+            redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+            local s = tonumber(redis.call('HGET', key, 's') or '0')
+            local r = tonumber(redis.call('HGET', key, 'r') or '0')
+            local limit = tonumber(ARGV[a + 3 + 2 * i])
+            if s >= limit or s + r + amount > limit then return {i, s, r} end
+          end
+        end
+        local function budgets_hold(k, a, n)
+          local deadline, call, amount = tonumber(ARGV[a + 2]), ARGV[a + 3], tonumber(ARGV[a + 4])
+          for i = 1, n do
+            local key, holds, ttl = KEYS[k + 2 * i - 1], KEYS[k + 2 * i], tonumber(ARGV[a + 4 + 2 * i])
+            redis.call('HINCRBY', key, 'r', amount)
+            redis.call('HSET', key, 'h:' .. call, amount)
+            redis.call('ZADD', holds, deadline, call)
+            if ttl > 0 then redis.call('EXPIRE', key, ttl) redis.call('EXPIRE', holds, ttl) end
+          end
+        end
+
+        """;
+
+    /// <summary>Takes a call's limits. Returns <c>{0, used after...}</c> or <c>{refusing key, used}</c>.</summary>
+    public const string TakeScript = Limits + """
+        local used, refused = limits_check(0, 0, #KEYS)
+        if refused > 0 then return {refused, used[refused]} end
+        limits_take(0, 0, #KEYS, used)
+        return {0, unpack(used)}
+        """;
+
+    /// <summary>Reserves on a call's accounts. Returns <c>{0}</c> or <c>{refusing account, spent, held}</c>.</summary>
+    public const string ReserveScript = Budgets + """
+        local short = budgets_check(0, 0, #KEYS / 2)
+        if short then return short end
+        budgets_hold(0, 0, #KEYS / 2)
         return {0}
+        """;
+
+    /// <summary>Takes a call's limits and reserves on its accounts, all or nothing. ARGV[1]: the number of limit keys
+    /// (they come first), then the limits' arguments and the budgets'. Returns <c>{0, used after...}</c>,
+    /// <c>{1, refusing key, used}</c> or <c>{2, refusing account, spent, held}</c>.</summary>
+    public const string AdmitScript = Limits + Budgets + """
+        local n = tonumber(ARGV[1])
+        local b, m = 5 + 3 * n, (#KEYS - n) / 2
+        local used, refused = limits_check(0, 1, n)
+        if refused > 0 then return {1, refused, used[refused]} end
+        local short = budgets_check(n, b, m)
+        if short then return {2, unpack(short)} end
+        limits_take(0, 1, n, used)
+        budgets_hold(n, b, m)
+        return {0, unpack(used)}
         """;
 
     // KEYS: per account, the hash and holds the call reserved on, and the hash of the current period it is charged to.
@@ -55,35 +126,6 @@ internal static class GovernanceScripts
           if ttl > 0 then redis.call('EXPIRE', charged, ttl) end
         end
         return spent
-        """;
-
-    // KEYS: a minute window's counter, or a concurrency limit's slots (calls by deadline). ARGV: now ms, call, slot
-    // deadline ms, window ttl s; per key: kind (w or c), amount, limit. Returns {0, used after...} or {refusing key, used}.
-    public const string TakeScript = """
-        local now, call, deadline, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-        local used = {}
-        for i = 1, #KEYS do
-          local amount, limit = tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
-          if ARGV[2 + 3 * i] == 'c' then
-            redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-            used[i] = redis.call('ZCARD', KEYS[i])
-          else
-            used[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-          end
-          if used[i] + amount > limit then return {i, used[i]} end
-        end
-        for i = 1, #KEYS do
-          local amount = tonumber(ARGV[3 + 3 * i])
-          if ARGV[2 + 3 * i] == 'c' then
-            redis.call('ZADD', KEYS[i], deadline, call)
-            redis.call('PEXPIREAT', KEYS[i], deadline)
-          else
-            redis.call('INCRBY', KEYS[i], amount)
-            redis.call('EXPIRE', KEYS[i], ttl)
-          end
-          used[i] = used[i] + amount
-        end
-        return {0, unpack(used)}
         """;
 
     // KEYS: windows to correct and slots to free. ARGV: call; per key: kind (w or c), delta for a window.

@@ -23,9 +23,27 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
 
     public async ValueTask<BudgetAdmission> TryReserveAsync(BudgetCharge[] charges, decimal amount, DateTimeOffset now)
     {
-        var holdId = _instance + ":" + Interlocked.Increment(ref _holds).ToString(CultureInfo.InvariantCulture);
+        var reserve = Prepare(charges, amount, now);
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.ReserveScript, reserve.Keys, reserve.Values).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.Unreachable(ex);
+            return await ReserveLocallyAsync(charges, amount, now).ConfigureAwait(false);
+        }
+
+        return reserve.Read(result, 0);
+    }
+
+    /// <summary>What a call reserves: the keys and arguments of <see cref="GovernanceScripts.ReserveScript"/>'s part.</summary>
+    internal Reservation Prepare(BudgetCharge[] charges, decimal amount, DateTimeOffset now)
+    {
         var keys = new RedisKey[charges.Length * 2];
         var values = new RedisValue[4 + (charges.Length * 2)];
+        var holdId = NextHoldId();
         (values[0], values[1], values[2], values[3]) = (now.ToUnixTimeMilliseconds(), (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), holdId, Nano(amount));
         for (var i = 0; i < charges.Length; i++)
         {
@@ -34,23 +52,35 @@ internal sealed class RedisBudgetCounters(RedisGovernance store, BudgetPeriods p
             (values[4 + (2 * i)], values[5 + (2 * i)]) = (Nano(charges[i].Budget.Limit), ttl);
         }
 
-        try
+        return new Reservation(periods, charges, holdId, now, keys, values);
+    }
+
+    /// <summary>Reserves on this instance's share of each budget: Redis is unreachable and the store fails open.</summary>
+    internal async ValueTask<BudgetAdmission> ReserveLocallyAsync(BudgetCharge[] charges, decimal amount, DateTimeOffset now) =>
+        await _local.TryReserveAsync(Shares(charges), amount, now).ConfigureAwait(false) with { HoldId = Local + NextHoldId() };
+
+    private string NextHoldId() => _instance + ":" + Interlocked.Increment(ref _holds).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A call's part of a reservation script, and how to read what the script answered.</summary>
+    internal sealed class Reservation(BudgetPeriods periods, BudgetCharge[] charges, string holdId, DateTimeOffset now, RedisKey[] keys, RedisValue[] values)
+    {
+        public RedisKey[] Keys => keys;
+
+        public RedisValue[] Values => values;
+
+        public BudgetAdmission Admitted => new(null, holdId);
+
+        /// <summary>Reads <c>{0}</c> or <c>{refusing account, spent, held}</c> from <paramref name="result"/>[<paramref name="at"/>].</summary>
+        public BudgetAdmission Read(RedisResult[] result, int at)
         {
-            var result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.ReserveScript, keys, values).ConfigureAwait(false))!;
-            if ((int)result[0] is var refused and > 0)
+            if ((int)result[at] is not (var refused and > 0))
             {
-                var charge = charges[refused - 1];
-                var (start, end) = periods.At(charge.Budget.Period, now);
-                return new(new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long)result[1]), Usd((long)result[2]), start, end == DateTimeOffset.MaxValue ? null : end), null);
+                return Admitted;
             }
 
-            return new(null, holdId);
-        }
-        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
-        {
-            store.Unreachable(ex);
-            var local = await _local.TryReserveAsync(Shares(charges), amount, now).ConfigureAwait(false);
-            return local with { HoldId = Local + holdId };
+            var charge = charges[refused - 1];
+            var (start, end) = periods.At(charge.Budget.Period, now);
+            return new(new LlmBudgetStatus(charge.Budget, charge.Subject, Usd((long)result[at + 1]), Usd((long)result[at + 2]), start, end == DateTimeOffset.MaxValue ? null : end), null);
         }
     }
 

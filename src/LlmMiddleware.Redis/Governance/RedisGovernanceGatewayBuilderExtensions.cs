@@ -1,5 +1,6 @@
 using LlmMiddleware;
 using LlmMiddleware.Deployments;
+using LlmMiddleware.Governance;
 using LlmMiddleware.Governance.Budgets;
 using LlmMiddleware.Governance.Limits;
 using LlmMiddleware.Redis;
@@ -14,7 +15,7 @@ public static class RedisGovernanceGatewayBuilderExtensions
     /// <summary>
     /// Counts budgets (<c>AddBudgets()</c>) and rate limits (<c>AddRateLimits()</c>) in Redis, bound to
     /// <c>LlmGateway:GovernanceStore</c> and then <paramref name="configure"/>, so every instance shares them exactly:
-    /// each call's admission is one Lua script per stage; deployments' <c>MaxConcurrency</c> and <c>RequestsPerMinute</c>
+    /// a call's admission to both is one Lua script (one round trip) when rate limits come directly before budgets in the pipeline, as by default; deployments' <c>MaxConcurrency</c> and <c>RequestsPerMinute</c>
     /// hold across instances, and their cooldowns are shared (a deployment cooling down on one instance is skipped by all). While Redis is unreachable,
     /// <see cref="RedisGovernanceOptions.FailureMode"/> decides: refuse with 503, or check against this instance's share.
     /// </summary>
@@ -29,8 +30,11 @@ public static class RedisGovernanceGatewayBuilderExtensions
 
         var services = builder.Services;
         services.TryAddSingleton<RedisGovernance>();
-        services.Replace(ServiceDescriptor.Singleton<IBudgetCounters>(sp => new RedisBudgetCounters(sp.GetRequiredService<RedisGovernance>(), sp.GetRequiredService<BudgetPeriods>())));
-        services.Replace(ServiceDescriptor.Singleton<ILimitCounters>(sp => new RedisLimitCounters(sp.GetRequiredService<RedisGovernance>(), sp.GetRequiredService<TimeProvider>())));
+        services.TryAddSingleton(sp => new RedisBudgetCounters(sp.GetRequiredService<RedisGovernance>(), sp.GetRequiredService<BudgetPeriods>()));
+        services.TryAddSingleton(sp => new RedisLimitCounters(sp.GetRequiredService<RedisGovernance>(), sp.GetRequiredService<TimeProvider>()));
+        services.Replace(ServiceDescriptor.Singleton<IBudgetCounters>(sp => sp.GetRequiredService<RedisBudgetCounters>()));
+        services.Replace(ServiceDescriptor.Singleton<ILimitCounters>(sp => sp.GetRequiredService<RedisLimitCounters>()));
+        services.TryAddSingleton<IGovernanceAdmission, RedisGovernanceAdmission>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeploymentLimits, RedisDeploymentLimits>());
         services.TryAddSingleton<RedisCooldowns>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ICooldownBroadcast, RedisCooldowns>(sp => sp.GetRequiredService<RedisCooldowns>()));

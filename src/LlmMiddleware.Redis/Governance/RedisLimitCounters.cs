@@ -21,81 +21,109 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
 
     public async ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now)
     {
+        var take = Prepare(subjects, tokens, now);
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.TakeScript, take.Keys, take.Values).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.Unreachable(ex);
+            return await TakeLocallyAsync(subjects, tokens, now).ConfigureAwait(false);
+        }
+
+        return take.Read(result, 0);
+    }
+
+    /// <summary>What a call takes: the keys and arguments of <see cref="GovernanceScripts.TakeScript"/>'s part.</summary>
+    internal Take Prepare(LimitSubject[] subjects, long tokens, DateTimeOffset now)
+    {
         var nowMs = now.ToUnixTimeMilliseconds();
         var minute = nowMs / MinuteMs;
-        var resetIn = TimeSpan.FromMilliseconds(((minute + 1) * MinuteMs) - nowMs);
         var call = _instance + ":" + Interlocked.Increment(ref _calls).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var counted = new List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)>();
+        var counted = new List<Counted>();
         foreach (var subject in subjects)
         {
             var (rule, name) = (subject.Rule, $"{subject.Scope}:{subject.Subject}");
             if (rule.MaxConcurrentRequests is { } slots)
             {
-                counted.Add((subject, 'c', store.Key("c:" + name), 1, slots));
+                counted.Add(new(subject, 'c', store.Key("c:" + name), 1, slots));
             }
 
             if (rule.RequestsPerMinute is { } rpm)
             {
-                counted.Add((subject, 'r', store.Key($"w:r:{minute}:{name}"), 1, rpm));
+                counted.Add(new(subject, 'r', store.Key($"w:r:{minute}:{name}"), 1, rpm));
             }
 
             if (rule.TokensPerMinute is { } tpm)
             {
-                counted.Add((subject, 't', store.Key($"w:t:{minute}:{name}"), tokens, tpm));
+                counted.Add(new(subject, 't', store.Key($"w:t:{minute}:{name}"), tokens, tpm));
             }
         }
 
-        var values = new List<RedisValue> { nowMs, call, (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), 120 };
-        foreach (var c in counted)
-        {
-            values.AddRange([c.Kind == 'c' ? "c" : "w", c.Amount, c.Limit]);
-        }
-
-        RedisResult[] result;
-        try
-        {
-            result = (RedisResult[])(await store.EvaluateAsync(GovernanceScripts.TakeScript, [.. counted.Select(c => c.Key)], [.. values]).ConfigureAwait(false))!;
-        }
-        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
-        {
-            store.Unreachable(ex);
-            _local ??= new InMemoryLimitCounters(time);
-            return await _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], tokens, now).ConfigureAwait(false);
-        }
-
-        var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
-        if ((int)result[0] is var refused and > 0)
-        {
-            var (subject, kind, _, amount, limit) = counted[refused - 1];
-            var used = (long)result[1];
-            var state = new WindowState(minute, limit, Math.Max(limit - used, 0), resetIn);
-            return new LimitAdmission
-            {
-                RefusedBy = subject,
-                RefusedLimit = kind switch
-                {
-                    'c' => $"{limit} requests at once",
-                    'r' => $"{limit} requests per minute",
-                    _ => $"{limit} tokens per minute (this call may use {amount})",
-                },
-                RetryAfter = kind == 'c' ? TimeSpan.FromSeconds(1) : resetIn,
-                Requests = kind == 'r' ? state : requests,
-                Tokens = kind == 't' ? state : tokenWindows,
-            };
-        }
-
+        var values = new RedisValue[4 + (3 * counted.Count)];
+        (values[0], values[1], values[2], values[3]) = (nowMs, call, (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), 120);
         for (var i = 0; i < counted.Count; i++)
         {
-            var state = new WindowState(minute, counted[i].Limit, Math.Max(counted[i].Limit - (long)result[i + 1], 0), resetIn);
-            (requests, tokenWindows) = counted[i].Kind switch
-            {
-                'r' => (LimitAdmission.Tighter(requests, state), tokenWindows),
-                't' => (requests, LimitAdmission.Tighter(tokenWindows, state)),
-                _ => (requests, tokenWindows),
-            };
+            (values[4 + (3 * i)], values[5 + (3 * i)], values[6 + (3 * i)]) = (counted[i].Kind == 'c' ? "c" : "w", counted[i].Amount, counted[i].Limit);
         }
 
-        return new LimitAdmission { Hold = new Hold(store, call, counted, tokens), Requests = requests, Tokens = tokenWindows };
+        return new Take(store, call, counted, tokens, minute, TimeSpan.FromMilliseconds(((minute + 1) * MinuteMs) - nowMs), values);
+    }
+
+    /// <summary>Takes on this instance's share of each limit: Redis is unreachable and the store fails open.</summary>
+    internal ValueTask<LimitAdmission> TakeLocallyAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now)
+    {
+        _local ??= new InMemoryLimitCounters(time);
+        return _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], tokens, now);
+    }
+
+    internal readonly record struct Counted(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit);
+
+    /// <summary>A call's part of a limits script, and how to read what the script answered.</summary>
+    internal sealed class Take(RedisGovernance store, string call, List<Counted> counted, long tokens, long minute, TimeSpan resetIn, RedisValue[] values)
+    {
+        public RedisKey[] Keys { get; } = [.. counted.Select(c => c.Key)];
+
+        public RedisValue[] Values => values;
+
+        /// <summary>Reads <c>{0, used after...}</c> or <c>{refusing key, used}</c> from <paramref name="result"/>[<paramref name="at"/>].</summary>
+        public LimitAdmission Read(RedisResult[] result, int at)
+        {
+            var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
+            if ((int)result[at] is var refused and > 0)
+            {
+                var (subject, kind, _, amount, limit) = counted[refused - 1];
+                var state = new WindowState(minute, limit, Math.Max(limit - (long)result[at + 1], 0), resetIn);
+                return new LimitAdmission
+                {
+                    RefusedBy = subject,
+                    RefusedLimit = kind switch
+                    {
+                        'c' => $"{limit} requests at once",
+                        'r' => $"{limit} requests per minute",
+                        _ => $"{limit} tokens per minute (this call may use {amount})",
+                    },
+                    RetryAfter = kind == 'c' ? TimeSpan.FromSeconds(1) : resetIn,
+                    Requests = kind == 'r' ? state : requests,
+                    Tokens = kind == 't' ? state : tokenWindows,
+                };
+            }
+
+            for (var i = 0; i < counted.Count; i++)
+            {
+                var state = new WindowState(minute, counted[i].Limit, Math.Max(counted[i].Limit - (long)result[at + 1 + i], 0), resetIn);
+                (requests, tokenWindows) = counted[i].Kind switch
+                {
+                    'r' => (LimitAdmission.Tighter(requests, state), tokenWindows),
+                    't' => (requests, LimitAdmission.Tighter(tokenWindows, state)),
+                    _ => (requests, tokenWindows),
+                };
+            }
+
+            return new LimitAdmission { Hold = new Hold(store, call, counted, tokens), Requests = requests, Tokens = tokenWindows };
+        }
     }
 
     private LlmRateLimit Share(LlmRateLimit rule)
@@ -108,7 +136,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
     }
 
     /// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
-    private sealed class Hold(RedisGovernance store, string call, List<(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit)> counted, long estimate) : LimitHold(estimate)
+    private sealed class Hold(RedisGovernance store, string call, List<Counted> counted, long estimate) : LimitHold(estimate)
     {
         public override void CorrectTokens(long delta)
         {

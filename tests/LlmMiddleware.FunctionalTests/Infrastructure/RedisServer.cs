@@ -93,6 +93,9 @@ public sealed class RedisServer : IAsyncLifetime
         }
     }
 
+    /// <summary>Starts following the commands the server runs (<c>MONITOR</c>).</summary>
+    public Task<RedisMonitor> MonitorAsync() => RedisMonitor.StartAsync(Port, ConnectionString);
+
     /// <summary>Kills the server (no shutdown courtesy: Redis simply goes away) and waits for it to exit.</summary>
     public async Task StopAsync()
     {

@@ -15,26 +15,42 @@ internal sealed class BudgetsStage(LlmBudgets budgets, CostBound bound, CallerId
 
     internal override bool PassesThrough(LlmRequestContext context) => budgets.Book.IsEmpty;
 
+    internal LlmBudgets Budgets => budgets;
+
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        var charges = budgets.Book.Charges(callers.Of(context));
+        var charges = ChargesOf(context);
         if (charges.Length == 0)
         {
             return next(context, cancellationToken);
         }
 
-        var amount = bound.Of(context);
+        var amount = WorstCost(context);
         var now = budgets.Time.GetUtcNow();
         var reserved = budgets.Counters.TryReserveAsync(charges, amount, now);
-        return reserved.IsCompletedSuccessfully
-            ? Admitted(reserved.Result, context, next, charges, amount, now, cancellationToken)
-            : AwaitReservationAsync(reserved, context, next, charges, amount, now, cancellationToken);
+        if (!reserved.IsCompletedSuccessfully)
+        {
+            return AwaitReservationAsync(reserved, context, next, charges, amount, now, cancellationToken);
+        }
+
+        Admit(context, reserved.Result, charges, amount, now);
+        return next(context, cancellationToken);
     }
 
-    private async ValueTask AwaitReservationAsync(ValueTask<BudgetAdmission> reserved, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, decimal amount, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await Admitted(await reserved.ConfigureAwait(false), context, next, charges, amount, now, cancellationToken).ConfigureAwait(false);
+    private async ValueTask AwaitReservationAsync(ValueTask<BudgetAdmission> reserved, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, decimal amount, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Admit(context, await reserved.ConfigureAwait(false), charges, amount, now);
+        await next(context, cancellationToken).ConfigureAwait(false);
+    }
 
-    private ValueTask Admitted(BudgetAdmission admission, LlmRequestContext context, LlmCallDelegate next, BudgetCharge[] charges, decimal amount, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>The accounts the call is charged to.</summary>
+    internal BudgetCharge[] ChargesOf(LlmRequestContext context) => budgets.Book.Charges(callers.Of(context));
+
+    /// <summary>The most the call can cost: what it reserves.</summary>
+    internal decimal WorstCost(LlmRequestContext context) => bound.Of(context);
+
+    /// <summary>Refuses the call as <paramref name="admission"/> says, or holds its reservation until it is metered.</summary>
+    internal void Admit(LlmRequestContext context, BudgetAdmission admission, BudgetCharge[] charges, decimal amount, DateTimeOffset now)
     {
         if (admission.Refusal is { } refusal)
         {
@@ -43,7 +59,6 @@ internal sealed class BudgetsStage(LlmBudgets budgets, CostBound bound, CallerId
         }
 
         context.HoldUntilSettled(new BudgetReservation(budgets, charges, admission.HoldId, amount, now));
-        return next(context, cancellationToken);
     }
 
     private static LlmGatewayException Exceeded(LlmRequestContext context, LlmBudgetStatus status, DateTimeOffset now, decimal amount)

@@ -26,7 +26,7 @@ internal abstract class LimitHold(long estimate) : Pipeline.CallSettlement
     /// <summary>Gives back the call's concurrency slots: it has ended.</summary>
     public abstract void Release();
 
-    /// <summary>Gives back everything the call took: a later limit refused it.</summary>
+    /// <summary>Gives back everything the call took: something admitted with it (another limit, a budget) refused it.</summary>
     public abstract void Refund();
 
     protected long Estimate => estimate;

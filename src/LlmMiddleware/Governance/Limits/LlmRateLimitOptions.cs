@@ -15,7 +15,7 @@ public sealed class LlmRateLimitOptions
     public bool EmitHeaders { get; set; } = true;
 
     /// <summary>
-    /// The host's own limiters, run after the rules above for every call (one permit each, released when the call ends):
+    /// The host's own limiters, run before the rules above for every call (one permit each, released when the call ends):
     /// any <see cref="PartitionedRateLimiter{TResource}"/> — built with <see cref="PartitionedRateLimiter.Create{TResource, TPartitionKey}"/>
     /// or chained — over the call. A refusal is a 429 with its <see cref="MetadataName.RetryAfter"/>.
     /// </summary>

@@ -4,8 +4,8 @@ using LlmMiddleware.Identity;
 namespace LlmMiddleware.Governance.Limits;
 
 /// <summary>
-/// Admits a call only within every rate limit that applies to it — its key's, team's, user's, app's, tags', its
-/// model's and its model group's, then the host's own limiters — taking all or none. A refusal is a 429
+/// Admits a call only within every rate limit that applies to it — the host's own limiters, then its key's, team's,
+/// user's, app's, tags', its model's and its model group's — taking all or none. A refusal is a 429
 /// <c>rate_limit_exceeded</c> in the caller's protocol with <c>retry-after</c>; an admitted call gets OpenAI's
 /// <c>x-ratelimit-*</c> headers for its tightest limits. After the response cache by default: hits are not counted.
 /// </summary>
@@ -13,72 +13,90 @@ internal sealed class RateLimitsStage(LlmRateLimits limits, CallerIdentities cal
 {
     public override bool EditsRequest => false;
 
+    internal LlmRateLimits Limits => limits;
+
     internal override bool PassesThrough(LlmRequestContext context) => limits.Book.IsEmpty && limits.Options.Limiters.Count == 0;
 
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        var subjects = limits.Book.Subjects(context, callers.Of(context));
+        TakeHostLeases(context);
+        var subjects = SubjectsOf(context);
         if (subjects.Length == 0)
         {
-            return Admit(context, next, null, cancellationToken);
+            return next(context, cancellationToken);
         }
 
-        var estimate = CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
-        var taken = limits.Counters.TryTakeAsync(subjects, estimate, limits.Time.GetUtcNow());
-        return taken.IsCompletedSuccessfully ? Admit(context, next, taken.Result, cancellationToken) : AwaitTakenAsync(taken, context, next, cancellationToken);
-    }
-
-    private async ValueTask AwaitTakenAsync(ValueTask<LimitAdmission> taken, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken) =>
-        await Admit(context, next, await taken.ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-
-    private ValueTask Admit(LlmRequestContext context, LlmCallDelegate next, LimitAdmission? admission, CancellationToken cancellationToken)
-    {
-        var headers = context.HttpContext.Response.Headers;
-        if (admission is { RefusedBy: { } refusedBy } refused)
+        var taken = limits.Counters.TryTakeAsync(subjects, Estimate(context), limits.Time.GetUtcNow());
+        if (!taken.IsCompletedSuccessfully)
         {
-            RateLimitHeaders.Write(headers, refused);
-            throw refusals.Refuse(context, refusedBy.Scope, refusedBy.Subject, refused.RefusedLimit!, refused.RetryAfter);
+            return AwaitTakenAsync(taken, context, next, cancellationToken);
         }
 
-        var leases = HostLeases(context, admission?.Hold);
-        if (admission is { } admitted && limits.Options.EmitHeaders)
-        {
-            RateLimitHeaders.Write(headers, admitted);
-        }
-
-        if (admission?.Hold is { } hold)
-        {
-            context.HoldUntilSettled(hold);
-        }
-
-        if (leases is not null)
-        {
-            context.HoldUntilSettled(new LeaseSettlement(leases));
-        }
-
+        Admit(context, taken.Result);
         return next(context, cancellationToken);
     }
 
-    /// <summary>One permit of each of the host's limiters, or the refusal (everything taken handed back).</summary>
-    private List<RateLimitLease>? HostLeases(LlmRequestContext context, LimitHold? hold)
+    private async ValueTask AwaitTakenAsync(ValueTask<LimitAdmission> taken, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        List<RateLimitLease>? leases = null;
-        foreach (var limiter in limits.Options.Limiters)
+        Admit(context, await taken.ConfigureAwait(false));
+        await next(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The subjects the call is counted under, with their limits.</summary>
+    internal LimitSubject[] SubjectsOf(LlmRequestContext context) => limits.Book.Subjects(context, callers.Of(context));
+
+    /// <summary>The tokens a call is counted for at admission (corrected when it is metered).</summary>
+    internal static long Estimate(LlmRequestContext context) =>
+        CallEstimate.PromptTokens(context) + (context.Request.MaxOutputTokens ?? Routing.RequestNeeds.AssumedOutputTokens);
+
+    /// <summary>Refuses the call as <paramref name="admission"/> says, or holds what it took until it is metered and
+    /// writes the <c>x-ratelimit-*</c> headers.</summary>
+    internal void Admit(LlmRequestContext context, LimitAdmission admission)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        if (admission.RefusedBy is { } refusedBy)
+        {
+            RateLimitHeaders.Write(headers, admission);
+            throw refusals.Refuse(context, refusedBy.Scope, refusedBy.Subject, admission.RefusedLimit!, admission.RetryAfter);
+        }
+
+        if (limits.Options.EmitHeaders)
+        {
+            RateLimitHeaders.Write(headers, admission);
+        }
+
+        if (admission.Hold is { } hold)
+        {
+            context.HoldUntilSettled(hold);
+        }
+    }
+
+    /// <summary>Takes one permit of each of the host's limiters, held until the call ends; or refuses the call (the
+    /// permits taken handed back). First, so that nothing needs giving back in the counters when a host limiter refuses.</summary>
+    internal void TakeHostLeases(LlmRequestContext context)
+    {
+        var limiters = limits.Options.Limiters;
+        if (limiters.Count == 0)
+        {
+            return;
+        }
+
+        var leases = new List<RateLimitLease>(limiters.Count);
+        foreach (var limiter in limiters)
         {
             var lease = limiter.AttemptAcquire(context);
             if (!lease.IsAcquired)
             {
                 var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
                 lease.Dispose();
-                leases?.ForEach(static l => l.Dispose());
-                hold?.Refund();
+                leases.ForEach(static l => l.Dispose());
                 throw refusals.Refuse(context, null, "the host's limiter", "its limit", retryAfter);
             }
 
-            (leases ??= []).Add(lease);
+            leases.Add(lease);
         }
 
-        return leases;
+        context.HoldUntilSettled(new LeaseSettlement(leases));
     }
 
     /// <summary>The host's limiter permits, held until the call ends.</summary>
