@@ -101,7 +101,8 @@ urls=(http://127.0.0.1:9002 http://127.0.0.1:9003 http://127.0.0.1:9003 http://1
 models=(gpt-4o-mini default claude gpt-4o-mini default)
 proxy_pids=("$yarp_pid" "$sample_pid" "$sample_pid" "$slim_pid" "$governed_pid")
 ports=(9001 9002 9003 9005 9006)
-# The same, counted in Redis (one Lua script per stage a call, pipelined on one connection), when redis-server is here.
+# The same, counted in Redis (one Lua script to admit a call, two to settle it, pipelined on one connection), when
+# redis-server is here.
 if command -v redis-server >/dev/null; then
   redis-server --port 9007 --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
   sample "$PWD" 9008 "${governed[@]}" --LlmGateway:GovernanceStore:ConnectionString=127.0.0.1:9007
