@@ -84,19 +84,18 @@ internal sealed partial class InMemoryBudgetCounters(BudgetPeriods periods, ILlm
         }
     }
 
-    private BudgetAccount Account(BudgetCharge charge, DateTimeOffset now)
-    {
-        var key = (charge.Budget.Scope, charge.Subject, charge.Budget.Period);
-        if (_accounts.TryGetValue(key, out var account))
-        {
-            return account;
-        }
+    private BudgetAccount Account(BudgetCharge charge, DateTimeOffset now) =>
+        _accounts.TryGetValue((charge.Budget.Scope, charge.Subject, charge.Budget.Period), out var account) ? account : Open(charge, now);
 
-        account = new BudgetAccount(charge.Subject, charge.Budget.Period);
+    /// <summary>An account's first call (apart from <see cref="Account"/>, whose every call would otherwise allocate the closure).</summary>
+    private BudgetAccount Open(BudgetCharge charge, DateTimeOffset now)
+    {
+        var (scope, subject) = (charge.Budget.Scope, charge.Subject);
+        var key = (scope, subject, charge.Budget.Period);
+        var account = new BudgetAccount(subject, charge.Budget.Period);
         if (_accounts.TryAdd(key, account) && history is not null)
         {
             // Counting on without the history is the lesser harm than refusing every call of the account.
-            var (scope, subject) = (charge.Budget.Scope, charge.Subject);
             account.Seed(scope, now, periods, history, ex => Log.HistoryFailed(logger ?? NullLogger.Instance, scope, subject, ex));
         }
 

@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
-using System.Threading.RateLimiting;
 
 namespace LlmMiddleware.Governance.Limits;
 
 /// <summary>
-/// Rate limits counted in this instance's memory, on <see cref="MinuteWindowLimiter"/>s and System.Threading.RateLimiting's
-/// <see cref="ConcurrencyLimiter"/>. Limiters idle past their window are dropped once there are many, so subjects
+/// Rate limits counted in this instance's memory, on <see cref="MinuteWindowLimiter"/>s and <see cref="SlotLimiter"/>s. Limiters idle past their window are dropped once there are many, so subjects
 /// callers choose (request users, say) cannot grow memory without bound.
 /// </summary>
 internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
@@ -31,13 +29,12 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
             var (limiters, rule) = (For(subjects[i]), subjects[i].Rule);
             if (limiters.Concurrent is { } concurrent)
             {
-                var lease = concurrent.AttemptAcquire();
-                if (!lease.IsAcquired)
+                if (!concurrent.TryEnter())
                 {
                     return Refused(subjects[i], $"{rule.MaxConcurrentRequests} requests at once", TimeSpan.FromSeconds(1));
                 }
 
-                hold.Add(new(lease, 0));
+                hold.Add(new(concurrent, 0));
             }
 
             if (limiters.Requests is { } perMinute)
@@ -61,7 +58,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
                     return Refused(subjects[i], $"{rule.TokensPerMinute} tokens per minute (this call may use {tokens})", state.ResetIn);
                 }
 
-                hold.Add(new(tokensPerMinute, state.Window, Tokens: true));
+                hold.Add(new(tokensPerMinute, state.Window));
             }
         }
 
@@ -95,8 +92,8 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         return limiters.Match(subject.Rule);
     }
 
-    /// <summary>A permit one call took here: a window's count (<see cref="MinuteWindowLimiter"/>), or a concurrency lease.</summary>
-    private readonly record struct Taken(object Permit, long Minute, bool Tokens = false);
+    /// <summary>A permit one call took here: a window's count (<see cref="MinuteWindowLimiter"/>, and the window), or a slot (<see cref="SlotLimiter"/>).</summary>
+    private readonly record struct Taken(object Permit, long Minute);
 
     /// <summary>Room for the permits of one subject's three limits, inside the hold: no array for the common case.</summary>
     [System.Runtime.CompilerServices.InlineArray(3)]
@@ -130,9 +127,9 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         {
             foreach (var taken in All)
             {
-                if (taken.Tokens)
+                if (taken.Permit is MinuteWindowLimiter { CountsTokens: true } tokens)
                 {
-                    ((MinuteWindowLimiter)taken.Permit).Adjust(taken.Minute, delta);
+                    tokens.Adjust(taken.Minute, delta);
                 }
             }
         }
@@ -141,7 +138,7 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         {
             foreach (var taken in All)
             {
-                (taken.Permit as RateLimitLease)?.Dispose();
+                (taken.Permit as SlotLimiter)?.Exit();
             }
         }
 
@@ -149,7 +146,10 @@ internal sealed class InMemoryLimitCounters(TimeProvider time) : ILimitCounters
         {
             foreach (var taken in All)
             {
-                (taken.Permit as MinuteWindowLimiter)?.Adjust(taken.Minute, taken.Tokens ? -Estimate : -1);
+                if (taken.Permit is MinuteWindowLimiter window)
+                {
+                    window.Adjust(taken.Minute, window.CountsTokens ? -Estimate : -1);
+                }
             }
 
             Release();

@@ -1,5 +1,3 @@
-using System.Threading.RateLimiting;
-
 namespace LlmMiddleware.Governance.Limits;
 
 /// <summary>
@@ -7,11 +5,9 @@ namespace LlmMiddleware.Governance.Limits;
 /// minute, so instances sharing a store agree on them. Never queues. Permits can be handed back or corrected in the
 /// window that took them (a token estimate settled to the metered count).
 /// </summary>
-internal sealed class MinuteWindowLimiter(TimeProvider time, long limit) : RateLimiter
+internal sealed class MinuteWindowLimiter(TimeProvider time, long limit)
 {
     private const long MinuteMs = 60_000;
-    private static readonly RateLimitLease Granted = new Lease(true, null);
-
     private readonly Lock _lock = new();
     private long _window;
     private long _used;
@@ -20,7 +16,11 @@ internal sealed class MinuteWindowLimiter(TimeProvider time, long limit) : RateL
     /// <summary>Permits per window; may change while in use (a changed rule).</summary>
     public long Limit { get; set; } = limit;
 
-    public override TimeSpan? IdleDuration => time.GetElapsedTime(Volatile.Read(ref _lastUsed));
+    /// <summary>Whether it counts tokens (a call's estimate, corrected when it is metered) rather than requests.</summary>
+    public bool CountsTokens { get; init; }
+
+    /// <summary>How long since a call last took from it.</summary>
+    public TimeSpan IdleDuration => time.GetElapsedTime(Volatile.Read(ref _lastUsed));
 
     /// <summary>Takes <paramref name="permits"/> in the current window if they fit.</summary>
     public bool TryTake(long permits, out WindowState state)
@@ -55,34 +55,6 @@ internal sealed class MinuteWindowLimiter(TimeProvider time, long limit) : RateL
             {
                 _used = Math.Max(_used + delta, 0);
             }
-        }
-    }
-
-    public override RateLimiterStatistics? GetStatistics()
-    {
-        lock (_lock)
-        {
-            var current = time.GetUtcNow().ToUnixTimeMilliseconds() / MinuteMs == _window;
-            return new RateLimiterStatistics { CurrentAvailablePermits = Math.Max(Limit - (current ? _used : 0), 0) };
-        }
-    }
-
-    protected override RateLimitLease AttemptAcquireCore(int permitCount) =>
-        TryTake(permitCount, out var state) ? Granted : new Lease(false, state.ResetIn);
-
-    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
-        new(AttemptAcquireCore(permitCount));
-
-    private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
-    {
-        public override bool IsAcquired => acquired;
-
-        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = retryAfter;
-            return retryAfter is not null && metadataName == MetadataName.RetryAfter.Name;
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Threading.RateLimiting;
-
 namespace LlmMiddleware.Governance.Limits;
 
 /// <summary>One subject's limiters, made as the limit in force needs them and resized when it changes.</summary>
@@ -13,20 +11,20 @@ internal sealed class SubjectLimiters(TimeProvider time)
 
     public MinuteWindowLimiter? Tokens { get; private set; }
 
-    public ConcurrencyLimiter? Concurrent { get; private set; }
+    public SlotLimiter? Concurrent { get; private set; }
 
     /// <summary>How long no call has used these limiters; zero while calls are in flight.</summary>
     public TimeSpan IdleFor
     {
         get
         {
-            var idle = TimeSpan.MaxValue;
-            foreach (var limiter in (RateLimiter?[])[Requests, Tokens, Concurrent])
+            // A slot limiter with calls in flight is not idle: its IdleDuration is null.
+            var idle = Concurrent is null ? TimeSpan.MaxValue : Concurrent.IdleDuration ?? TimeSpan.Zero;
+            foreach (var window in (MinuteWindowLimiter?[])[Requests, Tokens])
             {
-                // A concurrency limiter with permits out is not idle: its IdleDuration is null.
-                if (limiter is not null && (limiter.IdleDuration ?? TimeSpan.Zero) is var duration && duration < idle)
+                if (window is not null && window.IdleDuration < idle)
                 {
-                    idle = duration;
+                    idle = window.IdleDuration;
                 }
             }
 
@@ -50,13 +48,13 @@ internal sealed class SubjectLimiters(TimeProvider time)
 
             if (rule.TokensPerMinute is { } tpm)
             {
-                (Tokens ??= new MinuteWindowLimiter(time, tpm)).Limit = tpm;
+                (Tokens ??= new MinuteWindowLimiter(time, tpm) { CountsTokens = true }).Limit = tpm;
             }
 
             if (rule.MaxConcurrentRequests is { } concurrent && Rule?.MaxConcurrentRequests != concurrent)
             {
                 // Calls holding the old limiter's permits release them there.
-                Concurrent = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = concurrent, QueueLimit = 0 });
+                Concurrent = new SlotLimiter(time, concurrent);
             }
 
             (Requests, Tokens, Concurrent) = (rule.RequestsPerMinute is null ? null : Requests, rule.TokensPerMinute is null ? null : Tokens, rule.MaxConcurrentRequests is null ? null : Concurrent);
