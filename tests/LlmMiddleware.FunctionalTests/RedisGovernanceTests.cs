@@ -87,6 +87,29 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithWindowLeasesInstancesAdmitFromTheirSlicesAndTheLimitStillHolds()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        var gateways = await StartAsync(3, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 60)), time, windowLease: 0.1);
+        await using var monitor = await redis.MonitorAsync();
+
+        var results = new List<(HttpStatusCode Status, string? Code, HttpResponseHeaders Headers)>();
+        for (var i = 0; i < 90; i++)
+        {
+            results.Add(await PostAsync(gateways[i % 3], $"call {i}"));
+        }
+
+        var scripts = AdmissionScripts(await monitor.CommandsUntilNowAsync());
+        Assert.Equal(60, results.Count(r => r.Status == HttpStatusCode.OK)); // not one more: slices are counted in Redis
+        Assert.All(results.Where(r => r.Status != HttpStatusCode.OK), r => Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limit_exceeded"), (r.Status, r.Code)));
+        // A trip to Redis takes the call's request and a slice of six (a tenth of the limit) for the instance: eight
+        // such trips and a ninth that finds room for only three of the slice admit all sixty; the thirty calls refused
+        // asked Redis each. Without slices, every one of the ninety calls is a trip.
+        Assert.Equal(9 + 30, scripts.Count(s => s == "take"));
+        await DisposeAllAsync(gateways);
+    }
+
+    [Fact]
     public async Task ACallIsAdmittedToItsRateLimitsAndBudgetsInOneRoundTrip()
     {
         var gateway = (await StartAsync(1, o => o.AddRateLimits(l => l.Add(LlmRateLimitScope.Key, "alpha", requestsPerMinute: 100, maxConcurrentRequests: 5))
@@ -129,8 +152,9 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
         ];
         static string Sha(string script) => Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes(script)));
 
-        // A script is sent whole the first time (EVAL), then by its SHA-1 (EVALSHA); the scripts' own calls are marked "lua".
-        return [.. commands.Where(c => !c.Contains(" lua]", StringComparison.Ordinal))
+        // A script runs whole the first time (EVAL; the client then loads it: SCRIPT LOAD, not a run), then by its SHA-1
+        // (EVALSHA). The scripts' own calls are marked "lua".
+        return [.. commands.Where(c => !c.Contains(" lua]", StringComparison.Ordinal) && (c.Contains("\"EVAL\"", StringComparison.OrdinalIgnoreCase) || c.Contains("\"EVALSHA\"", StringComparison.OrdinalIgnoreCase)))
             .SelectMany(c => scripts.Where(s => c.Contains('"' + Sha(s.Script) + '"', StringComparison.OrdinalIgnoreCase) || c.Contains(s.Own, StringComparison.Ordinal)).Select(s => s.Name))];
     }
 
@@ -226,7 +250,7 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
         await DisposeAllAsync(gateways);
     }
 
-    private async Task<GatewayHost[]> StartAsync(int count, Action<ILlmGatewayBuilder> governance, TimeProvider? time = null, bool failOpen = false, Dictionary<string, string?>? settings = null)
+    private async Task<GatewayHost[]> StartAsync(int count, Action<ILlmGatewayBuilder> governance, TimeProvider? time = null, bool failOpen = false, Dictionary<string, string?>? settings = null, double windowLease = 0)
     {
         var gateways = new GatewayHost[count];
         for (var i = 0; i < count; i++)
@@ -239,7 +263,7 @@ public sealed class RedisGovernanceTests(RedisServer redis) : IAsyncLifetime
                 }
 
                 var gateway = b.Services.AddLlmGateway().AddVirtualKeys().SetPrice("openai", "gpt-4o-mini", DollarPerOutputToken)
-                    .AddRedisGovernance(o => (o.ConnectionString, o.KeyPrefix, o.FailureMode, o.Replicas) = (redis.ConnectionString, _prefix, failOpen ? RedisGovernanceFailureMode.FailOpen : RedisGovernanceFailureMode.FailClosed, 3));
+                    .AddRedisGovernance(o => (o.ConnectionString, o.KeyPrefix, o.FailureMode, o.Replicas, o.WindowLease) = (redis.ConnectionString, _prefix, failOpen ? RedisGovernanceFailureMode.FailOpen : RedisGovernanceFailureMode.FailClosed, 3, windowLease));
                 governance(gateway);
                 b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
             }, null, new Dictionary<string, string?>(settings ?? []) { ["LlmGateway:VirtualKeys:Keys:alpha:Secret"] = Alpha });

@@ -8,13 +8,14 @@ namespace LlmMiddleware.Redis;
 internal static class GovernanceScripts
 {
     // Limits: n keys from KEYS[k + 1], a minute window's counter or a concurrency limit's slots (calls by deadline);
-    // arguments from ARGV[a + 1]: now ms, call, slot deadline ms, window ttl s; per key: kind (w or c), amount, limit.
+    // arguments from ARGV[a + 1]: now ms, call, slot deadline ms, window ttl s; per key: kind (w or c), amount, limit,
+    // and for a window, extra: permits to take beyond the call's as far as they fit (an instance's lease slice).
     private const string Limits = """
         local function limits_check(k, a, n)
           local now, used = tonumber(ARGV[a + 1]), {}
           for i = 1, n do
-            local key, amount, limit = KEYS[k + i], tonumber(ARGV[a + 3 + 3 * i]), tonumber(ARGV[a + 4 + 3 * i])
-            if ARGV[a + 2 + 3 * i] == 'c' then
+            local key, amount, limit = KEYS[k + i], tonumber(ARGV[a + 2 + 4 * i]), tonumber(ARGV[a + 3 + 4 * i])
+            if ARGV[a + 1 + 4 * i] == 'c' then
               redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
               used[i] = redis.call('ZCARD', key)
             else
@@ -27,15 +28,14 @@ internal static class GovernanceScripts
         local function limits_take(k, a, n, used)
           local call, deadline, ttl = ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
           for i = 1, n do
-            local key, amount = KEYS[k + i], tonumber(ARGV[a + 3 + 3 * i])
-            if ARGV[a + 2 + 3 * i] == 'c' then
+            local key, amount, limit, extra = KEYS[k + i], tonumber(ARGV[a + 2 + 4 * i]), tonumber(ARGV[a + 3 + 4 * i]), tonumber(ARGV[a + 4 + 4 * i])
+            if ARGV[a + 1 + 4 * i] == 'c' then
               redis.call('ZADD', key, deadline, call)
               redis.call('PEXPIREAT', key, deadline)
             else
-              redis.call('INCRBY', key, amount)
+              redis.call('INCRBY', key, amount + math.max(math.min(extra, limit - used[i] - amount), 0))
               redis.call('EXPIRE', key, ttl)
             end
-            used[i] = used[i] + amount
           end
         end
 
@@ -73,7 +73,7 @@ internal static class GovernanceScripts
 
         """;
 
-    /// <summary>Takes a call's limits. Returns <c>{0, used after...}</c> or <c>{refusing key, used}</c>.</summary>
+    /// <summary>Takes a call's limits. Returns <c>{0, used before...}</c> or <c>{refusing key, used}</c>.</summary>
     public const string TakeScript = Limits + """
         local used, refused = limits_check(0, 0, #KEYS)
         if refused > 0 then return {refused, used[refused]} end
@@ -90,11 +90,11 @@ internal static class GovernanceScripts
         """;
 
     /// <summary>Takes a call's limits and reserves on its accounts, all or nothing. ARGV[1]: the number of limit keys
-    /// (they come first), then the limits' arguments and the budgets'. Returns <c>{0, used after...}</c>,
+    /// (they come first), then the limits' arguments and the budgets'. Returns <c>{0, used before...}</c>,
     /// <c>{1, refusing key, used}</c> or <c>{2, refusing account, spent, held}</c>.</summary>
     public const string AdmitScript = Limits + Budgets + """
         local n = tonumber(ARGV[1])
-        local b, m = 5 + 3 * n, (#KEYS - n) / 2
+        local b, m = 5 + 4 * n, (#KEYS - n) / 2
         local used, refused = limits_check(0, 1, n)
         if refused > 0 then return {1, refused, used[refused]} end
         local short = budgets_check(n, b, m)

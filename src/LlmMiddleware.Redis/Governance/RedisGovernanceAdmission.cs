@@ -14,7 +14,7 @@ internal sealed class RedisGovernanceAdmission(RedisGovernance store, RedisLimit
 {
     public async ValueTask<(LimitAdmission Limits, BudgetAdmission? Budgets)> TryAdmitAsync(LimitSubject[] subjects, long tokens, BudgetCharge[] charges, decimal amount, DateTimeOffset now)
     {
-        var take = limits.Prepare(subjects, tokens, now);
+        var take = limits.Prepare(subjects, tokens, now, lease: false); // the budgets need Redis anyway
         var reserve = budgets.Prepare(charges, amount, now);
         RedisResult[] result;
         try

@@ -8,20 +8,26 @@ namespace LlmMiddleware.Redis;
 /// Rate limits in Redis, shared by every instance: a call's minute windows (requests, tokens) and concurrency slots
 /// are checked and taken in one Lua script (one round trip), all or none, so N instances together admit the configured
 /// total, not N times it. Windows are the clock's minutes (every instance agrees); a slot is a call held with a
-/// deadline, so a slot whose instance died lapses. While Redis is unreachable the configured failure mode applies.
+/// deadline, so a slot whose instance died lapses. With <see cref="RedisGovernanceOptions.WindowLease"/>, calls under
+/// window limits only are mostly admitted from this instance's slices (<see cref="WindowLeases"/>), with no round trip.
+/// While Redis is unreachable the configured failure mode applies.
 /// </summary>
 internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider time) : ILimitCounters
 {
-    private const long MinuteMs = 60_000;
-
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private readonly WindowLeases? _leases = store.Options.WindowLease > 0 ? new(store.Options.WindowLease) : null;
     private long _calls;
     private readonly ConditionalWeakTable<LlmRateLimit, LlmRateLimit> _shares = [];
     private InMemoryLimitCounters? _local;
 
     public async ValueTask<LimitAdmission> TryTakeAsync(LimitSubject[] subjects, long tokens, DateTimeOffset now)
     {
-        var take = Prepare(subjects, tokens, now);
+        var take = Prepare(subjects, tokens, now, lease: true);
+        if (take.Leased is { } leased)
+        {
+            return leased;
+        }
+
         RedisResult[] result;
         try
         {
@@ -29,6 +35,7 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         }
         catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
         {
+            take.Unanswered();
             store.Unreachable(ex);
             return await TakeLocallyAsync(subjects, tokens, now).ConfigureAwait(false);
         }
@@ -36,12 +43,10 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
         return take.Read(result, 0);
     }
 
-    /// <summary>What a call takes: the keys and arguments of <see cref="GovernanceScripts.TakeScript"/>'s part.</summary>
-    internal Take Prepare(LimitSubject[] subjects, long tokens, DateTimeOffset now)
+    /// <summary>What a call takes (from this instance's slices when <paramref name="lease"/> allows and they hold enough).</summary>
+    internal LimitTake Prepare(LimitSubject[] subjects, long tokens, DateTimeOffset now, bool lease)
     {
-        var nowMs = now.ToUnixTimeMilliseconds();
-        var minute = nowMs / MinuteMs;
-        var call = _instance + ":" + Interlocked.Increment(ref _calls).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var minute = now.ToUnixTimeMilliseconds() / 60_000;
         var counted = new List<Counted>();
         foreach (var subject in subjects)
         {
@@ -62,14 +67,8 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
             }
         }
 
-        var values = new RedisValue[4 + (3 * counted.Count)];
-        (values[0], values[1], values[2], values[3]) = (nowMs, call, (now + store.Options.HoldTimeout).ToUnixTimeMilliseconds(), 120);
-        for (var i = 0; i < counted.Count; i++)
-        {
-            (values[4 + (3 * i)], values[5 + (3 * i)], values[6 + (3 * i)]) = (counted[i].Kind == 'c' ? "c" : "w", counted[i].Amount, counted[i].Limit);
-        }
-
-        return new Take(store, call, counted, tokens, minute, TimeSpan.FromMilliseconds(((minute + 1) * MinuteMs) - nowMs), values);
+        var call = _instance + ":" + Interlocked.Increment(ref _calls).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new LimitTake(store, lease ? _leases : null, call, counted, tokens, now);
     }
 
     /// <summary>Takes on this instance's share of each limit: Redis is unreachable and the store fails open.</summary>
@@ -77,53 +76,6 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
     {
         _local ??= new InMemoryLimitCounters(time);
         return _local.TryTakeAsync([.. subjects.Select(s => s with { Rule = _shares.GetValue(s.Rule, Share) })], tokens, now);
-    }
-
-    internal readonly record struct Counted(LimitSubject Subject, char Kind, RedisKey Key, long Amount, long Limit);
-
-    /// <summary>A call's part of a limits script, and how to read what the script answered.</summary>
-    internal sealed class Take(RedisGovernance store, string call, List<Counted> counted, long tokens, long minute, TimeSpan resetIn, RedisValue[] values)
-    {
-        public RedisKey[] Keys { get; } = [.. counted.Select(c => c.Key)];
-
-        public RedisValue[] Values => values;
-
-        /// <summary>Reads <c>{0, used after...}</c> or <c>{refusing key, used}</c> from <paramref name="result"/>[<paramref name="at"/>].</summary>
-        public LimitAdmission Read(RedisResult[] result, int at)
-        {
-            var (requests, tokenWindows) = (LimitAdmission.None, LimitAdmission.None);
-            if ((int)result[at] is var refused and > 0)
-            {
-                var (subject, kind, _, amount, limit) = counted[refused - 1];
-                var state = new WindowState(minute, limit, Math.Max(limit - (long)result[at + 1], 0), resetIn);
-                return new LimitAdmission
-                {
-                    RefusedBy = subject,
-                    RefusedLimit = kind switch
-                    {
-                        'c' => $"{limit} requests at once",
-                        'r' => $"{limit} requests per minute",
-                        _ => $"{limit} tokens per minute (this call may use {amount})",
-                    },
-                    RetryAfter = kind == 'c' ? TimeSpan.FromSeconds(1) : resetIn,
-                    Requests = kind == 'r' ? state : requests,
-                    Tokens = kind == 't' ? state : tokenWindows,
-                };
-            }
-
-            for (var i = 0; i < counted.Count; i++)
-            {
-                var state = new WindowState(minute, counted[i].Limit, Math.Max(counted[i].Limit - (long)result[at + 1 + i], 0), resetIn);
-                (requests, tokenWindows) = counted[i].Kind switch
-                {
-                    'r' => (LimitAdmission.Tighter(requests, state), tokenWindows),
-                    't' => (requests, LimitAdmission.Tighter(tokenWindows, state)),
-                    _ => (requests, tokenWindows),
-                };
-            }
-
-            return new LimitAdmission { Hold = new Hold(store, call, counted, tokens), Requests = requests, Tokens = tokenWindows };
-        }
     }
 
     private LlmRateLimit Share(LlmRateLimit rule)
@@ -134,46 +86,46 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
             (rule.RequestsPerMinute is { } r ? Math.Max(r / replicas, 1) : null, rule.TokensPerMinute is { } t ? Math.Max(t / replicas, 1) : null, rule.MaxConcurrentRequests is { } c ? Math.Max(c / replicas, 1) : null);
         return share;
     }
+}
 
-    /// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
-    private sealed class Hold(RedisGovernance store, string call, List<Counted> counted, long estimate) : LimitHold(estimate)
+/// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
+internal sealed class RedisLimitHold(RedisGovernance store, string call, List<Counted> counted, long estimate) : LimitHold(estimate)
+{
+    public override void CorrectTokens(long delta)
     {
-        public override void CorrectTokens(long delta)
+        if (delta != 0)
         {
-            if (delta != 0)
-            {
-                GiveBack(counted.Where(c => c.Kind == 't').Select(c => (c.Key, "w", delta)));
-            }
+            GiveBack(counted.Where(c => c.Kind == 't').Select(c => (c.Key, "w", delta)));
         }
+    }
 
-        /// <summary>The token correction and the slot release in one script: one round trip to settle.</summary>
-        public override void Close(LlmCallRecord? record) =>
-            GiveBack(counted.Where(c => c.Kind != 'r').Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", record is null ? 0 : record.InputTokens + record.OutputTokens - Estimate))
-                .Where(c => c.Item2 == "c" || c.Item3 != 0));
+    /// <summary>The token correction and the slot release in one script: one round trip to settle.</summary>
+    public override void Close(LlmCallRecord? record) =>
+        GiveBack(counted.Where(c => c.Kind != 'r').Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", record is null ? 0 : record.InputTokens + record.OutputTokens - Estimate))
+            .Where(c => c.Item2 == "c" || c.Item3 != 0));
 
-        public override void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
+    public override void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
 
-        public override void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L)));
+    public override void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L)));
 
-        private void GiveBack(IEnumerable<(RedisKey Key, string Kind, long Delta)> changes)
+    private void GiveBack(IEnumerable<(RedisKey Key, string Kind, long Delta)> changes)
+    {
+        var list = changes.ToList();
+        if (list.Count > 0)
         {
-            var list = changes.ToList();
-            if (list.Count > 0)
-            {
-                _ = RunAsync(list);
-            }
+            _ = RunAsync(list);
         }
+    }
 
-        private async Task RunAsync(List<(RedisKey Key, string Kind, long Delta)> changes)
+    private async Task RunAsync(List<(RedisKey Key, string Kind, long Delta)> changes)
+    {
+        try
         {
-            try
-            {
-                await store.EvaluateAsync(GovernanceScripts.GiveBackScript, [.. changes.Select(c => c.Key)], [call, .. changes.SelectMany(c => new RedisValue[] { c.Kind, c.Delta })]).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
-            {
-                store.SettlementLost(ex);
-            }
+            await store.EvaluateAsync(GovernanceScripts.GiveBackScript, [.. changes.Select(c => c.Key)], [call, .. changes.SelectMany(c => new RedisValue[] { c.Kind, c.Delta })]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisGovernance.IsUnreachable(ex))
+        {
+            store.SettlementLost(ex);
         }
     }
 }
