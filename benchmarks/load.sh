@@ -110,7 +110,13 @@ if command -v redis-server >/dev/null; then
   urls+=(http://127.0.0.1:9008)
   models+=(default)
   proxy_pids+=("$!")
-  ports+=(9007 9008)
+  # Requests and tokens per minute only, in Redis with window leases of 1 %: most calls admitted from the slice.
+  sample "$PWD" 9009 "${governed[@]:0:4}" --LlmGateway:GovernanceStore:ConnectionString=127.0.0.1:9007 --LlmGateway:GovernanceStore:WindowLease=0.01
+  names+=("samples/Gateway passthrough, rate limits in Redis, leased")
+  urls+=(http://127.0.0.1:9009)
+  models+=(default)
+  proxy_pids+=("$!")
+  ports+=(9007 9008 9009)
 fi
 if [ -n "$baseline_dir" ]; then
   sample "$baseline_dir" 9004
