@@ -119,6 +119,6 @@ internal sealed class LimitTake
             };
         }
 
-        return new LimitAdmission { Hold = new RedisLimitHold(_store, _call, _counted, _tokens), Requests = requests, Tokens = tokens };
+        return new LimitAdmission { Hold = new RedisLimitHold(_store, _leases, _minute, _call, _counted, _tokens), Requests = requests, Tokens = tokens };
     }
 }

@@ -41,8 +41,9 @@ public sealed class RedisGovernanceOptions
     /// locally: a call counted only in such windows (no concurrency limit, no budget) then makes no round trip while this
     /// instance's slice lasts. A limit is still never exceeded — a slice is counted in Redis when it is taken — but
     /// what is left of a slice when its minute ends goes unused: up to this fraction of the limit per instance a minute
-    /// (with 3 instances and 0.01, a 60,000-a-minute limit may admit as few as 58,200). 0, the default: every call
-    /// counted in Redis, exact. Limits whose slice would be under 2 are never sliced.
+    /// (with 3 instances and 0.01, a 60,000-a-minute limit may admit as few as 58,200), plus, for tokens, what calls
+    /// finishing under their estimate handed back to the slice. 0, the default: every call counted in Redis, exact.
+    /// Limits whose slice would be under 2 are never sliced.
     /// </summary>
     [Range(0d, 0.1d)]
     public double WindowLease { get; set; }

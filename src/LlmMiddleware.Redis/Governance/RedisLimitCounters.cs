@@ -88,32 +88,41 @@ internal sealed class RedisLimitCounters(RedisGovernance store, TimeProvider tim
     }
 }
 
-/// <summary>A call's windows and slots in Redis; given back off the call's path.</summary>
-internal sealed class RedisLimitHold(RedisGovernance store, string call, List<Counted> counted, long estimate) : LimitHold(estimate)
+/// <summary>A call's windows and slots in Redis; given back off the call's path. Token corrections go to this instance's
+/// slices as far as they take them (<see cref="WindowLeases.Absorb"/>), the rest to Redis.</summary>
+internal sealed class RedisLimitHold(RedisGovernance store, WindowLeases? leases, long minute, string call, List<Counted> counted, long estimate) : LimitHold(estimate)
 {
-    public override void CorrectTokens(long delta)
+    public override void CorrectTokens(long delta) => GiveBack(Tokens(delta));
+
+    /// <summary>The token correction and the slot release in one script: one round trip to settle, or none.</summary>
+    public override void Close(LlmCallRecord? record) =>
+        GiveBack([.. Tokens(record is null ? 0 : record.InputTokens + record.OutputTokens - Estimate), .. Slots()]);
+
+    public override void Release() => GiveBack(Slots());
+
+    public override void Refund() => GiveBack([.. counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L))]);
+
+    private List<(RedisKey Key, string Kind, long Delta)> Tokens(long delta)
     {
-        if (delta != 0)
+        var changes = new List<(RedisKey Key, string Kind, long Delta)>();
+        foreach (var window in delta == 0 ? [] : counted.Where(c => c.Kind == 't'))
         {
-            GiveBack(counted.Where(c => c.Kind == 't').Select(c => (c.Key, "w", delta)));
+            if ((leases?.Absorb(window.Key, minute, delta) ?? delta) is var rest and not 0)
+            {
+                changes.Add((window.Key, "w", rest));
+            }
         }
+
+        return changes;
     }
 
-    /// <summary>The token correction and the slot release in one script: one round trip to settle.</summary>
-    public override void Close(LlmCallRecord? record) =>
-        GiveBack(counted.Where(c => c.Kind != 'r').Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", record is null ? 0 : record.InputTokens + record.OutputTokens - Estimate))
-            .Where(c => c.Item2 == "c" || c.Item3 != 0));
+    private List<(RedisKey Key, string Kind, long Delta)> Slots() => [.. counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L))];
 
-    public override void Release() => GiveBack(counted.Where(c => c.Kind == 'c').Select(c => (c.Key, "c", 0L)));
-
-    public override void Refund() => GiveBack(counted.Select(c => (c.Key, c.Kind == 'c' ? "c" : "w", c.Kind == 't' ? -Estimate : -1L)));
-
-    private void GiveBack(IEnumerable<(RedisKey Key, string Kind, long Delta)> changes)
+    private void GiveBack(List<(RedisKey Key, string Kind, long Delta)> changes)
     {
-        var list = changes.ToList();
-        if (list.Count > 0)
+        if (changes.Count > 0)
         {
-            _ = RunAsync(list);
+            _ = RunAsync(changes);
         }
     }
 

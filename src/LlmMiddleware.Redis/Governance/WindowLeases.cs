@@ -5,8 +5,9 @@ namespace LlmMiddleware.Redis;
 /// <summary>
 /// This instance's slices of the current minute's windows in Redis (<see cref="RedisGovernanceOptions.WindowLease"/>):
 /// permits taken in Redis ahead of calls, as far as they fit under the limit, then spent here without a round trip.
-/// A limit is never exceeded — a slice is counted in Redis when it is taken — but what is left of a slice when its
-/// minute ends goes unused: at most one slice per window per instance.
+/// Token corrections are settled into the slice too. A limit is never exceeded — a slice is counted in Redis when it is
+/// taken — but what is left of a slice when its minute ends goes unused: at most one slice per window per instance, and
+/// the token estimates its calls handed back.
 /// </summary>
 internal sealed class WindowLeases(double fraction)
 {
@@ -81,6 +82,24 @@ internal sealed class WindowLeases(double fraction)
 
             (slice.Asked, slice.Left, slice.Remaining) = (slice.Asked - asked, slice.Left + granted, remaining ?? slice.Remaining);
             return slice.Left;
+        }
+    }
+
+    /// <summary>Takes a call's token correction into the window's slice as far as it can — tokens used past the estimate
+    /// paid from the slice, tokens not used given back to it (they were counted in Redis when the slice or the call took
+    /// them) — and returns the rest, for Redis.</summary>
+    public long Absorb(RedisKey key, long minute, long delta)
+    {
+        lock (_lock)
+        {
+            if (Current(minute)?.GetValueOrDefault(key) is not { } slice)
+            {
+                return delta;
+            }
+
+            var absorbed = delta > 0 ? Math.Min(delta, slice.Left) : delta;
+            slice.Left -= absorbed;
+            return delta - absorbed;
         }
     }
 
