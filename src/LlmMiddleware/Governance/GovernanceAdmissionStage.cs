@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LlmMiddleware.Governance.Budgets;
 using LlmMiddleware.Governance.Limits;
+using LlmMiddleware.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.Governance;
@@ -13,17 +14,6 @@ namespace LlmMiddleware.Governance;
 internal sealed class GovernanceAdmissionStage(RateLimitsStage limits, BudgetsStage budgets, IGovernanceAdmission store) : LlmCallStage
 {
     public override bool EditsRequest => false;
-
-    /// <summary>Puts one stage in place of rate limits followed directly by budgets, when a joint admission is registered.</summary>
-    public static void Fuse(List<LlmCallStage> stages, IServiceProvider services)
-    {
-        var at = stages.FindIndex(s => s is RateLimitsStage);
-        if (at >= 0 && at + 1 < stages.Count && stages[at + 1] is BudgetsStage budgets && services.GetService<IGovernanceAdmission>() is { } store)
-        {
-            stages[at] = new GovernanceAdmissionStage((RateLimitsStage)stages[at], budgets, store);
-            stages.RemoveAt(at + 1);
-        }
-    }
 
     internal override bool PassesThrough(LlmRequestContext context) => limits.PassesThrough(context) && budgets.PassesThrough(context);
 
@@ -54,5 +44,20 @@ internal sealed class GovernanceAdmissionStage(RateLimitsStage limits, BudgetsSt
         }
 
         await next(context, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Puts a <see cref="GovernanceAdmissionStage"/> in place of rate limits followed directly by budgets, when a
+/// joint admission is registered (counters in a shared store).</summary>
+internal sealed class GovernanceAdmissionFusion(IServiceProvider services) : IStageFusion
+{
+    public void Fuse(List<LlmCallStage> stages)
+    {
+        var at = stages.FindIndex(s => s is RateLimitsStage);
+        if (at >= 0 && at + 1 < stages.Count && stages[at + 1] is BudgetsStage budgets && services.GetService<IGovernanceAdmission>() is { } store)
+        {
+            stages[at] = new GovernanceAdmissionStage((RateLimitsStage)stages[at], budgets, store);
+            stages.RemoveAt(at + 1);
+        }
     }
 }

@@ -52,6 +52,7 @@ public static class LlmBudgetsGatewayBuilderExtensions
             return new LlmBudgets(book, sp.GetRequiredService<IBudgetCounters>(), sp.GetRequiredService<BudgetAlerts>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<ILlmGovernanceRuleStore>());
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, GovernanceRuleSync>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStageFusion, GovernanceAdmissionFusion>()); // with rate limits, in a shared store
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Budgets, static (sp, _) => new BudgetsStage(
             sp.GetRequiredService<LlmBudgets>(),
             new CostBound(sp.GetRequiredService<LlmRouter>(), sp.GetRequiredService<LlmModelCatalog>(), sp.GetRequiredService<IOptions<LlmBudgetOptions>>().Value.AssumedMaxOutputTokens),

@@ -52,7 +52,10 @@ internal sealed partial class LlmCallPipeline
         Require(stages, budgets, "Budgets are registered (AddBudgets()) but the pipeline set by ConfigurePipeline leaves out UseBudgets(): no call would be charged.");
         MeteredBefore(stages, limits, "UseRateLimits()");
         MeteredBefore(stages, budgets, "UseBudgets()");
-        Governance.GovernanceAdmissionStage.Fuse(stages, services);
+        foreach (var fusion in services.GetServices<IStageFusion>())
+        {
+            fusion.Fuse(stages);
+        }
 
         Meters = stages.Exists(s => s.RecordsCalls);
         EditsRequests = stages.Exists(s => s.EditsRequest);
