@@ -14,9 +14,11 @@ public static class RedisGovernanceGatewayBuilderExtensions
 {
     /// <summary>
     /// Counts budgets (<c>AddBudgets()</c>) and rate limits (<c>AddRateLimits()</c>) in Redis, bound to
-    /// <c>LlmGateway:GovernanceStore</c> and then <paramref name="configure"/>, so every instance shares them exactly:
-    /// a call's admission to both is one Lua script (one round trip) when rate limits come directly before budgets in the pipeline, as by default; deployments' <c>MaxConcurrency</c> and <c>RequestsPerMinute</c>
-    /// hold across instances, and their cooldowns are shared (a deployment cooling down on one instance is skipped by all). While Redis is unreachable,
+    /// <c>LlmGateway:GovernanceStore</c> and then <paramref name="configure"/>, so every instance shares them exactly: a
+    /// call is admitted to both in one Lua script (one round trip) when rate limits come directly before budgets in the
+    /// pipeline, as by default; with <see cref="RedisGovernanceOptions.WindowLease"/>, calls under minute windows only
+    /// mostly make none. Deployments' <c>MaxConcurrency</c> and <c>RequestsPerMinute</c> hold across instances, and their
+    /// cooldowns are shared (a deployment cooling down on one instance is skipped by all). While Redis is unreachable,
     /// <see cref="RedisGovernanceOptions.FailureMode"/> decides: refuse with 503, or check against this instance's share.
     /// </summary>
     public static ILlmGatewayBuilder AddRedisGovernance(this ILlmGatewayBuilder builder, Action<RedisGovernanceOptions>? configure = null)
