@@ -45,6 +45,9 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS cache text NOT NULL DEFAULT 'None';
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS saved_cost numeric(20, 10);
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS tokenizer text;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS experiment text;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS arm text;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS task text;
             CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
             CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
             CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
@@ -53,11 +56,11 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,
                 provider, deployment, model, stream, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
                 reasoning_tokens, images, token_source, cost, price_version, unpriced, status, status_code, error_code, role,
-                time_to_first_token_ms, duration_ms, cache, saved_cost, tokenizer)
+                time_to_first_token_ms, duration_ms, cache, saved_cost, tokenizer, experiment, arm, task)
             SELECT * FROM unnest(@id, @request_id, @ts, @caller_key, @team, @app, @user_id, @tags, @operation, @requested_model,
                 @provider, @deployment, @model, @stream, @input_tokens, @cached_input_tokens, @cache_write_input_tokens, @output_tokens,
                 @reasoning_tokens, @images, @token_source, @cost, @price_version, @unpriced, @status, @status_code, @error_code, @role,
-                @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer)
+                @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer, @experiment, @arm, @task)
             ON CONFLICT (id) DO NOTHING
             """;
         _insert = string.IsNullOrEmpty(_options.NotifyChannel) ? insert
@@ -110,6 +113,9 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         p.Add(Column("cache", records, r => r.Cache.ToString(), NpgsqlDbType.Text));
         p.Add(Column("saved_cost", records, r => r.SavedCost, NpgsqlDbType.Numeric));
         p.Add(Column("tokenizer", records, r => LedgerText.Clean(r.Tokenizer), NpgsqlDbType.Text));
+        p.Add(Column("experiment", records, r => LedgerText.Clean(r.Experiment), NpgsqlDbType.Text));
+        p.Add(Column("arm", records, r => LedgerText.Clean(r.Arm), NpgsqlDbType.Text));
+        p.Add(Column("task", records, r => LedgerText.Clean(r.Task), NpgsqlDbType.Text));
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

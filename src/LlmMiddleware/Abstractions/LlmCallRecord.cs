@@ -90,6 +90,7 @@ public sealed record LlmCallRecord
         Operation = origin.Operation;
         RequestedModel = origin.RequestedModel;
         Stream = origin.Stream;
+        (Experiment, Arm, Task) = (origin.Experiment?.Experiment, origin.Experiment?.Arm, origin.Task);
     }
 
     /// <summary>Unique id of this record (a version-7 GUID, so ids sort by time).</summary>
@@ -181,7 +182,16 @@ public sealed record LlmCallRecord
     /// <summary>For a cache hit, what the original call cost (at <see cref="PriceVersion"/>, its price version): the
     /// spend the hit saved. <see langword="null"/> otherwise, or when the original model was unpriced.</summary>
     public decimal? SavedCost { get; init; }
+
+    /// <summary>The experiment the call was part of, if any.</summary>
+    public string? Experiment { get; init; }
+
+    /// <summary>The experiment's arm that served the call.</summary>
+    public string? Arm { get; init; }
+
+    /// <summary>The task the call performed (see <see cref="LlmRequestContext.Task"/>), if labelled.</summary>
+    public string? Task { get; init; }
 }
 
-/// <summary>What every record of one call shares: its ids, start time, caller, operation and requested model.</summary>
-internal readonly record struct LlmCallOrigin(Guid Id, string RequestId, DateTimeOffset Timestamp, LlmCallerIdentity Caller, string Operation, string RequestedModel, bool Stream);
+/// <summary>What every record of one call shares: its ids, start time, caller, operation, requested model, experiment and task.</summary>
+internal readonly record struct LlmCallOrigin(Guid Id, string RequestId, DateTimeOffset Timestamp, LlmCallerIdentity Caller, string Operation, string RequestedModel, bool Stream, LlmExperimentAssignment? Experiment, string? Task);

@@ -81,7 +81,7 @@ internal sealed class LlmMeter
 
     /// <summary>What every record of <paramref name="context"/>'s call shares: its ids, start time, caller, operation and requested model.</summary>
     private LlmCallOrigin Origin(LlmRequestContext context) =>
-        new(UuidV7.Create(context.StartedAt), context.HttpContext.TraceIdentifier, context.StartedAt, _callers.Of(context), context.OperationName, context.RequestedModel, context.Request.Stream);
+        new(UuidV7.Create(context.StartedAt), context.HttpContext.TraceIdentifier, context.StartedAt, _callers.Of(context), context.OperationName, context.RequestedModel, context.Request.Stream, context.Experiment, context.Task);
 
     /// <summary>Builds and publishes the record of a finished call.</summary>
     public void Complete(LlmRequestContext context)

@@ -12,7 +12,7 @@ namespace LlmMiddleware.Pipeline;
 /// <summary>What the host chose with <c>ConfigurePipeline</c> and <c>AddStage</c>.</summary>
 internal sealed class LlmCallPipelineOptions
 {
-    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys (when added), hooks, the response cache, rate limits and budgets (when added).</summary>
+    /// <summary>The whole order, when the host gave one; otherwise metering, virtual keys and experiments (when added), hooks, the response cache, rate limits and budgets (when added).</summary>
     public Action<LlmCallPipelineBuilder>? Order { get; set; }
 
     /// <summary>Stages added with <c>AddStage</c>, after the others and before the router.</summary>
@@ -39,7 +39,8 @@ internal sealed partial class LlmCallPipeline
         var keys = services.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys);
         var limits = services.GetKeyedService<LlmCallStage>(BuiltInStages.RateLimits);
         var budgets = services.GetKeyedService<LlmCallStage>(BuiltInStages.Budgets);
-        (pipeline.Value.Order ?? (b => DefaultOrder(b, keys is not null, limits is not null, budgets is not null)))(builder);
+        var experiments = services.GetKeyedService<LlmCallStage>(BuiltInStages.Experiments);
+        (pipeline.Value.Order ?? (b => DefaultOrder(b, keys is not null, experiments is not null, limits is not null, budgets is not null)))(builder);
         foreach (var added in pipeline.Value.Added)
         {
             added(builder);
@@ -50,6 +51,7 @@ internal sealed partial class LlmCallPipeline
         Require(stages, keys, "Virtual keys are registered (AddVirtualKeys()) but the pipeline set by ConfigurePipeline leaves out UseVirtualKeys(): no call would be checked.");
         Require(stages, limits, "Rate limits are registered (AddRateLimits()) but the pipeline set by ConfigurePipeline leaves out UseRateLimits(): no call would be limited.");
         Require(stages, budgets, "Budgets are registered (AddBudgets()) but the pipeline set by ConfigurePipeline leaves out UseBudgets(): no call would be charged.");
+        Require(stages, experiments, "Experiments are registered (AddExperiments()) but the pipeline set by ConfigurePipeline leaves out UseExperiments(): their calls would all go to their control arms.");
         MeteredBefore(stages, limits, "UseRateLimits()");
         MeteredBefore(stages, budgets, "UseBudgets()");
         foreach (var fusion in services.GetServices<IStageFusion>())
@@ -75,12 +77,17 @@ internal sealed partial class LlmCallPipeline
         _entry = next;
     }
 
-    private static void DefaultOrder(LlmCallPipelineBuilder builder, bool keys, bool limits, bool budgets)
+    private static void DefaultOrder(LlmCallPipelineBuilder builder, bool keys, bool experiments, bool limits, bool budgets)
     {
         builder.UseMetering();
         if (keys)
         {
             builder.UseVirtualKeys();
+        }
+
+        if (experiments)
+        {
+            builder.UseExperiments();
         }
 
         builder.UseHooks().UseResponseCache();

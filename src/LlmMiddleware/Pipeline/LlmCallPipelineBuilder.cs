@@ -21,6 +21,12 @@ public sealed class LlmCallPipelineBuilder
     public LlmCallPipelineBuilder UseVirtualKeys() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.VirtualKeys)
         ?? throw new InvalidOperationException("UseVirtualKeys() needs the virtual key services: call AddVirtualKeys() on the gateway builder."));
 
+    /// <summary>Assigns a call naming an experiment to one of its arms and sends it there, and labels calls with their
+    /// task (needs <c>AddExperiments()</c>); usually right after virtual keys, before anything that depends on where
+    /// the call goes (the response cache, rate limits by model, budgets).</summary>
+    public LlmCallPipelineBuilder UseExperiments() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.Experiments)
+        ?? throw new InvalidOperationException("UseExperiments() needs the experiment services: call AddExperiments() on the gateway builder."));
+
     /// <summary>Admits a call only within its rate limits (requests and tokens per minute, calls at once) and the host's
     /// limiters (needs <c>AddRateLimits()</c>, and metering before it); usually after the response cache.</summary>
     public LlmCallPipelineBuilder UseRateLimits() => Use(static sp => sp.GetKeyedService<LlmCallStage>(BuiltInStages.RateLimits)

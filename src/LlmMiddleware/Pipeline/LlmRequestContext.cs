@@ -80,6 +80,13 @@ public sealed class LlmRequestContext
     /// when left <see langword="null"/>, the record carries a fingerprint of the presented API key and the request's user.</summary>
     public LlmCallerIdentity? Caller { get; set; }
 
+    /// <summary>The experiment and arm the call was assigned to (<c>AddExperiments()</c>), or <see langword="null"/>.</summary>
+    public LlmExperimentAssignment? Experiment { get; internal set; }
+
+    /// <summary>The task the call performs, for experiment reports and spend by task: from the <c>x-llm-task</c> header,
+    /// the OpenAI body's <c>metadata.task</c> or the route, unless a hook or stage sets it first.</summary>
+    public string? Task { get; set; }
+
     /// <summary>The call's metering record, once the call has finished (visible to <c>OnCompletedAsync</c> hooks):
     /// settled tokens, cost and price version.</summary>
     public LlmCallRecord? Record { get; internal set; }

@@ -121,6 +121,14 @@ internal sealed class LlmGatewayTelemetry : IDisposable
             {
                 activity.SetTag("llm_gateway.cost", (double)cost);
             }
+
+            if (context.Experiment is { } experiment)
+            {
+                activity.SetTag("llm_gateway.experiment", experiment.Experiment);
+                activity.SetTag("llm_gateway.experiment.arm", experiment.Arm);
+            }
+
+            activity.SetTag("llm_gateway.task", context.Task);
             if (errorType is not null)
             {
                 activity.SetTag("error.type", errorType);

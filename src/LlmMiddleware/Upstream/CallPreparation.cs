@@ -24,9 +24,11 @@ internal sealed class CallPreparation
     private readonly RemoteImageInliner _images;
     private readonly LlmGatewayOptions _options;
     private readonly bool _requestsMayChange;
+    private readonly IModelRedirect[] _redirects;
 
-    public CallPreparation(LlmProviderRegistry registry, LlmRouter router, LlmMeter meter, RemoteImageInliner images, IOptions<LlmGatewayOptions> options, LlmCallPipeline pipeline, HooksStage hooks)
+    public CallPreparation(LlmProviderRegistry registry, LlmRouter router, LlmMeter meter, RemoteImageInliner images, IOptions<LlmGatewayOptions> options, LlmCallPipeline pipeline, HooksStage hooks, IEnumerable<IModelRedirect> redirects)
     {
+        _redirects = [.. redirects];
         _registry = registry;
         _router = router;
         _meter = meter;
@@ -41,9 +43,17 @@ internal sealed class CallPreparation
     /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
     public LlmProviderRegistry Registry => _registry;
 
-    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken)
+    public ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, CancellationToken cancellationToken) =>
+        ResolveAsync(context, context.Request.Model, cancellationToken);
+
+    /// <summary>Resolves <paramref name="model"/> for the call, as <see cref="ResolveAsync(LlmRequestContext, CancellationToken)"/> does its own.</summary>
+    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, string model, CancellationToken cancellationToken)
     {
-        var model = context.Request.Model;
+        foreach (var redirect in _redirects)
+        {
+            model = redirect.Redirect(model) ?? model;
+        }
+
         if (!_router.IsGroup(model))
         {
             var (provider, upstreamModel) = _registry.Resolve(model);
@@ -91,6 +101,14 @@ internal sealed class CallPreparation
             callerBody.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Sends a prepared call to <paramref name="model"/> instead of the one its caller named (before it is sent).</summary>
+    public async ValueTask RerouteAsync(LlmRequestContext context, PreparedCall call, string model, CancellationToken cancellationToken)
+    {
+        var (route, candidates) = await ResolveAsync(context, model, cancellationToken).ConfigureAwait(false);
+        SetRoute(context, route);
+        call.Reroute(route, candidates);
     }
 
     public void SetRoute(LlmRequestContext context, LlmRoute route)

@@ -33,7 +33,10 @@ internal sealed class PreparedCall(PooledBufferWriter callerBody, LlmRoute route
     private TranslationState? _translation;
 
     /// <summary>A model group's deployments in the order they are tried; <see langword="null"/> for a single route.</summary>
-    public List<LlmDeployment>? Candidates { get; } = candidates;
+    public List<LlmDeployment>? Candidates { get; private set; } = candidates;
+
+    /// <summary>Sends the call elsewhere before it is sent at all (an experiment's arm): a new route and candidates.</summary>
+    public void Reroute(LlmRoute route, List<LlmDeployment>? candidates) => (Route, Candidates) = (route, candidates);
 
     /// <summary>Points the call at <paramref name="route"/> and returns the buffer to write its body into.</summary>
     public PooledBufferWriter Retarget(LlmRoute route)

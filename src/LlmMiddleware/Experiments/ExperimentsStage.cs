@@ -1,0 +1,106 @@
+using System.Text.Json;
+using LlmMiddleware.Identity;
+using LlmMiddleware.Upstream;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.Experiments;
+
+/// <summary>
+/// Labels each call with its task (<c>x-llm-task</c>, the OpenAI body's <c>metadata.task</c>, else the experiment's)
+/// and assigns a call naming an experiment to one of its arms — sticky per caller, or the arm its caller picks with
+/// <c>x-llm-arm</c> — then sends it there. The arm is on the call's record, span and <c>x-llm-experiment</c> /
+/// <c>x-llm-arm</c> response headers. Only the route changes, so calls still pass through untranslated where they can.
+/// </summary>
+internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, IServiceProvider services, TimeProvider time) : LlmCallStage
+{
+    private CallPreparation? _preparation; // resolved on first use: preparation is built from the pipeline this stage is in
+
+    public const string TaskHeader = "x-llm-task";
+    public const string ArmHeader = "x-llm-arm";
+    public const string SessionHeader = "x-llm-session";
+    public const string ExperimentHeader = "x-llm-experiment";
+
+    public override bool EditsRequest => false;
+
+    internal override bool PassesThrough(LlmRequestContext context) => book.IsEmpty;
+
+    public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    {
+        context.Task ??= TaskOf(context);
+        if (book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
+        {
+            return next(context, cancellationToken);
+        }
+
+        context.Task ??= experiment.Settings.Task;
+        if (!experiment.IsRunning(time.GetUtcNow()))
+        {
+            return next(context, cancellationToken); // served by the control arm, as the call was prepared
+        }
+
+        var (arm, overridden) = Assign(context, experiment);
+        context.Experiment = new LlmExperimentAssignment(experiment.Name, arm.Name, overridden);
+        var headers = context.HttpContext.Response.Headers;
+        (headers[ExperimentHeader], headers[ArmHeader]) = (experiment.Name, arm.Name);
+        if (arm == experiment.Control)
+        {
+            return next(context, cancellationToken);
+        }
+
+        var rerouted = (_preparation ??= services.GetRequiredService<CallPreparation>()).RerouteAsync(context, call, arm.Model, cancellationToken);
+        return rerouted.IsCompletedSuccessfully ? next(context, cancellationToken) : RerouteThenAsync(rerouted, context, next, cancellationToken);
+    }
+
+    private static async ValueTask RerouteThenAsync(ValueTask rerouted, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
+    {
+        await rerouted.ConfigureAwait(false);
+        await next(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ((string Name, string Model) Arm, bool Overridden) Assign(LlmRequestContext context, ExperimentSplit experiment)
+    {
+        var http = context.HttpContext.Request.Headers;
+        if (experiment.Settings.AllowOverride && http[ArmHeader] is [{ } picked])
+        {
+            var arm = Array.Find(experiment.Arms, a => a.Name == picked);
+            return arm.Name is null
+                ? throw Invalid($"The experiment '{experiment.Name}' has no arm '{picked}'; its arms: {string.Join(", ", experiment.Arms.Select(a => a.Name))}.", ArmHeader)
+                : (arm, true);
+        }
+
+        var caller = callers.Of(context);
+        var subject = experiment.Settings.StickyBy switch
+        {
+            LlmExperimentStickiness.None => null,
+            LlmExperimentStickiness.User => caller.User ?? context.Request.User ?? caller.Key,
+            LlmExperimentStickiness.Session => http[SessionHeader] is [{ Length: > 0 } session] ? session : caller.Key,
+            _ => caller.Key,
+        };
+        return (experiment.Assign(subject), false);
+    }
+
+    /// <summary>The task a call names: the <c>x-llm-task</c> header, else the OpenAI body's <c>metadata.task</c>.</summary>
+    private static string? TaskOf(LlmRequestContext context)
+    {
+        var task = context.HttpContext.Request.Headers[TaskHeader] is [{ } header] ? header : MetadataTask(context.Request);
+        return task is null || (task.Length is > 0 and <= 64 && !task.Any(char.IsControl))
+            ? task
+            : throw Invalid("A task label must be 1-64 characters without control characters.", TaskHeader);
+    }
+
+    private static string? MetadataTask(LlmRequest request)
+    {
+        if (request.UnmodeledFields?.Find(f => f.Key == "metadata").Value is not { } metadata)
+        {
+            return null;
+        }
+
+        using var json = JsonDocument.Parse(metadata);
+        return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("task"u8, out var task) && task.ValueKind == JsonValueKind.String
+            ? task.GetString()
+            : null;
+    }
+
+    private static LlmGatewayException Invalid(string message, string param) =>
+        new(new LlmError(LlmErrorKind.InvalidRequest, message) { Param = param });
+}

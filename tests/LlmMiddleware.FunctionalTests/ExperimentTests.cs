@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmMiddleware.FunctionalTests;
+
+/// <summary>
+/// Experiments: calls naming an experiment are split between its arms by weight, each caller kept on one arm on every
+/// instance; the arm serves the call and is on its record, span and response headers; a caller can pick an arm to
+/// debug; a stopped experiment sends its calls to its control arm; calls are labelled with their task.
+/// </summary>
+public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
+{
+    private static readonly Dictionary<string, string?> Summaries = new()
+    {
+        ["LlmGateway:Experiments:summaries:Model"] = "summarize",
+        ["LlmGateway:Experiments:summaries:Arms:mini:Model"] = "gpt",
+        ["LlmGateway:Experiments:summaries:Arms:sonnet:Model"] = "anthropic/claude-sonnet-4-5",
+        ["LlmGateway:Experiments:summaries:Arms:sonnet:Weight"] = "3",
+        ["LlmGateway:Experiments:summaries:Control"] = "mini",
+        ["LlmGateway:Experiments:summaries:Task"] = "summaries",
+    };
+
+    private readonly CollectingSink _sink = new();
+
+    private Task<GatewayHost> StartAsync(Dictionary<string, string?>? settings = null) =>
+        GatewayHost.StartAsync(fixture.Upstream, b =>
+        {
+            b.Services.AddLlmGateway().AddExperiments();
+            b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
+        }, null, settings ?? Summaries);
+
+    [Fact]
+    public async Task CallersAreSplitByWeightAndEachKeepsItsArmOnEveryInstance()
+    {
+        await using var first = await StartAsync();
+        await using var second = await StartAsync();
+        var spans = new ConcurrentQueue<Activity>();
+        using var tracing = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "LlmMiddleware",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(tracing);
+
+        var arms = new Dictionary<string, string>();
+        for (var caller = 0; caller < 40; caller++)
+        {
+            var key = $"sk-caller-{caller}";
+            var (onFirst, provider) = await PostAsync(first, key);
+            var (onSecond, _) = await PostAsync(second, key);
+            Assert.Equal(onFirst, onSecond); // sticky: the same arm for the same key, whichever instance answers
+            Assert.Equal(onFirst == "mini" ? "openai" : "anthropic", provider);
+            arms[key] = onFirst!;
+        }
+
+        // Weights 1 and 3 over 40 callers: about 10 and 30 (a fixed hash, so a fixed count).
+        Assert.InRange(arms.Values.Count(a => a == "mini"), 5, 15);
+        await _sink.WaitForAsync(r => r.Experiment == "summaries", 80);
+        Assert.All(_sink.Records.Where(r => r.RequestedModel == "summarize"), r => Assert.Equal(("summaries", "summaries"), (r.Experiment, r.Task)));
+        Assert.Equal(80, _sink.Records.Count(r => r.Arm is "mini" or "sonnet"));
+        var span = spans.First(s => s.GetTagItem("llm_gateway.experiment") is "summaries");
+        Assert.Contains(span.GetTagItem("llm_gateway.experiment.arm"), new object[] { "mini", "sonnet" });
+        Assert.Equal("summaries", span.GetTagItem("llm_gateway.task"));
+    }
+
+    [Fact]
+    public async Task ACallerMayPickAnArmAndAnArmThatDoesNotExistIsAnOpenAIShaped400()
+    {
+        await using var gateway = await StartAsync();
+
+        var picked = await PostAsync(gateway, "sk-picks", arm: "sonnet");
+        var other = await PostAsync(gateway, "sk-picks", arm: "mini");
+        using var unknown = await SendAsync(gateway, "sk-picks", arm: "opus");
+
+        Assert.Equal(("sonnet", "anthropic"), picked);
+        Assert.Equal(("mini", "openai"), other);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        var error = JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal(("invalid_request_error", "x-llm-arm"), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
+        Assert.Contains("has no arm 'opus'; its arms: mini, sonnet", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task AStoppedExperimentSendsItsCallsToItsControlArmAndStartingItSplitsThemAgain()
+    {
+        await using var gateway = await StartAsync();
+        var experiments = gateway.Services.GetRequiredService<LlmExperiments>();
+        var sonnetCaller = await FindCallerAsync(gateway, "sonnet");
+
+        experiments.Stop("summaries");
+        using var stopped = await SendAsync(gateway, sonnetCaller, text: "while stopped");
+        experiments.Start("summaries");
+        var started = await PostAsync(gateway, sonnetCaller);
+
+        Assert.False(stopped.Headers.Contains("x-llm-arm"));
+        Assert.Equal("openai", fixture.Upstream.Calls.Last(c => c.Body.ToJsonString().Contains("while stopped")).Provider);
+        Assert.Equal(("sonnet", "anthropic"), started);
+        var record = await _sink.WaitForAsync(r => r.Caller.Key is not null && r.RequestedModel == "summarize" && r.Experiment is null);
+        Assert.Equal(("openai", "summaries"), (record.Provider, record.Task)); // not part of the experiment, still labelled
+        Assert.Equal(["summaries"], experiments.Names);
+        Assert.True(experiments.IsRunning("summaries"));
+    }
+
+    [Fact]
+    public async Task CallsAreLabelledWithTheTaskTheyNameInAHeaderOrTheirMetadata()
+    {
+        await using var gateway = await StartAsync();
+
+        await PostAsync(gateway, "sk-tasks", task: "translation", model: "gpt");
+        using var fromMetadata = await SendAsync(gateway, "sk-tasks", model: "gpt", metadataTask: "extraction");
+        using var tooLong = await SendAsync(gateway, "sk-tasks", task: new string('t', 65));
+
+        Assert.Equal(HttpStatusCode.OK, fromMetadata.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal(("gpt", null), ((await _sink.WaitForAsync(r => r.Task == "translation")).RequestedModel, (await _sink.WaitForAsync(r => r.Task == "translation")).Experiment));
+        Assert.Null((await _sink.WaitForAsync(r => r.Task == "extraction")).Experiment); // a task alone is no experiment
+        Assert.Equal("x-llm-task", JsonDocument.Parse(await tooLong.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task AnExperimentThatCouldNotSplitCallsFailsAtStartUp()
+    {
+        var settings = new Dictionary<string, string?>(Summaries) { ["LlmGateway:Experiments:summaries:Control"] = "opus", ["LlmGateway:Experiments:summaries:Arms:sonnet:Weight"] = "-1" };
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(settings));
+        Assert.Contains("Control 'opus' is not one of its arms", failure.Message);
+        Assert.Contains("Arms:sonnet", failure.Message);
+    }
+
+    /// <summary>A key whose calls the split sends to <paramref name="arm"/>.</summary>
+    private async Task<string> FindCallerAsync(GatewayHost gateway, string arm)
+    {
+        for (var caller = 0; ; caller++)
+        {
+            if ((await PostAsync(gateway, $"sk-finds-{caller}")).Arm == arm)
+            {
+                return $"sk-finds-{caller}";
+            }
+        }
+    }
+
+    private async Task<(string? Arm, string Provider)> PostAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize")
+    {
+        var text = Guid.NewGuid().ToString("N");
+        using var response = await SendAsync(gateway, key, arm, task, model, text: text);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var experiment = response.Headers.TryGetValues("x-llm-experiment", out var names) ? names.Single() : null;
+        Assert.Equal(model == "summarize" ? "summaries" : null, experiment);
+        var provider = fixture.Upstream.Calls.Last(c => c.Body.ToJsonString().Contains(text)).Provider;
+        return (response.Headers.TryGetValues("x-llm-arm", out var arms) ? arms.Single() : null, provider);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize", string? metadataTask = null, string text = "hello")
+    {
+        object body = metadataTask is null
+            ? new { model, max_tokens = 16, messages = new[] { new { role = "user", content = text } } }
+            : new { model, max_tokens = 16, messages = new[] { new { role = "user", content = text } }, metadata = new { task = metadataTask } };
+        using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (arm is not null)
+        {
+            request.Headers.Add("x-llm-arm", arm);
+        }
+
+        if (task is not null)
+        {
+            request.Headers.Add("x-llm-task", task);
+        }
+
+        return await fixture.Http.SendAsync(request);
+    }
+}
