@@ -36,12 +36,18 @@ internal sealed class ExperimentSplit
     {
         (Name, Settings) = (name, settings);
         Arms = [.. settings.Arms.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => (a.Key, a.Value.Model))];
-        Control = Arms[Math.Max(Array.FindIndex(Arms, a => a.Name == settings.Control), 0)];
+        ControlIndex = Math.Max(Array.FindIndex(Arms, a => a.Name == settings.Control), 0);
         var total = settings.Arms.Values.Sum(a => a.Weight);
         var sum = 0d;
         _cumulative = [.. Arms.Select(a => (sum += settings.Arms[a.Name].Weight) / total)];
         _seed = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(name));
+        _assignments = [.. Arms.Select(a => new LlmExperimentAssignment(name, a.Name))];
     }
+
+    private readonly LlmExperimentAssignment[] _assignments;
+
+    /// <summary>The assignment to arm <paramref name="arm"/> (made once: calls share it).</summary>
+    public LlmExperimentAssignment AssignmentTo(int arm, bool overridden) => overridden ? _assignments[arm] with { Overridden = true } : _assignments[arm];
 
     public string Name { get; }
 
@@ -50,7 +56,9 @@ internal sealed class ExperimentSplit
     /// <summary>The arms in name order.</summary>
     public (string Name, string Model)[] Arms { get; }
 
-    public (string Name, string Model) Control { get; }
+    public int ControlIndex { get; }
+
+    public (string Name, string Model) Control => Arms[ControlIndex];
 
     public bool IsRunning(DateTimeOffset now) => _switched switch
     {
@@ -61,20 +69,20 @@ internal sealed class ExperimentSplit
 
     public void Switch(bool running) => _switched = running ? 1 : -1;
 
-    /// <summary>The arm for <paramref name="subject"/>: the same on every instance (a stable hash, seeded by the
+    /// <summary>The arm (its index) for <paramref name="subject"/>: the same on every instance (a stable hash, seeded by the
     /// experiment's name so that experiments split independently); at random without one.</summary>
-    public (string Name, string Model) Assign(string? subject)
+    public int Assign(string? subject)
     {
         var share = subject is null ? Random.Shared.NextDouble() : Share(subject);
         for (var i = 0; i < _cumulative.Length - 1; i++)
         {
             if (share < _cumulative[i])
             {
-                return Arms[i];
+                return i;
             }
         }
 
-        return Arms[^1];
+        return _cumulative.Length - 1;
     }
 
     private double Share(string subject)

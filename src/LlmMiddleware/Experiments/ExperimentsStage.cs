@@ -38,16 +38,16 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
             return next(context, cancellationToken); // served by the control arm, as the call was prepared
         }
 
-        var (arm, overridden) = Assign(context, experiment);
-        context.Experiment = new LlmExperimentAssignment(experiment.Name, arm.Name, overridden);
+        var assignment = Assign(context, experiment, out var arm);
+        context.Experiment = assignment;
         var headers = context.HttpContext.Response.Headers;
-        (headers[ExperimentHeader], headers[ArmHeader]) = (experiment.Name, arm.Name);
-        if (arm == experiment.Control)
+        (headers[ExperimentHeader], headers[ArmHeader]) = (assignment.Experiment, assignment.Arm);
+        if (arm == experiment.ControlIndex)
         {
             return next(context, cancellationToken);
         }
 
-        var rerouted = (_preparation ??= services.GetRequiredService<CallPreparation>()).RerouteAsync(context, call, arm.Model, cancellationToken);
+        var rerouted = (_preparation ??= services.GetRequiredService<CallPreparation>()).RerouteAsync(context, call, experiment.Arms[arm].Model, cancellationToken);
         return rerouted.IsCompletedSuccessfully ? next(context, cancellationToken) : RerouteThenAsync(rerouted, context, next, cancellationToken);
     }
 
@@ -57,15 +57,15 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
         await next(context, cancellationToken).ConfigureAwait(false);
     }
 
-    private ((string Name, string Model) Arm, bool Overridden) Assign(LlmRequestContext context, ExperimentSplit experiment)
+    private LlmExperimentAssignment Assign(LlmRequestContext context, ExperimentSplit experiment, out int arm)
     {
         var http = context.HttpContext.Request.Headers;
         if (experiment.Settings.AllowOverride && http[ArmHeader] is [{ } picked])
         {
-            var arm = Array.Find(experiment.Arms, a => a.Name == picked);
-            return arm.Name is null
+            arm = Array.FindIndex(experiment.Arms, a => a.Name == picked);
+            return arm < 0
                 ? throw Invalid($"The experiment '{experiment.Name}' has no arm '{picked}'; its arms: {string.Join(", ", experiment.Arms.Select(a => a.Name))}.", ArmHeader)
-                : (arm, true);
+                : experiment.AssignmentTo(arm, overridden: true);
         }
 
         var caller = callers.Of(context);
@@ -76,7 +76,8 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
             LlmExperimentStickiness.Session => http[SessionHeader] is [{ Length: > 0 } session] ? session : caller.Key,
             _ => caller.Key,
         };
-        return (experiment.Assign(subject), false);
+        arm = experiment.Assign(subject);
+        return experiment.AssignmentTo(arm, overridden: false);
     }
 
     /// <summary>The task a call names: the <c>x-llm-task</c> header, else the OpenAI body's <c>metadata.task</c>.</summary>
