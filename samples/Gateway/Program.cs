@@ -45,6 +45,10 @@ else
     demoKey = null;
 }
 
+// Experiments: a call naming an experiment's model is served by one of its arms, split by weight and sticky per key.
+// appsettings.json ships one over the simulated provider: call the model "demo-experiment" and see x-llm-arm.
+gateway.AddExperiments();
+
 // Every call is metered; with LlmGateway:Ledger:ConnectionString set, records are also kept in PostgreSQL.
 if (builder.Configuration["LlmGateway:Ledger:ConnectionString"] is { Length: > 0 })
 {

@@ -12,7 +12,7 @@ namespace LlmMiddleware.Yarp;
 /// </summary>
 internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProvider
 {
-    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.Group, LlmMetadataKeys.CachePolicy };
+    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase) { LlmMetadataKeys.InboundProtocol, LlmMetadataKeys.Provider, LlmMetadataKeys.Model, LlmMetadataKeys.Group, LlmMetadataKeys.CachePolicy, LlmMetadataKeys.Task };
 
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -70,6 +70,16 @@ internal sealed class LlmTransformProvider(CallFraming framing) : ITransformProv
         if (metadata is null || !metadata.TryGetValue(LlmMetadataKeys.InboundProtocol, out var inboundValue) || !TryParseProtocol(inboundValue, out var inbound))
         {
             return;
+        }
+
+        if (metadata.TryGetValue(LlmMetadataKeys.Task, out var task))
+        {
+            var label = new LlmTaskAttribute(task); // read when the call begins, in the transforms below
+            context.AddRequestTransform(transform =>
+            {
+                transform.HttpContext.Features.Set(label);
+                return ValueTask.CompletedTask;
+            });
         }
 
         if (metadata.TryGetValue(LlmMetadataKeys.Group, out var group))

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
@@ -28,12 +29,12 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
 
     private readonly CollectingSink _sink = new();
 
-    private Task<GatewayHost> StartAsync(Dictionary<string, string?>? settings = null) =>
+    private Task<GatewayHost> StartAsync(Dictionary<string, string?>? settings = null, Action<WebApplication>? app = null) =>
         GatewayHost.StartAsync(fixture.Upstream, b =>
         {
             b.Services.AddLlmGateway().AddExperiments();
             b.Services.AddSingleton<ILlmCallRecordSink>(_sink);
-        }, null, settings ?? Summaries);
+        }, app, settings ?? Summaries);
 
     [Fact]
     public async Task CallersAreSplitByWeightAndEachKeepsItsArmOnEveryInstance()
@@ -109,18 +110,21 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
-    public async Task CallsAreLabelledWithTheTaskTheyNameInAHeaderOrTheirMetadata()
+    public async Task CallsAreLabelledWithTheTaskTheyNameInAHeaderOrTheirMetadataElseTheirRoutes()
     {
-        await using var gateway = await StartAsync();
+        await using var gateway = await StartAsync(app: app => app.MapLlmGateway().WithMetadata(new LlmTaskAttribute("routed")));
 
         await PostAsync(gateway, "sk-tasks", task: "translation", model: "gpt");
         using var fromMetadata = await SendAsync(gateway, "sk-tasks", model: "gpt", metadataTask: "extraction");
+        using var fromRoute = await SendAsync(gateway, "sk-tasks", model: "gpt");
         using var tooLong = await SendAsync(gateway, "sk-tasks", task: new string('t', 65));
 
         Assert.Equal(HttpStatusCode.OK, fromMetadata.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal(("gpt", null), ((await _sink.WaitForAsync(r => r.Task == "translation")).RequestedModel, (await _sink.WaitForAsync(r => r.Task == "translation")).Experiment));
         Assert.Null((await _sink.WaitForAsync(r => r.Task == "extraction")).Experiment); // a task alone is no experiment
+        Assert.Equal(HttpStatusCode.OK, fromRoute.StatusCode);
+        await _sink.WaitForAsync(r => r.Task == "routed");
         Assert.Equal("x-llm-task", JsonDocument.Parse(await tooLong.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
     }
 

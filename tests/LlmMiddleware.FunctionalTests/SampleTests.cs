@@ -163,6 +163,8 @@ public sealed class SampleTests
         {
             var openai = new OpenAIClient(new ApiKeyCredential(DemoKey), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") }).GetChatClient("default");
             ChatCompletion completion = await openai.CompleteChatAsync([new UserChatMessage("Hello sample")]);
+            var experiment = await new OpenAIClient(new ApiKeyCredential(DemoKey), new OpenAIClientOptions { Endpoint = new Uri($"http://127.0.0.1:{port}/v1") })
+                .GetChatClient("demo-experiment").CompleteChatAsync([new UserChatMessage("Hello experiment")]);
             var anthropic = new AnthropicClient { ApiKey = DemoKey, BaseUrl = $"http://127.0.0.1:{port}", MaxRetries = 0 };
             var streamed = "";
             await foreach (var e in anthropic.Messages.CreateStreaming(new MessageCreateParams { Model = "default", MaxTokens = 100, Messages = [new UserMessageParam("Hello stream")] }))
@@ -177,6 +179,10 @@ public sealed class SampleTests
             Assert.Contains("Hello sample", completion.Content[0].Text);
             Assert.StartsWith("[simulated]", streamed);
             Assert.Contains("Hello stream", streamed);
+            // The sample's demo experiment over the simulated provider: the arm is in the response headers.
+            Assert.True(experiment.GetRawResponse().Headers.TryGetValue("x-llm-experiment", out var name) && name == "demo");
+            Assert.True(experiment.GetRawResponse().Headers.TryGetValue("x-llm-arm", out var arm) && arm is "echo" or "echo-large");
+            Assert.StartsWith("[simulated]", experiment.Value.Content[0].Text);
         }
         finally
         {

@@ -355,6 +355,7 @@ public sealed class YarpTests : IAsyncLifetime
             ["ReverseProxy:Routes:group:Match:Path"] = "/group/v1/chat/completions",
             ["ReverseProxy:Routes:group:Metadata:Llm.InboundProtocol"] = "openai",
             ["ReverseProxy:Routes:group:Metadata:Llm.Group"] = "chain",
+            ["ReverseProxy:Routes:group:Metadata:Llm.Task"] = "routed",
         };
         await using var edge = await StartEdgeAsync(settings, proxy => proxy.Services.AddLlmGateway().AddHook(hook).AddStage((context, next, cancellationToken) =>
         {
@@ -372,7 +373,7 @@ public sealed class YarpTests : IAsyncLifetime
         var context = Assert.Single(hook.Completed);
         Assert.Equal(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"], context.Attempts.Select(a => a.Deployment));
         Assert.NotNull(context.Record);
-        Assert.Equal("anthropic", context.Record!.Provider);
+        Assert.Equal(("anthropic", "routed"), (context.Record!.Provider, context.Record.Task)); // the route's task label
         Assert.DoesNotContain(_upstream.Calls, c => c.Path.StartsWith("/echo", StringComparison.Ordinal));
     }
 

@@ -26,6 +26,9 @@ public static class LlmMetadataKeys
     /// default policy (<c>LlmGateway:Cache</c>) applies otherwise.</summary>
     public const string CachePolicy = "Llm.CachePolicy";
 
+    /// <summary>Optional: the task the route's calls perform (see <see cref="LlmTaskAttribute"/>).</summary>
+    public const string Task = "Llm.Task";
+
     /// <summary>The prefix shared by all keys.</summary>
     public const string Prefix = "Llm.";
 }

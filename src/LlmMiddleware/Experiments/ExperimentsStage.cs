@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LlmMiddleware.Experiments;
 
 /// <summary>
-/// Labels each call with its task (<c>x-llm-task</c>, the OpenAI body's <c>metadata.task</c>, else the experiment's)
+/// Labels each call with its task (<c>x-llm-task</c>, the OpenAI body's <c>metadata.task</c>, the route's, else the experiment's)
 /// and assigns a call naming an experiment to one of its arms — sticky per caller, or the arm its caller picks with
 /// <c>x-llm-arm</c> — then sends it there. The arm is on the call's record, span and <c>x-llm-experiment</c> /
 /// <c>x-llm-arm</c> response headers. Only the route changes, so calls still pass through untranslated where they can.
@@ -26,7 +26,7 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
 
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
-        context.Task ??= TaskOf(context);
+        context.Task = TaskOf(context) ?? context.Task; // the call's own label over its route's
         if (book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
         {
             return next(context, cancellationToken);

@@ -168,7 +168,11 @@ internal sealed partial class CallFraming
 
     private (LlmRequestContext Context, System.Diagnostics.Activity? Activity) Begin(HttpContext http, LlmProtocol inbound, string operation)
     {
-        var context = new LlmRequestContext(http, inbound, operation, _timeProvider) { Caller = http.Features.Get<LlmCallerFeature>()?.Caller };
+        var context = new LlmRequestContext(http, inbound, operation, _timeProvider)
+        {
+            Caller = http.Features.Get<LlmCallerFeature>()?.Caller,
+            Task = (http.Features.Get<LlmTaskAttribute>() ?? http.GetEndpoint()?.Metadata.GetMetadata<LlmTaskAttribute>())?.Task, // the route's
+        };
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         _meter.Begin(context);
         return (context, LlmGatewayTelemetry.StartCall(context));
