@@ -71,6 +71,23 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         Assert.Equal("summaries", span.GetTagItem("llm_gateway.task"));
     }
 
+    [Theory]
+    [InlineData("Session")]
+    [InlineData("User")]
+    public async Task StickyBySessionOrUserKeepsOneArmAcrossKeys(string stickyBy)
+    {
+        await using var gateway = await StartAsync(new Dictionary<string, string?>(Summaries) { ["LlmGateway:Experiments:summaries:StickyBy"] = stickyBy });
+
+        var arms = new HashSet<string?>();
+        for (var caller = 0; caller < 20; caller++)
+        {
+            using var response = await SendAsync(gateway, $"sk-many-{caller}", session: "session-1", user: "ada");
+            arms.Add(response.Headers.GetValues("x-llm-arm").Single());
+        }
+
+        Assert.Single(arms); // twenty keys, one session (one user): one arm
+    }
+
     [Fact]
     public async Task ACallerMayPickAnArmAndAnArmThatDoesNotExistIsAnOpenAIShaped400()
     {
@@ -160,11 +177,11 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         return (response.Headers.TryGetValues("x-llm-arm", out var arms) ? arms.Single() : null, provider);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize", string? metadataTask = null, string text = "hello")
+    private async Task<HttpResponseMessage> SendAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize", string? metadataTask = null, string text = "hello", string? session = null, string? user = null)
     {
         object body = metadataTask is null
-            ? new { model, max_tokens = 16, messages = new[] { new { role = "user", content = text } } }
-            : new { model, max_tokens = 16, messages = new[] { new { role = "user", content = text } }, metadata = new { task = metadataTask } };
+            ? new { model, max_tokens = 16, user, messages = new[] { new { role = "user", content = text } } }
+            : new { model, max_tokens = 16, user, messages = new[] { new { role = "user", content = text } }, metadata = new { task = metadataTask } };
         using var request = new HttpRequestMessage(HttpMethod.Post, gateway.BaseUrl + "/v1/chat/completions")
         {
             Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
@@ -178,6 +195,11 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         if (task is not null)
         {
             request.Headers.Add("x-llm-task", task);
+        }
+
+        if (session is not null)
+        {
+            request.Headers.Add("x-llm-session", session);
         }
 
         return await fixture.Http.SendAsync(request);
