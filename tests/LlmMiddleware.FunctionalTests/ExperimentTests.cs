@@ -6,7 +6,9 @@ using System.Text;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LlmMiddleware.FunctionalTests;
 
@@ -54,8 +56,8 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         for (var caller = 0; caller < 40; caller++)
         {
             var key = $"sk-caller-{caller}";
-            var (onFirst, provider) = await PostAsync(first, key);
-            var (onSecond, _) = await PostAsync(second, key);
+            var (onFirst, provider, _) = await PostAsync(first, key);
+            var (onSecond, _, _) = await PostAsync(second, key);
             Assert.Equal(onFirst, onSecond); // sticky: the same arm for the same key, whichever instance answers
             Assert.Equal(onFirst == "mini" ? "openai" : "anthropic", provider);
             arms[key] = onFirst!;
@@ -97,8 +99,8 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         var other = await PostAsync(gateway, "sk-picks", arm: "mini");
         using var unknown = await SendAsync(gateway, "sk-picks", arm: "opus");
 
-        Assert.Equal(("sonnet", "anthropic"), picked);
-        Assert.Equal(("mini", "openai"), other);
+        Assert.Equal(("sonnet", "anthropic"), (picked.Arm, picked.Provider));
+        Assert.Equal(("mini", "openai"), (other.Arm, other.Provider));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         var error = JsonDocument.Parse(await unknown.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
         Assert.Equal(("invalid_request_error", "x-llm-arm"), (error.GetProperty("type").GetString(), error.GetProperty("param").GetString()));
@@ -119,7 +121,7 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
 
         Assert.False(stopped.Headers.Contains("x-llm-arm"));
         Assert.Equal("openai", fixture.Upstream.Calls.Last(c => c.Body.ToJsonString().Contains("while stopped")).Provider);
-        Assert.Equal(("sonnet", "anthropic"), started);
+        Assert.Equal(("sonnet", "anthropic"), (started.Arm, started.Provider));
         var record = await _sink.WaitForAsync(r => r.Caller.Key is not null && r.RequestedModel == "summarize" && r.Experiment is null);
         Assert.Equal(("openai", "summaries"), (record.Provider, record.Task)); // not part of the experiment, still labelled
         Assert.Equal(["summaries"], experiments.Names);
@@ -146,6 +148,37 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
+    public async Task TheJudgeScoresSampledAnswersOffThePathAndItsOwnCallsAreMeteredToTheExperiment()
+    {
+        var settings = new Dictionary<string, string?>(Summaries)
+        {
+            ["LlmGateway:Judge:Model"] = "mistral/mistral-small-latest",
+            ["LlmGateway:Judge:SampleRate"] = "1",
+            ["LlmGateway:Judge:Rubrics:summaries"] = "A good summary is short and faithful.",
+        };
+        fixture.Upstream.Enqueue(new FakeFault { Provider = "mistral", Text = "Verdict: {\"score\": 8, \"rationale\": \"Faithful and short.\"}" });
+        fixture.Upstream.Enqueue(new FakeFault { Provider = "mistral", Text = "I would rather not say." });
+        await using var gateway = await StartAsync(settings);
+        using var judgements = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.judge.judgements");
+
+        var judged = await PostAsync(gateway, "sk-judged-1");
+        await judgements.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+        await PostAsync(gateway, "sk-judged-2");
+        await judgements.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["scored", "failed"], judgements.GetMeasurementSnapshot().Select(m => m.Tags["llm_gateway.judge.outcome"]));
+        var verdict = Assert.Single(await gateway.Services.GetRequiredService<ILlmJudgementStore>().ListAsync("summaries", default).ToListAsync());
+        Assert.Equal((8d, "Faithful and short.", "summaries", judged.Arm), (verdict.Score, verdict.Rationale, verdict.Task, verdict.Arm));
+        var asked = fixture.Upstream.Calls.First(c => c.Provider == "mistral").Body.ToJsonString();
+        Assert.Contains("A good summary is short and faithful.", asked); // the task's rubric
+        Assert.Contains(judged.Text, asked); // the judged request
+        var judgeRecords = await _sink.WaitForAsync(r => r.Role == LlmCallRole.Judge);
+        Assert.Equal(("summaries", "llm-judge", "mistral"), (judgeRecords.Experiment, judgeRecords.Caller.Key, judgeRecords.Provider));
+        var judgedRecord = await _sink.WaitForAsync(r => r.Id == verdict.RecordId);
+        Assert.Equal((LlmCallRole.Primary, verdict.Arm), (judgedRecord.Role, judgedRecord.Arm));
+    }
+
+    [Fact]
     public async Task AnExperimentThatCouldNotSplitCallsFailsAtStartUp()
     {
         var settings = new Dictionary<string, string?>(Summaries) { ["LlmGateway:Experiments:summaries:Control"] = "opus", ["LlmGateway:Experiments:summaries:Arms:sonnet:Weight"] = "-1" };
@@ -166,7 +199,7 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         }
     }
 
-    private async Task<(string? Arm, string Provider)> PostAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize")
+    private async Task<(string? Arm, string Provider, string Text)> PostAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize")
     {
         var text = Guid.NewGuid().ToString("N");
         using var response = await SendAsync(gateway, key, arm, task, model, text: text);
@@ -174,7 +207,7 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         var experiment = response.Headers.TryGetValues("x-llm-experiment", out var names) ? names.Single() : null;
         Assert.Equal(model == "summarize" ? "summaries" : null, experiment);
         var provider = fixture.Upstream.Calls.Last(c => c.Body.ToJsonString().Contains(text)).Provider;
-        return (response.Headers.TryGetValues("x-llm-arm", out var arms) ? arms.Single() : null, provider);
+        return (response.Headers.TryGetValues("x-llm-arm", out var arms) ? arms.Single() : null, provider, text);
     }
 
     private async Task<HttpResponseMessage> SendAsync(GatewayHost gateway, string key, string? arm = null, string? task = null, string model = "summarize", string? metadataTask = null, string text = "hello", string? session = null, string? user = null)

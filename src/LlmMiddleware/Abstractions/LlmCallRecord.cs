@@ -33,6 +33,9 @@ public enum LlmCallRole
 
     /// <summary>A race leg that lost; billed for what it consumed, so it gets its own record.</summary>
     RaceLoser,
+
+    /// <summary>The experiment judge's call scoring an answer (its record names the experiment and the arm it judged).</summary>
+    Judge,
 }
 
 /// <summary>Where a record's token counts come from.</summary>

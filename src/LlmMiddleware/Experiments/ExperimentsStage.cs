@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMiddleware.Experiments.Judging;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Upstream;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,7 @@ namespace LlmMiddleware.Experiments;
 /// <c>x-llm-arm</c> — then sends it there. The arm is on the call's record, span and <c>x-llm-experiment</c> /
 /// <c>x-llm-arm</c> response headers. Only the route changes, so calls still pass through untranslated where they can.
 /// </summary>
-internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, IServiceProvider services, TimeProvider time) : LlmCallStage
+internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, JudgeSampler judge, IServiceProvider services, TimeProvider time) : LlmCallStage
 {
     private CallPreparation? _preparation; // resolved on first use: preparation is built from the pipeline this stage is in
 
@@ -27,7 +28,7 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
         context.Task = TaskOf(context) ?? context.Task; // the call's own label over its route's
-        if (book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
+        if (context.IsJudgeCall || book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
         {
             return next(context, cancellationToken);
         }
@@ -40,6 +41,11 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
 
         var assignment = Assign(context, experiment, out var arm);
         context.Experiment = assignment;
+        if (!assignment.Overridden)
+        {
+            judge.Consider(context); // an arm picked by hand is a debugging call: not judged
+        }
+
         var headers = context.HttpContext.Response.Headers;
         (headers[ExperimentHeader], headers[ArmHeader]) = (assignment.Experiment, assignment.Arm);
         if (arm == experiment.ControlIndex)

@@ -173,6 +173,11 @@ internal sealed partial class CallFraming
             Caller = http.Features.Get<LlmCallerFeature>()?.Caller,
             Task = (http.Features.Get<LlmTaskAttribute>() ?? http.GetEndpoint()?.Metadata.GetMetadata<LlmTaskAttribute>())?.Task, // the route's
         };
+        if (http.Features.Get<JudgeCallFeature>() is { } judge)
+        {
+            (context.Experiment, context.IsJudgeCall) = (judge.Judged, true);
+        }
+
         http.Features.Set<ILlmRequestFeature>(new LlmRequestFeature(context));
         _meter.Begin(context);
         return (context, LlmGatewayTelemetry.StartCall(context));

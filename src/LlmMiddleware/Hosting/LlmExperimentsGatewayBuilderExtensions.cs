@@ -1,10 +1,12 @@
 using LlmMiddleware;
 using LlmMiddleware.Experiments;
+using LlmMiddleware.Experiments.Judging;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
 using LlmMiddleware.Upstream;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -16,7 +18,9 @@ public static class LlmExperimentsGatewayBuilderExtensions
     /// Runs A/B tests over models (bound to <c>LlmGateway:Experiments:&lt;name&gt;</c>, then <paramref name="configure"/>):
     /// a call naming an experiment's model is served by one of its arms, split by weight and sticky per key, user or
     /// session on every instance; the default pipeline assigns it right after virtual keys. The arm is on the call's
-    /// record, span and response headers; <see cref="LlmExperiments"/> starts and stops experiments at run time.
+    /// record, span and response headers; <see cref="LlmExperiments"/> starts and stops experiments at run time. With
+    /// <c>LlmGateway:Judge:Model</c> set, a judge model scores a sample of the arms' answers off the calls' path
+    /// (<see cref="LlmJudgeOptions"/>), its verdicts kept in the <see cref="ILlmJudgementStore"/>.
     /// </summary>
     public static ILlmGatewayBuilder AddExperiments(this ILlmGatewayBuilder builder, Action<LlmExperimentOptions>? configure = null)
     {
@@ -34,11 +38,15 @@ public static class LlmExperimentsGatewayBuilderExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmExperimentOptions>, LlmExperimentOptionsValidator>());
+        services.AddOptions<LlmJudgeOptions>().BindConfiguration(LlmJudgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<JudgeSampler>();
+        services.TryAddSingleton<ILlmJudgementStore, InMemoryJudgementStore>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JudgeWorker>());
         services.TryAddSingleton<ExperimentBook>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelRedirect, ExperimentBook>(sp => sp.GetRequiredService<ExperimentBook>()));
         services.TryAddSingleton(sp => new LlmExperiments(sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Experiments, static (sp, _) => new ExperimentsStage(
-            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<JudgeSampler>(), sp, sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 }

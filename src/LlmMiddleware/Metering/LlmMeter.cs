@@ -234,7 +234,7 @@ internal sealed class LlmMeter
             Status = status,
             StatusCode = context.Error?.Status ?? context.UpstreamStatusCode,
             ErrorCode = context.Error is { } error ? error.Code ?? error.Kind.ToString() : null,
-            Role = context.Raced ? LlmCallRole.RaceWinner : LlmCallRole.Primary,
+            Role = context.IsJudgeCall ? LlmCallRole.Judge : context.Raced ? LlmCallRole.RaceWinner : LlmCallRole.Primary,
             TimeToFirstToken = context.TimeToFirstToken,
             Duration = context.Duration,
             Cache = context.CacheOutcome,

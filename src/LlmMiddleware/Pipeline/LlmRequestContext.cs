@@ -83,6 +83,10 @@ public sealed class LlmRequestContext
     /// <summary>The experiment and arm the call was assigned to (<c>AddExperiments()</c>), or <see langword="null"/>.</summary>
     public LlmExperimentAssignment? Experiment { get; internal set; }
 
+    /// <summary>Whether the call is the experiment judge's, scoring <see cref="Experiment"/>'s answer (metered as
+    /// <see cref="LlmCallRole.Judge"/>, never assigned an arm itself).</summary>
+    internal bool IsJudgeCall { get; set; }
+
     /// <summary>The task the call performs, for experiment reports and spend by task: from the <c>x-llm-task</c> header,
     /// the OpenAI body's <c>metadata.task</c> or the route, unless a hook or stage sets it first.</summary>
     public string? Task { get; set; }

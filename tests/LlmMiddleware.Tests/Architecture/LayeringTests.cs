@@ -13,7 +13,7 @@ public sealed partial class LayeringTests
     private static readonly string[] Layers =
     [
         "Utilities", "Abstractions", "Configuration", "Protocols", "Catalog", "Providers", "Deployments", "Pipeline",
-        "Identity", "Telemetry", "Metering", "Caching", "Routing", "Upstream", "Racing", "Governance", "Experiments", "Gateway", "Endpoints",
+        "Identity", "Telemetry", "Metering", "Caching", "Routing", "Upstream", "Racing", "Governance", "Gateway", "Experiments", "Endpoints",
         "Hosting", "Extensions",
     ];
 
