@@ -13,6 +13,7 @@ public static class PostgreSqlLedgerGatewayBuilderExtensions
     /// graceful stop flushes everything, an abrupt kill loses at most <see cref="LlmMeteringOptions.FlushInterval"/>.
     /// Spend reports (<see cref="ILlmSpendReport"/>, the admin API's) then come from the table — every instance's
     /// records — and budgets counted in memory start each account from what the table holds (<see cref="ILlmSpendHistory"/>).
+    /// The experiment judge's verdicts are kept beside them (<c>llm_judgements</c>, <see cref="ILlmJudgementStore"/>).
     /// </summary>
     public static ILlmGatewayBuilder AddPostgreSqlLedger(this ILlmGatewayBuilder builder, Action<PostgreSqlLedgerOptions>? configure = null)
     {
@@ -28,6 +29,7 @@ public static class PostgreSqlLedgerGatewayBuilderExtensions
         builder.Services.TryAddSingleton(sp => new PostgreSqlSpendReport(sp.GetRequiredService<PostgreSqlCallLedger>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<ILlmSpendReport>(sp => sp.GetRequiredService<PostgreSqlSpendReport>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<ILlmSpendHistory>(sp => sp.GetRequiredService<PostgreSqlSpendReport>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILlmJudgementStore, PostgreSqlJudgementStore>());
         return builder;
     }
 

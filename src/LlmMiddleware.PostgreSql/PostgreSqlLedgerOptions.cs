@@ -14,7 +14,13 @@ public sealed class PostgreSqlLedgerOptions
     [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "TableName must be a plain identifier, optionally schema-qualified.")]
     public string TableName { get; set; } = "llm_call_records";
 
-    /// <summary>Create the table and its indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>
+    /// <summary>The table (optionally schema-qualified) that holds the experiment judge's verdicts, by judged record
+    /// (<see cref="ILlmJudgementStore"/>). Default <c>llm_judgements</c>.</summary>
+    [Required]
+    [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "JudgementsTableName must be a plain identifier, optionally schema-qualified.")]
+    public string JudgementsTableName { get; set; } = "llm_judgements";
+
+    /// <summary>Create the tables and their indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>
     public bool CreateTable { get; set; } = true;
 
     /// <summary>

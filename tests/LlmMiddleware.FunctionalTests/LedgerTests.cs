@@ -318,6 +318,34 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE operation = 'chat' AND tokenizer IS NULL"));
     }
 
+    [Fact]
+    public async Task TheJudgesVerdictsAreKeptBesideTheRecordsTheyJudged()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["LlmGateway:Experiments:trial:Arms:a:Model"] = "gpt",
+            ["LlmGateway:Experiments:trial:Arms:b:Model"] = "claude",
+            ["LlmGateway:Judge:Model"] = "mistral/mistral-small-latest",
+            ["LlmGateway:Judge:SampleRate"] = "1",
+            ["LlmGateway:Metering:FlushInterval"] = "01:00:00",
+        };
+        _upstream.Enqueue(new FakeFault { Provider = "mistral", Text = """{"score": 6.5, "rationale": "Adequate."}""" });
+        var gateway = await GatewayHost.StartAsync(_upstream, b => b.Services.AddLlmGateway().AddExperiments().AddPostgreSqlLedger(database), settings: settings);
+        using var judged = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.judge.judgements");
+        await PostAsync(gateway, "/v1/chat/completions", """{"model":"trial","messages":[{"role":"user","content":"judge me"}]}""");
+        await judged.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+        var kept = await gateway.Services.GetRequiredService<ILlmJudgementStore>().ListAsync("trial", default).ToListAsync();
+        await gateway.StopAsync(); // flushes the records
+        await gateway.DisposeAsync();
+
+        var verdict = Assert.Single(kept);
+        Assert.Equal((6.5, "Adequate."), (verdict.Score, verdict.Rationale));
+        // The verdict names the judged call's ledger row; the judge's own call is a row too, attributed to the experiment.
+        Assert.Equal(verdict.Arm, await PostgreSqlServer.ScalarAsync<string>(database, "SELECT r.arm FROM llm_judgements j JOIN llm_call_records r ON r.id = j.record_id WHERE r.role = 'Primary'"));
+        Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE role = 'Judge' AND experiment = 'trial' AND provider = 'mistral'"));
+    }
+
     private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
         _upstream,
         b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database),
