@@ -169,13 +169,41 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         Assert.Equal(["scored", "failed"], judgements.GetMeasurementSnapshot().Select(m => m.Tags["llm_gateway.judge.outcome"]));
         var verdict = Assert.Single(await gateway.Services.GetRequiredService<ILlmJudgementStore>().ListAsync("summaries", default).ToListAsync());
         Assert.Equal((8d, "Faithful and short.", "summaries", judged.Arm), (verdict.Score, verdict.Rationale, verdict.Task, verdict.Arm));
-        var asked = fixture.Upstream.Calls.First(c => c.Provider == "mistral").Body.ToJsonString();
+        var asked = fixture.Upstream.Calls.Last(c => c.Provider == "mistral" && c.Body.ToJsonString().Contains(judged.Text)).Body.ToJsonString(); // the judged request
         Assert.Contains("A good summary is short and faithful.", asked); // the task's rubric
-        Assert.Contains(judged.Text, asked); // the judged request
         var judgeRecords = await _sink.WaitForAsync(r => r.Role == LlmCallRole.Judge);
         Assert.Equal(("summaries", "llm-judge", "mistral"), (judgeRecords.Experiment, judgeRecords.Caller.Key, judgeRecords.Provider));
         var judgedRecord = await _sink.WaitForAsync(r => r.Id == verdict.RecordId);
         Assert.Equal((LlmCallRole.Primary, verdict.Arm), (judgedRecord.Role, judgedRecord.Arm));
+    }
+
+    [Fact]
+    public async Task APairwiseJudgeComparesAnAnswerWithTheOtherArmsAnswerToTheSameRequest()
+    {
+        var settings = new Dictionary<string, string?>(Summaries)
+        {
+            ["LlmGateway:Judge:Model"] = "mistral/mistral-small-latest",
+            ["LlmGateway:Judge:SampleRate"] = "1",
+            ["LlmGateway:Judge:Scoring"] = "Pairwise",
+        };
+        fixture.Upstream.Enqueue(new FakeFault { Provider = "mistral", Text = """{"winner": "B", "rationale": "B is closer to the request."}""" });
+        await using var gateway = await StartAsync(settings);
+        using var judgements = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.judge.judgements");
+
+        var judged = await PostAsync(gateway, "sk-compared");
+        await judgements.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
+
+        var verdict = Assert.Single(await gateway.Services.GetRequiredService<ILlmJudgementStore>().ListAsync("summaries", default).ToListAsync());
+        var opponent = judged.Arm == "mini" ? ("sonnet", "anthropic") : ("mini", "openai");
+        Assert.Equal((judged.Arm, opponent.Item1), (verdict.Arm, verdict.Opponent));
+        // The other arm answered the same request, for the comparison: the judge's spend, on that arm.
+        var replayed = fixture.Upstream.Calls.Last(c => c.Provider == opponent.Item2 && c.Body.ToJsonString().Contains(judged.Text));
+        Assert.False(replayed.Body["stream"]?.GetValue<bool>() ?? false);
+        Assert.Equal((LlmCallRole.Judge, opponent.Item1), await _sink.WaitForAsync(r => r.Role == LlmCallRole.Judge && r.Provider == opponent.Item2) is var record ? (record.Role, record.Arm) : default);
+        // Answers are shown in a random order; the verdict is the judged answer's: it won if it was B.
+        var asked = fixture.Upstream.Calls.Last(c => c.Provider == "mistral" && c.Body.ToJsonString().Contains(judged.Text)).Body["messages"]![1]!["content"]!.GetValue<string>();
+        var judgedWasB = asked.IndexOf("Answer B:\nHello from " + judged.Provider, StringComparison.Ordinal) >= 0;
+        Assert.Equal(judgedWasB ? 1d : 0d, verdict.Score);
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
         context.Experiment = assignment;
         if (!assignment.Overridden)
         {
-            judge.Consider(context); // an arm picked by hand is a debugging call: not judged
+            judge.Consider(context, experiment, arm); // an arm picked by hand is a debugging call: not judged
         }
 
         var headers = context.HttpContext.Response.Headers;

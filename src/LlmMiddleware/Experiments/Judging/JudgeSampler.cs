@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 
 namespace LlmMiddleware.Experiments.Judging;
 
-/// <summary>An answer waiting to be judged: the call's record id, arm, task, prompt and answer, as text.</summary>
-internal sealed record JudgeItem(Guid RecordId, LlmExperimentAssignment Assignment, string? Task, string Prompt, string Answer);
+/// <summary>An answer waiting to be judged: the call's record id, arm, task, request (to replay it to another arm for a
+/// pairwise verdict), prompt and answer as text, and the arm to compare it with.</summary>
+internal sealed record JudgeItem(Guid RecordId, LlmExperimentAssignment Assignment, string? Task, LlmRequest Request, string Prompt, string Answer, (string Name, string Model) Opponent);
 
 /// <summary>
 /// Picks the experiment calls to judge (<see cref="LlmJudgeOptions.SampleRate"/>), keeps what they answered, and once
@@ -33,14 +34,14 @@ internal sealed class JudgeSampler
     public ChannelReader<JudgeItem> Queue => _queue.Reader;
 
     /// <summary>Samples <paramref name="context"/>, assigned an arm, at the configured rate.</summary>
-    public void Consider(LlmRequestContext context)
+    public void Consider(LlmRequestContext context, ExperimentSplit experiment, int arm)
     {
         if (!IsOn || Random.Shared.NextDouble() >= _options.SampleRate)
         {
             return;
         }
 
-        var answer = new Capture();
+        var answer = new Capture(experiment.Arms[arm == experiment.ControlIndex ? (arm + 1) % experiment.Arms.Length : experiment.ControlIndex]);
         context.Observe(answer);
         context.OnCompleted(static (call, state) =>
         {
@@ -49,7 +50,7 @@ internal sealed class JudgeSampler
             {
                 if (call is { Error: null, Record: { Status: LlmCallStatus.Succeeded } record, Experiment: { } assignment })
                 {
-                    var queued = sampler._queue.Writer.TryWrite(new JudgeItem(record.Id, assignment, call.Task, PromptOf(call.Request), answer.ToText()));
+                    var queued = sampler._queue.Writer.TryWrite(new JudgeItem(record.Id, assignment, call.Task, call.Request, PromptOf(call.Request), answer.ToText(), answer.Opponent));
                     sampler._samples.Add(1, new KeyValuePair<string, object?>("llm_gateway.judge.outcome", queued ? "queued" : "dropped"));
                 }
             }
@@ -79,9 +80,11 @@ internal sealed class JudgeSampler
     }
 
     /// <summary>The answer's text as it streams or arrives whole (always wanted, unlike metering's own capture).</summary>
-    private sealed class Capture : ILlmResponseObserver, IDisposable
+    private sealed class Capture((string Name, string Model) opponent) : ILlmResponseObserver, IDisposable
     {
         private readonly DeliveredOutput _text = new();
+
+        public (string Name, string Model) Opponent => opponent;
 
         public bool WantsContent(in LlmUsage usage) => true;
 

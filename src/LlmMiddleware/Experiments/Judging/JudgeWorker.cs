@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
@@ -53,39 +55,70 @@ internal sealed partial class JudgeWorker(JudgeSampler sampler, CallFraming fram
     private async Task<LlmJudgement> JudgeAsync(JudgeItem item, CancellationToken cancellationToken)
     {
         var rubric = item.Task is { } task && options.Value.Rubrics.TryGetValue(task, out var own) ? own : LlmJudgeOptions.GeneralRubric;
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        if (options.Value.Scoring == LlmJudgeScoring.Absolute)
         {
-            ["model"] = options.Value.Model!,
-            ["temperature"] = 0,
-            ["max_tokens"] = 400,
-            ["messages"] = new object[]
-            {
-                new { role = "system", content = $"You judge answers given by AI models. {rubric}\nReply with JSON only: {{\"score\": <1-10>, \"rationale\": \"<one or two sentences>\"}}." },
-                new { role = "user", content = $"The request:\n{item.Prompt}\nThe answer:\n{item.Answer}" },
-            },
-        });
+            var reply = await CompleteAsync(JudgeBody(
+                $"You judge answers given by AI models. {rubric}\nReply with JSON only: {{\"score\": <1-10>, \"rationale\": \"<one or two sentences>\"}}.",
+                $"The request:\n{item.Prompt}\nThe answer:\n{item.Answer}"), item.Assignment, item.Task, cancellationToken).ConfigureAwait(false);
+            var (score, rationale) = Verdict.Read(reply);
+            return new LlmJudgement(item.RecordId, item.Assignment.Experiment, item.Assignment.Arm, item.Task, score, rationale, time.GetUtcNow());
+        }
+
+        // The other arm answers the same request (the judge's spend, on that arm), then the two are compared, in an
+        // order drawn at random: judges favour a position.
+        var other = await CompleteAsync(Replay(item.Request, item.Opponent.Model), item.Assignment with { Arm = item.Opponent.Name }, item.Task, cancellationToken).ConfigureAwait(false);
+        var judgedFirst = Random.Shared.Next(2) == 0;
+        var (a, b) = judgedFirst ? (item.Answer, other) : (other, item.Answer);
+        var verdict = await CompleteAsync(JudgeBody(
+            $"You compare two answers AI models gave to the same request. {rubric}\nReply with JSON only: {{\"winner\": \"A\" | \"B\" | \"tie\", \"rationale\": \"<one or two sentences>\"}}.",
+            $"The request:\n{item.Prompt}\nAnswer A:\n{a}\nAnswer B:\n{b}"), item.Assignment, item.Task, cancellationToken).ConfigureAwait(false);
+        var (winner, why) = Verdict.ReadPairwise(verdict);
+        var won = winner switch { 'A' => judgedFirst ? 1d : 0d, 'B' => judgedFirst ? 0d : 1d, _ => 0.5 };
+        return new LlmJudgement(item.RecordId, item.Assignment.Experiment, item.Assignment.Arm, item.Task, won, why, time.GetUtcNow(), item.Opponent.Name);
+    }
+
+    private byte[] JudgeBody(string instructions, string content) => JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+    {
+        ["model"] = options.Value.Model!,
+        ["temperature"] = 0,
+        ["max_tokens"] = 400,
+        ["messages"] = new object[] { new { role = "system", content = instructions }, new { role = "user", content } },
+    });
+
+    /// <summary>The judged call's request for <paramref name="model"/>, whole rather than streamed.</summary>
+    private static byte[] Replay(LlmRequest request, string model)
+    {
+        var body = new ArrayBufferWriter<byte>();
+        Protocols.LlmCodec.For(LlmProtocol.OpenAIChat).WriteRequest(request, model, Protocols.OpenAI.OpenAIDialect.None, 4096, new Protocols.TranslationState(), body);
+        var json = JsonNode.Parse(body.WrittenSpan)!.AsObject();
+        json["stream"] = false;
+        json.Remove("stream_options");
+        return JsonSerializer.SerializeToUtf8Bytes(json);
+    }
+
+    /// <summary>One chat call in process, as the judge (metered to <paramref name="judged"/>), and its answer's text.</summary>
+    private async Task<string> CompleteAsync(byte[] body, LlmExperimentAssignment judged, string? task, CancellationToken cancellationToken)
+    {
         var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken };
         (http.Request.Method, http.Request.Path, http.Request.ContentType, http.Request.ContentLength) = (HttpMethods.Post, "/v1/chat/completions", "application/json", body.Length);
         http.Request.Body = new MemoryStream(body);
         var response = new MemoryStream();
         http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(response));
         http.Features.Set(new LlmCallerFeature(Judge));
-        http.Features.Set(new JudgeCallFeature(item.Assignment));
-        if (item.Task is not null)
+        http.Features.Set(new JudgeCallFeature(judged));
+        if (task is not null)
         {
-            http.Features.Set(new LlmTaskAttribute(item.Task));
+            http.Features.Set(new LlmTaskAttribute(task));
         }
 
         await framing.HandleChatAsync(http, LlmProtocol.OpenAIChat).ConfigureAwait(false);
         using var answer = JsonDocument.Parse(response.ToArray());
         if (http.Response.StatusCode is < 200 or >= 300)
         {
-            throw new InvalidOperationException($"The judge '{options.Value.Model}' failed ({http.Response.StatusCode}): {Protocols.Json.String(Protocols.Json.Property(answer.RootElement, "error"u8), "message"u8)}");
+            throw new InvalidOperationException($"The call to '{JsonDocument.Parse(body).RootElement.GetProperty("model").GetString()}' failed ({http.Response.StatusCode}): {Protocols.Json.String(Protocols.Json.Property(answer.RootElement, "error"u8), "message"u8)}");
         }
 
-        var content = answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString() ?? "";
-        var (score, rationale) = Verdict.Read(content);
-        return new LlmJudgement(item.RecordId, item.Assignment.Experiment, item.Assignment.Arm, item.Task, score, rationale, time.GetUtcNow());
+        return answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString() ?? "";
     }
 
     private static partial class Log

@@ -19,6 +19,9 @@ public sealed class LlmJudgeOptions
     /// attributed to the experiment and arm they judge (role <see cref="LlmCallRole.Judge"/>).</summary>
     public string? Model { get; set; }
 
+    /// <summary>How answers are scored; <see cref="LlmJudgeScoring.Absolute"/> unless set.</summary>
+    public LlmJudgeScoring Scoring { get; set; } = LlmJudgeScoring.Absolute;
+
     /// <summary>The fraction of experiment calls judged, 0–1. Default 0.1.</summary>
     [Range(0d, 1d)]
     public double SampleRate { get; set; } = 0.1;
@@ -36,15 +39,27 @@ public sealed class LlmJudgeOptions
     public Dictionary<string, string> Rubrics { get; } = new(StringComparer.Ordinal);
 }
 
+/// <summary>How the judge scores an experiment's answers.</summary>
+public enum LlmJudgeScoring
+{
+    /// <summary>Each answer on its own, from 1 to 10.</summary>
+    Absolute,
+
+    /// <summary>Each answer against another arm's answer to the same request (the control arm's; for the control arm,
+    /// the next arm by name), made for the comparison and metered as the judge's: won (1), tied (0.5) or lost (0).</summary>
+    Pairwise,
+}
+
 /// <summary>The judge's verdict on one answer of an experiment's arm.</summary>
 /// <param name="RecordId">The judged call's record (<see cref="LlmCallRecord.Id"/>).</param>
 /// <param name="Experiment">The experiment.</param>
 /// <param name="Arm">The arm that answered.</param>
 /// <param name="Task">The call's task, if labelled.</param>
-/// <param name="Score">1 (useless) to 10 (perfect).</param>
+/// <param name="Score">Absolute: 1 (useless) to 10 (perfect). Pairwise: 1 won, 0.5 tied, 0 lost against <paramref name="Opponent"/>.</param>
 /// <param name="Rationale">Why, in the judge's words.</param>
 /// <param name="JudgedAt">When the verdict came.</param>
-public sealed record LlmJudgement(Guid RecordId, string Experiment, string Arm, string? Task, double Score, string Rationale, DateTimeOffset JudgedAt);
+/// <param name="Opponent">Pairwise: the arm the answer was compared with; <see langword="null"/> for an absolute score.</param>
+public sealed record LlmJudgement(Guid RecordId, string Experiment, string Arm, string? Task, double Score, string Rationale, DateTimeOffset JudgedAt, string? Opponent = null);
 
 /// <summary>Where verdicts are kept: in memory by default (the last 100,000), or a store the host registers.</summary>
 public interface ILlmJudgementStore
