@@ -207,6 +207,53 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
+    public async Task TheReportRecommendsTheCheapestArmNotSignificantlyWorseThanTheBestForEachTask()
+    {
+        string[] mini, sonnet;
+        await using (var finder = await StartAsync()) // arms are sticky across instances: found here, used on the judged one
+        {
+            var found = new List<(string Key, string? Arm)>();
+            for (var i = 0; found.Count(f => f.Arm == "mini") < 6 || found.Count(f => f.Arm == "sonnet") < 6; i++)
+            {
+                found.Add(($"sk-report-{i}", (await PostAsync(finder, $"sk-report-{i}")).Arm));
+            }
+
+            (mini, sonnet) = ([.. found.Where(f => f.Arm == "mini").Select(f => f.Key)], [.. found.Where(f => f.Arm == "sonnet").Select(f => f.Key)]);
+        }
+
+        var settings = new Dictionary<string, string?>(Summaries) { ["LlmGateway:Judge:Model"] = "mistral/mistral-small-latest", ["LlmGateway:Judge:SampleRate"] = "1" };
+        await using var gateway = await StartAsync(settings);
+        using var judgements = new MetricCollector<long>(gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", "llm_gateway.judge.judgements");
+        // On summaries both arms do about as well; on "hard" questions mini falls well behind.
+        (string Key, string? Task, int Score)[] calls =
+        [
+            (mini[0], null, 8), (sonnet[0], null, 9), (mini[1], null, 8), (sonnet[1], null, 9), (mini[2], null, 9), (sonnet[2], null, 8),
+            (mini[3], "hard", 2), (sonnet[3], "hard", 9), (mini[4], "hard", 2), (sonnet[4], "hard", 9), (mini[5], "hard", 3), (sonnet[5], "hard", 8),
+        ];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            fixture.Upstream.Enqueue(new FakeFault { Provider = "mistral", Text = $$"""{"score": {{calls[i].Score}}, "rationale": "scored"}""" });
+            await PostAsync(gateway, calls[i].Key, task: calls[i].Task);
+            await judgements.WaitForMeasurementsAsync(i + 1, TimeSpan.FromSeconds(30));
+        }
+
+        var report = await gateway.Services.GetRequiredService<LlmExperiments>().ReportAsync("summaries");
+
+        Assert.Equal(["hard", "summaries"], report.Tasks.Select(t => t.Task));
+        var hard = report.Tasks[0];
+        var summaries = report.Tasks[1];
+        Assert.Equal(("sonnet", "mini"), (hard.Recommended, summaries.Recommended)); // mini is far cheaper, and as good on summaries
+        Assert.All(report.Tasks.SelectMany(t => t.Arms), a => Assert.Equal((3L, 3, 0d), (a.Calls, a.Judged, a.ErrorRate)));
+        var miniOnSummaries = summaries.Arms.Single(a => a.Arm == "mini");
+        Assert.Equal(25d / 3, miniOnSummaries.MeanScore!.Value, 6);
+        Assert.True(miniOnSummaries.ScoreLow < 25d / 3 && 25d / 3 < miniOnSummaries.ScoreHigh);
+        Assert.True(miniOnSummaries.CostPerCall < summaries.Arms.Single(a => a.Arm == "sonnet").CostPerCall);
+        Assert.Equal(miniOnSummaries.CostPerCall * 1000, miniOnSummaries.CostPer1000Calls);
+        Assert.True(miniOnSummaries.LatencyP95Ms >= miniOnSummaries.LatencyP50Ms);
+        Assert.Contains("not significantly lower", summaries.Reason);
+    }
+
+    [Fact]
     public async Task AnExperimentThatCouldNotSplitCallsFailsAtStartUp()
     {
         var settings = new Dictionary<string, string?>(Summaries) { ["LlmGateway:Experiments:summaries:Control"] = "opus", ["LlmGateway:Experiments:summaries:Arms:sonnet:Weight"] = "-1" };

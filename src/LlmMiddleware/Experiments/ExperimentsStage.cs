@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlmMiddleware.Experiments.Judging;
+using LlmMiddleware.Experiments.Reports;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Upstream;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace LlmMiddleware.Experiments;
 /// <c>x-llm-arm</c> — then sends it there. The arm is on the call's record, span and <c>x-llm-experiment</c> /
 /// <c>x-llm-arm</c> response headers. Only the route changes, so calls still pass through untranslated where they can.
 /// </summary>
-internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, JudgeSampler judge, IServiceProvider services, TimeProvider time) : LlmCallStage
+internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, JudgeSampler judge, ExperimentStats stats, IServiceProvider services, TimeProvider time) : LlmCallStage
 {
     private CallPreparation? _preparation; // resolved on first use: preparation is built from the pipeline this stage is in
 
@@ -28,7 +29,13 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
     public override ValueTask InvokeAsync(LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {
         context.Task = TaskOf(context) ?? context.Task; // the call's own label over its route's
-        if (context.IsJudgeCall || book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
+        if (context.IsJudgeCall)
+        {
+            context.OnCompleted(Tally, stats); // the judge's spend, for the report
+            return next(context, cancellationToken);
+        }
+
+        if (book.For(context.RequestedModel) is not { } experiment || context.UpstreamState is not PreparedCall call)
         {
             return next(context, cancellationToken);
         }
@@ -41,9 +48,10 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
 
         var assignment = Assign(context, experiment, out var arm);
         context.Experiment = assignment;
-        if (!assignment.Overridden)
+        if (!assignment.Overridden) // an arm picked by hand is a debugging call: not judged, not counted
         {
-            judge.Consider(context, experiment, arm); // an arm picked by hand is a debugging call: not judged
+            judge.Consider(context, experiment, arm);
+            context.OnCompleted(Tally, stats); // after the judge's callback registers, so it runs first: counted before judged
         }
 
         var headers = context.HttpContext.Response.Headers;
@@ -56,6 +64,12 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
         var rerouted = (_preparation ??= services.GetRequiredService<CallPreparation>()).RerouteAsync(context, call, experiment.Arms[arm].Model, cancellationToken);
         return rerouted.IsCompletedSuccessfully ? next(context, cancellationToken) : RerouteThenAsync(rerouted, context, next, cancellationToken);
     }
+
+    private static readonly Func<LlmRequestContext, object?, ValueTask> Tally = static (context, stats) =>
+    {
+        ((ExperimentStats)stats!).Add(context);
+        return ValueTask.CompletedTask;
+    };
 
     private static async ValueTask RerouteThenAsync(ValueTask rerouted, LlmRequestContext context, LlmCallDelegate next, CancellationToken cancellationToken)
     {

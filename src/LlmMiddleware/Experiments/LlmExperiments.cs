@@ -1,4 +1,5 @@
 using LlmMiddleware.Experiments;
+using LlmMiddleware.Experiments.Reports;
 
 namespace LlmMiddleware;
 
@@ -6,9 +7,10 @@ namespace LlmMiddleware;
 public sealed class LlmExperiments
 {
     private readonly ExperimentBook _book;
+    private readonly ExperimentReporter _reports;
     private readonly TimeProvider _time;
 
-    internal LlmExperiments(ExperimentBook book, TimeProvider time) => (_book, _time) = (book, time);
+    internal LlmExperiments(ExperimentBook book, ExperimentReporter reports, TimeProvider time) => (_book, _reports, _time) = (book, reports, time);
 
     /// <summary>The experiments' names.</summary>
     public IReadOnlyList<string> Names => [.. _book.All.Select(e => e.Name).Order(StringComparer.Ordinal)];
@@ -21,6 +23,12 @@ public sealed class LlmExperiments
 
     /// <summary>Stops <paramref name="name"/>: its control arm serves its calls, which are no longer recorded as part of it.</summary>
     public void Stop(string name) => Find(name).Switch(running: false);
+
+    /// <summary>How <paramref name="name"/>'s arms fared per task — calls, errors, cost, latency, the judge's scores with
+    /// their 95 % confidence intervals — and the arm that fits each task: from this instance's calls and the verdicts
+    /// in the judgement store.</summary>
+    public ValueTask<LlmExperimentReport> ReportAsync(string name, CancellationToken cancellationToken = default) =>
+        _reports.ReportAsync(Find(name).Name, cancellationToken);
 
     private ExperimentSplit Find(string name) =>
         _book.All.FirstOrDefault(e => e.Name == name) ?? throw new ArgumentException($"There is no experiment '{name}'.", nameof(name));

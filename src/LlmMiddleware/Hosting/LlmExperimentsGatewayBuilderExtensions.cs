@@ -1,6 +1,7 @@
 using LlmMiddleware;
 using LlmMiddleware.Experiments;
 using LlmMiddleware.Experiments.Judging;
+using LlmMiddleware.Experiments.Reports;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
 using LlmMiddleware.Upstream;
@@ -40,13 +41,15 @@ public static class LlmExperimentsGatewayBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmExperimentOptions>, LlmExperimentOptionsValidator>());
         services.AddOptions<LlmJudgeOptions>().BindConfiguration(LlmJudgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<JudgeSampler>();
+        services.TryAddSingleton<ExperimentStats>();
+        services.TryAddSingleton<ExperimentReporter>();
         services.TryAddSingleton<ILlmJudgementStore, InMemoryJudgementStore>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JudgeWorker>());
         services.TryAddSingleton<ExperimentBook>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelRedirect, ExperimentBook>(sp => sp.GetRequiredService<ExperimentBook>()));
-        services.TryAddSingleton(sp => new LlmExperiments(sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new LlmExperiments(sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<ExperimentReporter>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Experiments, static (sp, _) => new ExperimentsStage(
-            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<JudgeSampler>(), sp, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<JudgeSampler>(), sp.GetRequiredService<ExperimentStats>(), sp, sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 }

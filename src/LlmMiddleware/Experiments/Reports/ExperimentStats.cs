@@ -1,0 +1,78 @@
+namespace LlmMiddleware.Experiments.Reports;
+
+/// <summary>
+/// This instance's calls of each experiment, by task and arm, as they complete: counts, errors, cost, and the last
+/// 10,000 durations and times to first token of each (for percentiles); and what the judge's calls cost.
+/// </summary>
+internal sealed class ExperimentStats
+{
+    private const int Kept = 10_000;
+    private readonly Dictionary<(string Experiment, string? Task, string Arm), Tally> _tallies = [];
+    private readonly Dictionary<string, decimal> _judgeCost = [];
+
+    /// <summary>Counts a finished call of <paramref name="context"/>'s experiment (an arm's, or the judge's).</summary>
+    public void Add(LlmRequestContext context)
+    {
+        if (context is not { Experiment: { } assignment, Record: { } record })
+        {
+            return;
+        }
+
+        lock (_tallies)
+        {
+            if (context.IsJudgeCall)
+            {
+                _judgeCost[assignment.Experiment] = _judgeCost.GetValueOrDefault(assignment.Experiment) + (record.Cost ?? 0m);
+                return;
+            }
+
+            var key = (assignment.Experiment, context.Task, assignment.Arm);
+            if (!_tallies.TryGetValue(key, out var tally))
+            {
+                _tallies[key] = tally = new Tally();
+            }
+
+            tally.Calls++;
+            tally.Errors += record.Status == LlmCallStatus.Succeeded ? 0 : 1;
+            tally.Cost += record.Cost ?? 0m;
+            Keep(tally.Durations, tally.Calls, record.Duration?.TotalMilliseconds);
+            Keep(tally.FirstTokens, tally.Calls, record.TimeToFirstToken?.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>The experiment's tallies by task and arm (copies), and the judge's cost.</summary>
+    public (List<(string? Task, string Arm, long Calls, long Errors, decimal Cost, double[] Durations, double[] FirstTokens)> Arms, decimal JudgeCost) Of(string experiment)
+    {
+        lock (_tallies)
+        {
+            return ([.. _tallies.Where(t => t.Key.Experiment == experiment).Select(t => (t.Key.Task, t.Key.Arm, t.Value.Calls, t.Value.Errors, t.Value.Cost, t.Value.Durations.ToArray(), t.Value.FirstTokens.ToArray()))],
+                _judgeCost.GetValueOrDefault(experiment));
+        }
+    }
+
+    private static void Keep(List<double> kept, long calls, double? value)
+    {
+        if (value is not { } ms)
+        {
+            return;
+        }
+
+        if (kept.Count < Kept)
+        {
+            kept.Add(ms);
+        }
+        else
+        {
+            kept[(int)(calls % Kept)] = ms; // the oldest, round the ring
+        }
+    }
+
+    private sealed class Tally
+    {
+        public long Calls;
+        public long Errors;
+        public decimal Cost;
+        public readonly List<double> Durations = [];
+        public readonly List<double> FirstTokens = [];
+    }
+}
