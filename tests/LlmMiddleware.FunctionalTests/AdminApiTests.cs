@@ -129,6 +129,31 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExperimentsAreListedReportedStoppedAndStartedOverHttp()
+    {
+        await using var without = await StartAsync();
+        await using var gateway = await StartAsync(experiments: true);
+        var (_, issued) = await SendAsync(gateway, HttpMethod.Post, "/keys", body: """{"team":"ops"}""");
+        var caller = Sdks.OpenAI(gateway, issued.GetProperty("secret").GetString()!, "trial");
+        await caller.CompleteChatAsync([new UserChatMessage("part of the trial")]);
+
+        var (_, listed) = await SendAsync(gateway, HttpMethod.Get, "/experiments");
+        var (_, report) = await SendAsync(gateway, HttpMethod.Get, "/experiments/trial/report");
+        var (stopped, afterStop) = await SendAsync(gateway, HttpMethod.Post, "/experiments/trial/stop");
+        var (_, afterStart) = await SendAsync(gateway, HttpMethod.Post, "/experiments/trial/start");
+
+        Assert.Equal("""[{"name":"trial","running":true}]""", listed.GetRawText());
+        var arm = Assert.Single(Assert.Single(report.GetProperty("tasks").EnumerateArray()).GetProperty("arms").EnumerateArray());
+        Assert.Equal(1, arm.GetProperty("calls").GetInt64());
+        Assert.Equal((HttpStatusCode.OK, false, true), (stopped, afterStop.GetProperty("running").GetBoolean(), afterStart.GetProperty("running").GetBoolean()));
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(gateway, HttpMethod.Get, "/experiments/nonesuch/report")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(gateway, HttpMethod.Post, "/experiments/trial/stop", role: "reader")).Status);
+        var (absent, why) = await SendAsync(without, HttpMethod.Get, "/experiments");
+        Assert.Equal(HttpStatusCode.NotFound, absent);
+        Assert.Contains("AddExperiments()", why.GetRawText());
+    }
+
+    [Fact]
     public async Task ItRefusesToMapWithoutAPolicyOrWithOneTheHostDoesNotHave()
     {
         var none = await Assert.ThrowsAnyAsync<ArgumentException>(() => GatewayHost.StartAsync(_upstream, null, app => app.MapLlmAdmin("/llm/admin", "")));
@@ -138,7 +163,7 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Contains("No authorization policy named 'no-such-policy'", unknown.Message, StringComparison.Ordinal);
     }
 
-    private Task<GatewayHost> StartAsync(string? ledger = null) => GatewayHost.StartAsync(
+    private Task<GatewayHost> StartAsync(string? ledger = null, bool experiments = false) => GatewayHost.StartAsync(
         _upstream,
         b =>
         {
@@ -146,6 +171,11 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
             if (ledger is not null)
             {
                 gateway.AddPostgreSqlLedger(ledger);
+            }
+
+            if (experiments)
+            {
+                gateway.AddExperiments(o => o.Experiments["trial"] = new LlmExperiment { Arms = { ["a"] = new() { Model = "gpt" }, ["b"] = new() { Model = "claude" } } });
             }
 
             b.Services.AddAuthentication(HeaderAuthentication.Name).AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>(HeaderAuthentication.Name, null);

@@ -15,7 +15,7 @@ public static class LlmAdminEndpointRouteBuilderExtensions
     /// Maps the admin API under <paramref name="prefix"/>, every endpoint behind the host's authorization policy
     /// <paramref name="authorizationPolicy"/> (required: the API issues keys and moves budgets): <c>/keys</c> (issue,
     /// list, rotate, revoke), <c>/budgets</c>, <c>/budgets/status</c> and <c>/limits</c> (list, set, remove), and
-    /// <c>/spend?groupBy=key|team|user|app|model|day&amp;from=&amp;to=</c> from <see cref="ILlmSpendReport"/> — the
+    /// <c>/experiments</c> (list, report, start, stop) and <c>/spend?groupBy=key|team|user|app|model|day&amp;from=&amp;to=</c> from <see cref="ILlmSpendReport"/> — the
     /// PostgreSQL ledger's every-instance totals when it is added, else this instance's.
     /// </summary>
     public static RouteGroupBuilder MapLlmAdmin(this IEndpointRouteBuilder endpoints, string prefix, string authorizationPolicy)
@@ -39,6 +39,7 @@ public static class LlmAdminEndpointRouteBuilderExtensions
         admin.RequireAuthorization(authorizationPolicy);
         AdminKeys.Map(admin);
         AdminLimits.Map(admin);
+        AdminExperiments.Map(admin);
         admin.MapGet("/spend", http => SpendEndpoint.HandleAsync(http, report));
         return admin;
     }
