@@ -22,17 +22,7 @@ public static class LlmAdminEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
-        if (string.IsNullOrWhiteSpace(authorizationPolicy))
-        {
-            throw new ArgumentException("The admin API issues keys and sets budgets: name the authorization policy that guards it.", nameof(authorizationPolicy));
-        }
-
-        var policies = endpoints.ServiceProvider.GetService<IAuthorizationPolicyProvider>();
-        if (policies?.GetPolicyAsync(authorizationPolicy).GetAwaiter().GetResult() is null)
-        {
-            throw new InvalidOperationException($"No authorization policy named '{authorizationPolicy}': add it with AddAuthorization(o => o.AddPolicy(\"{authorizationPolicy}\", ...)) before mapping the admin API.");
-        }
-
+        RequirePolicy(endpoints, authorizationPolicy, "The admin API issues keys and sets budgets: name the authorization policy that guards it.", "the admin API");
         var report = endpoints.ServiceProvider.GetService<ILlmSpendReport>()
             ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmAdmin().");
         var admin = endpoints.MapGroup(prefix);
@@ -42,5 +32,20 @@ public static class LlmAdminEndpointRouteBuilderExtensions
         AdminExperiments.Map(admin);
         admin.MapGet("/spend", http => SpendEndpoint.HandleAsync(http, report));
         return admin;
+    }
+
+    /// <summary>Refuses to map operator endpoints without a policy, or with one the host does not have.</summary>
+    internal static void RequirePolicy(IEndpointRouteBuilder endpoints, string authorizationPolicy, string why, string what)
+    {
+        if (string.IsNullOrWhiteSpace(authorizationPolicy))
+        {
+            throw new ArgumentException(why, nameof(authorizationPolicy));
+        }
+
+        var policies = endpoints.ServiceProvider.GetService<IAuthorizationPolicyProvider>();
+        if (policies?.GetPolicyAsync(authorizationPolicy).GetAwaiter().GetResult() is null)
+        {
+            throw new InvalidOperationException($"No authorization policy named '{authorizationPolicy}': add it with AddAuthorization(o => o.AddPolicy(\"{authorizationPolicy}\", ...)) before mapping {what}.");
+        }
     }
 }
