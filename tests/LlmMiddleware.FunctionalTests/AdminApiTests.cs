@@ -204,16 +204,4 @@ public sealed class AdminApiTests(PostgreSqlServer postgres) : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default);
     }
-
-    /// <summary>The host's own authentication, as a test stands it in: the role a header names.</summary>
-    private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-    {
-        public const string Name = "TestHeader";
-
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-            Task.FromResult(Request.Headers["x-test-role"].ToString() is { Length: > 0 } role
-                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator"), new Claim(ClaimTypes.Role, role)], Name)), Name))
-                : AuthenticateResult.NoResult());
-    }
 }

@@ -1,14 +1,10 @@
 using System.Net;
 using System.Security.Claims;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LlmMiddleware.FunctionalTests.Infrastructure;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 
 namespace LlmMiddleware.FunctionalTests;
@@ -73,8 +69,17 @@ public sealed class DashboardTests(GatewayFixture fixture) : IClassFixture<Gatew
         Assert.Equal((int)HttpStatusCode.Unauthorized, (await stranger.APIRequest.GetAsync(gateway.BaseUrl + "/llm/dashboard/api/spend")).Status);
     }
 
-    private static async Task<List<(string Group, string Calls, string Cost)>> SpendRowsAsync(IPage page) =>
-        [.. (await page.Locator("[data-testid=spend-table] tbody tr").AllAsync()).Select(row => row.Locator("td").AllInnerTextsAsync().Result).Select(cells => (cells[0], cells[1], cells[2]))];
+    private static async Task<List<(string Group, string Calls, string Cost)>> SpendRowsAsync(IPage page)
+    {
+        var rows = new List<(string, string, string)>();
+        foreach (var row in await page.Locator("[data-testid=spend-table] tbody tr").AllAsync())
+        {
+            var cells = await row.Locator("td").AllInnerTextsAsync();
+            rows.Add((cells[0], cells[1], cells[2]));
+        }
+
+        return rows;
+    }
 
     /// <summary>The spend API's rows, as the dashboard formats them.</summary>
     private static async Task<List<(string Group, string Calls, string Cost)>> ApiRowsAsync(GatewayHost gateway, string groupBy)
@@ -86,11 +91,7 @@ public sealed class DashboardTests(GatewayFixture fixture) : IClassFixture<Gatew
     }
 
     /// <summary>As the page writes an amount: two to six decimals, thousands separated.</summary>
-    private static string Usd(decimal value)
-    {
-        var text = value.ToString("#,##0.00####", System.Globalization.CultureInfo.InvariantCulture);
-        return text;
-    }
+    private static string Usd(decimal value) => value.ToString("#,##0.00####", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Screenshot(string name) => Path.Combine(AppContext.BaseDirectory, "screenshots", name);
 
@@ -108,16 +109,4 @@ public sealed class DashboardTests(GatewayFixture fixture) : IClassFixture<Gatew
             app.MapLlmGateway();
             app.MapLlmDashboard("/llm/dashboard", Policy);
         });
-
-    /// <summary>The host's own authentication, as a test stands it in: the role a header names.</summary>
-    private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-    {
-        public const string Name = "TestHeader";
-
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-            Task.FromResult(Request.Headers["x-test-role"].ToString() is { Length: > 0 } role
-                ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator"), new Claim(ClaimTypes.Role, role)], Name)), Name))
-                : AuthenticateResult.NoResult());
-    }
 }
