@@ -3,8 +3,6 @@ using LlmMiddleware.Caching.Semantic;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Protocols;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.AI;
 
 namespace LlmMiddleware.Endpoints;
@@ -23,25 +21,18 @@ internal sealed class GatewayEmbeddingGenerator(IServiceProvider services, CallF
 
     public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, LlmCallerIdentity? caller, CancellationToken cancellationToken)
     {
-        var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken };
-        http.Request.Method = HttpMethods.Post;
-        http.Request.Path = "/v1/embeddings";
-        http.Request.ContentType = "application/json";
         var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["model"] = model, ["input"] = values.ToArray(), ["encoding_format"] = "float" });
-        http.Request.Body = new MemoryStream(body);
-        http.Request.ContentLength = body.Length;
-        var response = new MemoryStream();
-        http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(response));
-        if (caller is not null)
+        var (status, answer) = await InProcessCall.SendAsync(services, "/v1/embeddings", body, features =>
         {
-            http.Features.Set(new LlmCallerFeature(caller));
-        }
-
-        await EmbeddingsEndpoint.HandleAsync(http, framing).ConfigureAwait(false);
-        using var document = JsonDocument.Parse(response.ToArray());
-        if (http.Response.StatusCode is < 200 or >= 300)
+            if (caller is not null)
+            {
+                features.Set(new LlmCallerFeature(caller));
+            }
+        }, http => EmbeddingsEndpoint.HandleAsync(http, framing), cancellationToken).ConfigureAwait(false);
+        using var document = answer;
+        if (status is < 200 or >= 300)
         {
-            throw new InvalidOperationException($"The embeddings model '{model}' failed ({http.Response.StatusCode}): {Json.String(Json.Property(document.RootElement, "error"u8), "message"u8)}");
+            throw new InvalidOperationException($"The embeddings model '{model}' failed ({status}): {InProcessCall.ErrorMessage(document)}");
         }
 
         var result = new GeneratedEmbeddings<Embedding<float>>();

@@ -5,8 +5,6 @@ using System.Text.Json.Nodes;
 using LlmMiddleware.Gateway;
 using LlmMiddleware.Identity;
 using LlmMiddleware.Pipeline;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -99,26 +97,21 @@ internal sealed partial class JudgeWorker(JudgeSampler sampler, CallFraming fram
     /// <summary>One chat call in process, as the judge (metered to <paramref name="judged"/>), and its answer's text.</summary>
     private async Task<string> CompleteAsync(byte[] body, LlmExperimentAssignment judged, string? task, CancellationToken cancellationToken)
     {
-        var http = new DefaultHttpContext { RequestServices = services, RequestAborted = cancellationToken };
-        (http.Request.Method, http.Request.Path, http.Request.ContentType, http.Request.ContentLength) = (HttpMethods.Post, "/v1/chat/completions", "application/json", body.Length);
-        http.Request.Body = new MemoryStream(body);
-        var response = new MemoryStream();
-        http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(response));
-        http.Features.Set(new LlmCallerFeature(Judge));
-        http.Features.Set(new JudgeCallFeature(judged));
-        if (task is not null)
+        var (status, answer) = await InProcessCall.SendAsync(services, "/v1/chat/completions", body, features =>
         {
-            http.Features.Set(new LlmTaskAttribute(task));
-        }
-
-        await framing.HandleChatAsync(http, LlmProtocol.OpenAIChat).ConfigureAwait(false);
-        using var answer = JsonDocument.Parse(response.ToArray());
-        if (http.Response.StatusCode is < 200 or >= 300)
+            features.Set(new LlmCallerFeature(Judge));
+            features.Set(new JudgeCallFeature(judged));
+            if (task is not null)
+            {
+                features.Set(new LlmTaskAttribute(task));
+            }
+        }, http => framing.HandleChatAsync(http, LlmProtocol.OpenAIChat), cancellationToken).ConfigureAwait(false);
+        using (answer)
         {
-            throw new InvalidOperationException($"The call to '{JsonDocument.Parse(body).RootElement.GetProperty("model").GetString()}' failed ({http.Response.StatusCode}): {Protocols.Json.String(Protocols.Json.Property(answer.RootElement, "error"u8), "message"u8)}");
+            return status is < 200 or >= 300
+                ? throw new InvalidOperationException($"The call to '{JsonDocument.Parse(body).RootElement.GetProperty("model").GetString()}' failed ({status}): {InProcessCall.ErrorMessage(answer)}")
+                : answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString() ?? "";
         }
-
-        return answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString() ?? "";
     }
 
     private static partial class Log
