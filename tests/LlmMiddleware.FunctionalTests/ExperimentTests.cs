@@ -281,7 +281,7 @@ public sealed class ExperimentTests(GatewayFixture fixture) : IClassFixture<Gate
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var experiment = response.Headers.TryGetValues("x-llm-experiment", out var names) ? names.Single() : null;
         Assert.Equal(model == "summarize" ? "summaries" : null, experiment);
-        var provider = fixture.Upstream.Calls.Last(c => c.Body.ToJsonString().Contains(text)).Provider;
+        var provider = fixture.Upstream.Calls.First(c => c.Body.ToJsonString().Contains(text)).Provider; // the call itself: a judge may replay or quote it after
         return (response.Headers.TryGetValues("x-llm-arm", out var arms) ? arms.Single() : null, provider, text);
     }
 
