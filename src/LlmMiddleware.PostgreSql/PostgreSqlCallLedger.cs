@@ -48,6 +48,9 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS experiment text;
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS arm text;
             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS task text;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS retries integer NOT NULL DEFAULT 0;
+            ALTER TABLE {table} ADD COLUMN IF NOT EXISTS fallbacks integer NOT NULL DEFAULT 0;
+            CREATE INDEX IF NOT EXISTS {index}_experiment ON {table} (experiment, ts) WHERE experiment IS NOT NULL;
             CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
             CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
             CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
@@ -56,11 +59,11 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,
                 provider, deployment, model, stream, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
                 reasoning_tokens, images, token_source, cost, price_version, unpriced, status, status_code, error_code, role,
-                time_to_first_token_ms, duration_ms, cache, saved_cost, tokenizer, experiment, arm, task)
+                time_to_first_token_ms, duration_ms, cache, saved_cost, tokenizer, experiment, arm, task, retries, fallbacks)
             SELECT * FROM unnest(@id, @request_id, @ts, @caller_key, @team, @app, @user_id, @tags, @operation, @requested_model,
                 @provider, @deployment, @model, @stream, @input_tokens, @cached_input_tokens, @cache_write_input_tokens, @output_tokens,
                 @reasoning_tokens, @images, @token_source, @cost, @price_version, @unpriced, @status, @status_code, @error_code, @role,
-                @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer, @experiment, @arm, @task)
+                @ttft_ms, @duration_ms, @cache, @saved_cost, @tokenizer, @experiment, @arm, @task, @retries, @fallbacks)
             ON CONFLICT (id) DO NOTHING
             """;
         _insert = string.IsNullOrEmpty(_options.NotifyChannel) ? insert
@@ -116,6 +119,8 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
         p.Add(Column("experiment", records, r => LedgerText.Clean(r.Experiment), NpgsqlDbType.Text));
         p.Add(Column("arm", records, r => LedgerText.Clean(r.Arm), NpgsqlDbType.Text));
         p.Add(Column("task", records, r => LedgerText.Clean(r.Task), NpgsqlDbType.Text));
+        p.Add(Column("retries", records, r => r.Retries, NpgsqlDbType.Integer));
+        p.Add(Column("fallbacks", records, r => r.Fallbacks, NpgsqlDbType.Integer));
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -46,11 +46,10 @@ internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmS
             SELECT {group} AS g, count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
                 coalesce(sum(cost), 0), count(*) FILTER (WHERE unpriced)
             FROM {table}
-            WHERE ts >= coalesce(@from, '-infinity'::timestamptz) AND ts < coalesce(@to, 'infinity'::timestamptz)
+            WHERE {InDays}
             GROUP BY g ORDER BY 6 DESC, g
             """);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = from is { } start ? new(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = to is { } end ? new(end.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
+        AddDays(command, from, to);
         var rows = new List<LlmSpendRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -59,5 +58,15 @@ internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmS
         }
 
         return rows;
+    }
+
+    /// <summary>The condition on <c>ts</c> for the UTC days <c>@from</c> to <c>@to</c> (see <see cref="AddDays"/>), open
+    /// ends included, that the ledger's <c>ts</c> index serves.</summary>
+    internal const string InDays = "ts >= coalesce(@from, '-infinity'::timestamptz) AND ts < coalesce(@to, 'infinity'::timestamptz)";
+
+    internal static void AddDays(Npgsql.NpgsqlCommand command, DateOnly? from, DateOnly? to)
+    {
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = from is { } start ? new(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = to is { } end ? new(end.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
     }
 }

@@ -128,6 +128,7 @@ public sealed class FallbackTests : GroupGatewayTestBase
         Assert.Contains("Hello from openai", text);
         Assert.Single(context.Attempts);
         Assert.Equal(2, Upstream.Calls.Count(c => c.Provider == "openai"));
+        Assert.Equal((1, 0), (context.Record!.Retries, context.Record.Fallbacks));
     }
 
     [Fact]
@@ -276,7 +277,7 @@ public sealed class FallbackTests : GroupGatewayTestBase
         System.Diagnostics.ActivitySource.AddActivityListener(tracing);
         Upstream.Enqueue(new FakeFault { Status = 503, Body = "{}" });
 
-        await ChatAsync("chain");
+        var (_, _, _, context) = await ChatAsync("chain");
 
         Assert.Equal(["failed", "succeeded"], attemptsMetric.GetMeasurementSnapshot().Select(a => a.Tags["llm_gateway.attempt.outcome"]));
         Assert.Equal("openai/gpt-4o-mini", Assert.Single(fallbacks.GetMeasurementSnapshot()).Tags["llm_gateway.deployment"]);
@@ -292,5 +293,11 @@ public sealed class FallbackTests : GroupGatewayTestBase
         var span = Assert.Single(spans, s => s.DisplayName == "chat chain");
         Assert.Equal(2, span.Events.Count(e => e.Name == "llm_gateway.attempt"));
         Assert.Equal("anthropic/claude-sonnet-4-5", span.GetTagItem("llm_gateway.deployment"));
+
+        // On the record, and in the traffic report (the dashboard's): one hand-over, on the way to the deployment that answered.
+        Assert.Equal((0, 1), (context.Record!.Retries, context.Record.Fallbacks));
+        var row = Assert.Single(await Gateway.Services.GetRequiredService<ILlmTrafficReport>().QueryAsync(null, null, default));
+        Assert.Equal(("anthropic/claude-sonnet-4-5", 1L, 0L, 1L), (row.Deployment, row.Calls, row.Errors, row.Fallbacks));
+        Assert.NotNull(row.LatencyP50Ms);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using LlmMiddleware.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.FunctionalTests;
 
@@ -69,6 +70,11 @@ public sealed class RaceTests : GroupGatewayTestBase
         Assert.Equal(winnerRecord.RequestId, loserRecord.RequestId);
         Assert.Equal(loser.EstimatedUsage!.Value.InputTokens, loserRecord.InputTokens);
         Assert.True(loserRecord.Cost > 0m);
+
+        // The traffic report (the dashboard's) counts the win and the loss on their deployments.
+        var traffic = await Gateway.Services.GetRequiredService<ILlmTrafficReport>().QueryAsync(null, null, default);
+        Assert.Equal((1L, 1L, 0L), traffic.Where(r => r.Provider == "anthropic").Select(r => (r.Calls, r.RaceWins, r.RaceLosses)).Single());
+        Assert.Equal((0L, 0L, 1L), traffic.Where(r => r.Provider == "openai").Select(r => (r.Calls, r.RaceWins, r.RaceLosses)).Single());
     }
 
     [Fact]

@@ -186,6 +186,12 @@ public sealed record LlmCallRecord
     /// spend the hit saved. <see langword="null"/> otherwise, or when the original model was unpriced.</summary>
     public decimal? SavedCost { get; init; }
 
+    /// <summary>How many times the call was resent to a deployment after a transient failure (the group's retries).</summary>
+    public int Retries { get; init; }
+
+    /// <summary>How many times the call was handed over from a failed deployment to the next candidate.</summary>
+    public int Fallbacks { get; init; }
+
     /// <summary>The experiment the call was part of, if any.</summary>
     public string? Experiment { get; init; }
 

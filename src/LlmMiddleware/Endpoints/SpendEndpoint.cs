@@ -73,7 +73,7 @@ internal static class SpendEndpoint
             (int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out result) && result >= min && result <= max);
     }
 
-    private static bool TryParseDay(Microsoft.Extensions.Primitives.StringValues value, out DateOnly? day)
+    internal static bool TryParseDay(Microsoft.Extensions.Primitives.StringValues value, out DateOnly? day)
     {
         day = null;
         if (value.Count == 0 || value.ToString().Length == 0)

@@ -106,7 +106,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
                 failure?.Error.Status ?? (int?)response?.StatusCode,
                 handOver || failure is not null || (int)response!.StatusCode is < 200 or >= 300 ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded,
                 _timeProvider.GetElapsedTime(started));
-            context.RecordAttempt(attempt);
+            context.RecordAttempt(attempt, handOver);
             telemetry.RecordAttempt(attempt, handOver);
             if (handOver)
             {
@@ -153,9 +153,15 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
     private async ValueTask<HttpResponseMessage> SendThroughDeploymentAsync(LlmDeployment deployment, LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
     {
         // Each retry sends a fresh request message; connection failures count for the cooldown before becoming a 502.
+        var sends = 0;
         return await deployment.Pipeline.ExecuteAsync(
             async token =>
             {
+                if (++sends > 1)
+                {
+                    context.RecordRetry();
+                }
+
                 using var request = CreateRequest(context, call);
                 try
                 {

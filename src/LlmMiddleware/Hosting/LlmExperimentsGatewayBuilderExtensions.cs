@@ -42,6 +42,7 @@ public static class LlmExperimentsGatewayBuilderExtensions
         services.AddOptions<LlmJudgeOptions>().BindConfiguration(LlmJudgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<JudgeSampler>();
         services.TryAddSingleton<ExperimentStats>();
+        services.TryAddSingleton<IExperimentTallies>(sp => sp.GetRequiredService<ExperimentStats>());
         services.TryAddSingleton<ExperimentReporter>();
         services.TryAddSingleton<ILlmJudgementStore, InMemoryJudgementStore>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, JudgeWorker>());

@@ -58,6 +58,8 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmResponseCache>();
         services.TryAddSingleton<LlmSpendAggregator>();
         services.TryAddSingleton<ILlmSpendReport>(static sp => sp.GetRequiredService<LlmSpendAggregator>());
+        services.TryAddSingleton<LlmTrafficAggregator>();
+        services.TryAddSingleton<ILlmTrafficReport>(static sp => sp.GetRequiredService<LlmTrafficAggregator>());
         services.TryAddSingleton<LlmCallRecordDispatcher>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LlmCallRecordDispatcher>(sp => sp.GetRequiredService<LlmCallRecordDispatcher>()));
         services.TryAddSingleton<LlmTokenizers>();

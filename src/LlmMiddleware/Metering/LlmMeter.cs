@@ -26,18 +26,20 @@ internal sealed class LlmMeter
     private readonly LlmModelCatalog _catalog;
     private readonly LlmMeteringOptions _options;
     private readonly LlmSpendAggregator _spend;
+    private readonly LlmTrafficAggregator _traffic;
     private readonly LlmCallRecordDispatcher _dispatcher;
     private readonly LlmUsageMetrics _metrics;
     private readonly LlmTokenizers _tokenizers;
     private readonly CallerIdentities _callers;
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers, CallerIdentities callers)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmTrafficAggregator traffic, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers, CallerIdentities callers)
     {
         _callers = callers;
         _tokenizers = tokenizers;
         _catalog = catalog;
         _options = options.Value.Metering;
         _spend = spend;
+        _traffic = traffic;
         _dispatcher = dispatcher;
         _metrics = metrics;
     }
@@ -170,6 +172,7 @@ internal sealed class LlmMeter
     private void Publish(LlmCallRecord record)
     {
         _spend.Add(record);
+        _traffic.Add(record);
         _metrics.Record(record);
         _dispatcher.Enqueue(record);
     }
@@ -238,6 +241,8 @@ internal sealed class LlmMeter
             TimeToFirstToken = context.TimeToFirstToken,
             Duration = context.Duration,
             Cache = context.CacheOutcome,
+            Retries = context.Retries,
+            Fallbacks = context.Fallbacks,
         };
     }
 

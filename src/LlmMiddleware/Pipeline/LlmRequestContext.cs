@@ -142,14 +142,26 @@ public sealed class LlmRequestContext
     private List<LlmAttempt>? _attempts;
     private readonly Lock _attemptsLock = new();
 
-    internal void RecordAttempt(LlmAttempt attempt)
+    /// <summary>Resends to a deployment after a transient failure (its retry policy's), over the whole call.</summary>
+    internal int Retries => _retries;
+
+    /// <summary>Hand-overs from a failed deployment to the next candidate.</summary>
+    internal int Fallbacks => _fallbacks;
+
+    private int _retries;
+    private int _fallbacks;
+
+    internal void RecordAttempt(LlmAttempt attempt, bool handedOver)
     {
         // Race legs finish on their own threads.
         lock (_attemptsLock)
         {
             (_attempts ??= []).Add(attempt);
+            _fallbacks += handedOver ? 1 : 0;
         }
     }
+
+    internal void RecordRetry() => Interlocked.Increment(ref _retries);
 
     /// <summary>A bag for hooks and extensions to share per-request state.</summary>
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);

@@ -74,9 +74,10 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
             context.StreamUsageRequested = result.Passthrough && CallPreparation.RequestsStreamUsage(context, result.Route.Provider);
             var attempt = new LlmAttempt(result.Route.Deployment!.Name, result.Route.Provider.Name, result.Route.Model, (int?)result.Response?.StatusCode ?? result.Failure?.Error.Status,
                 result.Failed ? LlmAttemptOutcome.Failed : LlmAttemptOutcome.Succeeded, _timeProvider.GetElapsedTime(result.Started));
-            context.RecordAttempt(attempt);
-            telemetry.RecordAttempt(attempt, handedOver: result.Failed && legCount < candidates.Count);
-            if (result.Failed && legCount < candidates.Count)
+            var handedOver = result.Failed && legCount < candidates.Count;
+            context.RecordAttempt(attempt, handedOver);
+            telemetry.RecordAttempt(attempt, handedOver);
+            if (handedOver)
             {
                 return false;
             }
@@ -175,7 +176,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
             leg.Cancelled || !leg.Failed ? LlmAttemptOutcome.Cancelled : LlmAttemptOutcome.Failed,
             _timeProvider.GetElapsedTime(leg.Started),
             new LlmUsage { InputTokens = promptTokens, OutputTokens = meter.Tokenizers.For(leg.Route.Provider.Name, leg.Route.Model).Count(leg.PrefetchedContent) });
-        context.RecordAttempt(attempt);
+        context.RecordAttempt(attempt, handedOver: false);
         telemetry.RecordAttempt(attempt, handedOver: false);
         if (attempt.Outcome == LlmAttemptOutcome.Cancelled)
         {

@@ -1,11 +1,10 @@
 using System.Collections.Frozen;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmMiddleware.Endpoints.Dashboard;
 
-/// <summary>The dashboard's page, script and style sheet, embedded in the assembly; and the experiments it shows.</summary>
+/// <summary>The dashboard's page, script and style sheet, embedded in the assembly.</summary>
 internal static class DashboardAssets
 {
     private static readonly FrozenDictionary<string, (byte[] Bytes, string Type)> Assets = new[] { ("index.html", "text/html; charset=utf-8"), ("dashboard.js", "text/javascript; charset=utf-8"), ("dashboard.css", "text/css; charset=utf-8") }
@@ -19,21 +18,6 @@ internal static class DashboardAssets
     {
         var (bytes, type) = Assets[name];
         return Results.Bytes(bytes, type);
-    }
-
-    /// <summary>Each experiment, whether it runs, and its report; none without <c>AddExperiments()</c>.</summary>
-    public static async Task<List<object>> ExperimentsAsync(HttpContext http)
-    {
-        var shown = new List<object>();
-        if (http.RequestServices.GetService<LlmExperiments>() is { } experiments)
-        {
-            foreach (var name in experiments.Names)
-            {
-                shown.Add(new { name, running = experiments.IsRunning(name), report = await experiments.ReportAsync(name, http.RequestAborted).ConfigureAwait(false) });
-            }
-        }
-
-        return shown;
     }
 
     private static byte[] Read(string name)

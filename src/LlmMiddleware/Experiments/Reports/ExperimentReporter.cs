@@ -1,15 +1,16 @@
 namespace LlmMiddleware.Experiments.Reports;
 
 /// <summary>
-/// Builds an experiment's report from this instance's call tallies (<see cref="ExperimentStats"/>) and the judge's
+/// Builds an experiment's report from the call tallies (<see cref="IExperimentTallies"/>: this instance's, or the
+/// ledger's) and the judge's
 /// verdicts (<see cref="ILlmJudgementStore"/>): per task and arm, volume, errors, cost, latency and scores, and the
 /// model–task fit — the cheapest arm whose score is not significantly worse than the best's.
 /// </summary>
-internal sealed class ExperimentReporter(ExperimentStats stats, ILlmJudgementStore judgements)
+internal sealed class ExperimentReporter(IExperimentTallies tallies, ILlmJudgementStore judgements)
 {
     public async ValueTask<LlmExperimentReport> ReportAsync(string experiment, CancellationToken cancellationToken)
     {
-        var (arms, judgeCost) = stats.Of(experiment);
+        var (arms, judgeCost) = await tallies.OfAsync(experiment, cancellationToken).ConfigureAwait(false);
         var verdicts = new Dictionary<(string? Task, string Arm), List<double>>();
         await foreach (var verdict in judgements.ListAsync(experiment, cancellationToken).ConfigureAwait(false))
         {
@@ -25,7 +26,7 @@ internal sealed class ExperimentReporter(ExperimentStats stats, ILlmJudgementSto
         return new LlmExperimentReport(experiment, [.. tasks.Select(task => Task(task, arms.Where(a => a.Task == task), verdicts))], judgeCost);
     }
 
-    private static LlmExperimentTaskReport Task(string? task, IEnumerable<(string? Task, string Arm, long Calls, long Errors, decimal Cost, double[] Durations, double[] FirstTokens)> arms, Dictionary<(string? Task, string Arm), List<double>> verdicts)
+    private static LlmExperimentTaskReport Task(string? task, IEnumerable<ArmTally> arms, Dictionary<(string? Task, string Arm), List<double>> verdicts)
     {
         var reports = new List<LlmExperimentArmReport>();
         foreach (var arm in arms.OrderBy(a => a.Arm, StringComparer.Ordinal))
@@ -34,8 +35,8 @@ internal sealed class ExperimentReporter(ExperimentStats stats, ILlmJudgementSto
             var interval = scores.Count >= 2 ? Scores.Interval(scores) : ((double Low, double High)?)null;
             var perCall = arm.Calls == 0 ? 0m : arm.Cost / arm.Calls;
             reports.Add(new LlmExperimentArmReport(
-                arm.Arm, arm.Calls, arm.Calls == 0 ? 0 : (double)arm.Errors / arm.Calls, perCall, perCall * 1000, Percentile(arm.Durations, 0.5), Percentile(arm.Durations, 0.95),
-                arm.FirstTokens.Length == 0 ? null : Percentile(arm.FirstTokens, 0.5), scores.Count, scores.Count == 0 ? null : Scores.Mean(scores), interval?.Low, interval?.High));
+                arm.Arm, arm.Calls, arm.Calls == 0 ? 0 : (double)arm.Errors / arm.Calls, perCall, perCall * 1000, arm.LatencyP50Ms, arm.LatencyP95Ms,
+                arm.TimeToFirstTokenP50Ms, scores.Count, scores.Count == 0 ? null : Scores.Mean(scores), interval?.Low, interval?.High));
         }
 
         var (recommended, reason) = Fit(task, reports, verdicts);
@@ -57,16 +58,5 @@ internal sealed class ExperimentReporter(ExperimentStats stats, ILlmJudgementSto
         return (fit.Arm, fit == best
             ? $"'{fit.Arm}' scores best ({fit.MeanScore:0.##}) and no cheaper arm comes close enough."
             : $"'{fit.Arm}' costs {fit.CostPerCall:0.######} USD a call against {best.CostPerCall:0.######} for '{best.Arm}', the best ({best.MeanScore:0.##}), and its score ({fit.MeanScore:0.##}) is not significantly lower.");
-    }
-
-    private static double Percentile(double[] values, double rank)
-    {
-        if (values.Length == 0)
-        {
-            return 0;
-        }
-
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Clamp((int)Math.Ceiling(rank * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 }

@@ -1,10 +1,21 @@
 namespace LlmMiddleware.Experiments.Reports;
 
+/// <summary>An experiment's calls of one task served by one arm.</summary>
+internal readonly record struct ArmTally(string? Task, string Arm, long Calls, long Errors, decimal Cost, double LatencyP50Ms, double LatencyP95Ms, double? TimeToFirstTokenP50Ms);
+
+/// <summary>Where an experiment's report gets its call counts: this instance's (<see cref="ExperimentStats"/>) or the
+/// PostgreSQL ledger's, every instance's.</summary>
+internal interface IExperimentTallies
+{
+    /// <summary>The experiment's tallies by task and arm, and what the judge's calls cost.</summary>
+    ValueTask<(IReadOnlyList<ArmTally> Arms, decimal JudgeCost)> OfAsync(string experiment, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// This instance's calls of each experiment, by task and arm, as they complete: counts, errors, cost, and the last
 /// 10,000 durations and times to first token of each (for percentiles); and what the judge's calls cost.
 /// </summary>
-internal sealed class ExperimentStats
+internal sealed class ExperimentStats : IExperimentTallies
 {
     private const int Kept = 10_000;
     private readonly Dictionary<(string Experiment, string? Task, string Arm), Tally> _tallies = [];
@@ -40,14 +51,25 @@ internal sealed class ExperimentStats
         }
     }
 
-    /// <summary>The experiment's tallies by task and arm (copies), and the judge's cost.</summary>
-    public (List<(string? Task, string Arm, long Calls, long Errors, decimal Cost, double[] Durations, double[] FirstTokens)> Arms, decimal JudgeCost) Of(string experiment)
+    public ValueTask<(IReadOnlyList<ArmTally> Arms, decimal JudgeCost)> OfAsync(string experiment, CancellationToken cancellationToken)
     {
         lock (_tallies)
         {
-            return ([.. _tallies.Where(t => t.Key.Experiment == experiment).Select(t => (t.Key.Task, t.Key.Arm, t.Value.Calls, t.Value.Errors, t.Value.Cost, t.Value.Durations.ToArray(), t.Value.FirstTokens.ToArray()))],
-                _judgeCost.GetValueOrDefault(experiment));
+            return new(([.. _tallies.Where(t => t.Key.Experiment == experiment).Select(t => new ArmTally(
+                t.Key.Task, t.Key.Arm, t.Value.Calls, t.Value.Errors, t.Value.Cost, Percentile(t.Value.Durations, 0.5) ?? 0, Percentile(t.Value.Durations, 0.95) ?? 0, Percentile(t.Value.FirstTokens, 0.5)))],
+                _judgeCost.GetValueOrDefault(experiment)));
         }
+    }
+
+    private static double? Percentile(List<double> values, double rank)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Clamp((int)Math.Ceiling(rank * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 
     private static void Keep(List<double> kept, long calls, double? value)

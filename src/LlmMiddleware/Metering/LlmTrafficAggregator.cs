@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+
+namespace LlmMiddleware.Metering;
+
+/// <summary>
+/// This instance's traffic per day, provider, model and deployment since it started: the default
+/// <see cref="ILlmTrafficReport"/> (the PostgreSQL ledger's replaces it with every instance's). Latency percentiles come
+/// from <see cref="LatencyHistogram"/>s; past <see cref="MaxBuckets"/> groups, new models count under <c>(other)</c>.
+/// </summary>
+internal sealed class LlmTrafficAggregator : ILlmTrafficReport
+{
+    public const int MaxBuckets = 10_000;
+    private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string? Deployment), Tally> _buckets = new();
+
+    public void Add(LlmCallRecord record)
+    {
+        if (record.Provider is not { } provider)
+        {
+            return; // refused before any provider was chosen
+        }
+
+        var bucket = (Day: DateOnly.FromDateTime(record.Timestamp.UtcDateTime), Provider: provider, Model: record.Model ?? "(none)", Deployment: record.Deployment);
+        if (!_buckets.TryGetValue(bucket, out var tally))
+        {
+            tally = _buckets.GetOrAdd(_buckets.Count < MaxBuckets ? bucket : bucket with { Provider = LlmSpendAggregator.Other, Model = LlmSpendAggregator.Other, Deployment = null }, static _ => new Tally());
+        }
+
+        lock (tally)
+        {
+            tally.Add(record);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<LlmTrafficRow>> QueryAsync(DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<(string, string, string?), Tally>();
+        foreach (var (bucket, tally) in _buckets)
+        {
+            if (bucket.Day >= (from ?? DateOnly.MinValue) && bucket.Day <= (to ?? DateOnly.MaxValue))
+            {
+                var row = rows.TryGetValue((bucket.Provider, bucket.Model, bucket.Deployment), out var existing) ? existing : rows[(bucket.Provider, bucket.Model, bucket.Deployment)] = new Tally();
+                lock (tally)
+                {
+                    row.Add(tally);
+                }
+            }
+        }
+
+        return new([.. rows.Select(r => r.Value.Row(r.Key.Item1, r.Key.Item2, r.Key.Item3))
+            .OrderByDescending(r => r.Calls + r.RaceLosses).ThenBy(r => r.Provider, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Deployment, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>The counts behind a row; what counts where is <see cref="LlmTrafficRow"/>'s definition (the ledger's query mirrors it).</summary>
+    private sealed class Tally
+    {
+        private readonly LatencyHistogram _durations = new();
+        private readonly LatencyHistogram _firstTokens = new();
+        private long _calls, _errors, _lookups, _hits, _retries, _fallbacks, _wins, _losses;
+        private decimal _saved;
+
+        public void Add(LlmCallRecord record)
+        {
+            if (record.Role == LlmCallRole.RaceLoser)
+            {
+                _losses++;
+                return;
+            }
+
+            var hit = record.Cache is LlmCacheOutcome.HitExact or LlmCacheOutcome.HitSemantic;
+            _calls++;
+            _errors += record.Status is LlmCallStatus.Failed or LlmCallStatus.StreamBroken ? 1 : 0;
+            _lookups += hit || record.Cache == LlmCacheOutcome.Miss ? 1 : 0;
+            _hits += hit ? 1 : 0;
+            _saved += record.SavedCost ?? 0m;
+            _retries += record.Retries;
+            _fallbacks += record.Fallbacks;
+            _wins += record.Role == LlmCallRole.RaceWinner ? 1 : 0;
+            if (!hit && record.Status == LlmCallStatus.Succeeded && record.Duration is { } duration)
+            {
+                _durations.Add(duration.TotalMilliseconds);
+                if (record.Stream && record.TimeToFirstToken is { } firstToken)
+                {
+                    _firstTokens.Add(firstToken.TotalMilliseconds);
+                }
+            }
+        }
+
+        public void Add(Tally other)
+        {
+            (_calls, _errors, _lookups, _hits, _saved) = (_calls + other._calls, _errors + other._errors, _lookups + other._lookups, _hits + other._hits, _saved + other._saved);
+            (_retries, _fallbacks, _wins, _losses) = (_retries + other._retries, _fallbacks + other._fallbacks, _wins + other._wins, _losses + other._losses);
+            _durations.Add(other._durations);
+            _firstTokens.Add(other._firstTokens);
+        }
+
+        public LlmTrafficRow Row(string provider, string model, string? deployment) => new(
+            provider, model, deployment, _calls, _errors, _durations.Percentile(0.5), _durations.Percentile(0.95), _firstTokens.Percentile(0.5), _firstTokens.Percentile(0.95),
+            _lookups, _hits, _saved, _retries, _fallbacks, _wins, _losses);
+    }
+}
