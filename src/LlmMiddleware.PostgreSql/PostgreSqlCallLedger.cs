@@ -54,6 +54,7 @@ internal sealed class PostgreSqlCallLedger : ILlmCallRecordSink, IAsyncDisposabl
             CREATE INDEX IF NOT EXISTS {index}_ts ON {table} (ts);
             CREATE INDEX IF NOT EXISTS {index}_caller_key_ts ON {table} (caller_key, ts);
             CREATE INDEX IF NOT EXISTS {index}_team_ts ON {table} (team, ts);
+            {LedgerRollups.Script(table)}
             """, _options.CreateTable);
         var insert = $"""
             INSERT INTO {_options.TableName} (id, request_id, ts, caller_key, team, app, user_id, tags, operation, requested_model,

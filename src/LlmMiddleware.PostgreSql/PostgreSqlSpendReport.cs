@@ -33,23 +33,28 @@ internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmS
     {
         var (dataSource, schema, table) = ledger.Store;
         await schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        // By model or day from the daily rollups (a few rows a day); by caller from the ledger itself.
+        var rollup = grouping is LlmSpendGrouping.Model or LlmSpendGrouping.Day;
         var group = grouping switch
         {
-            LlmSpendGrouping.Model => "CASE WHEN provider IS NULL THEN '(none)' ELSE provider || '/' || coalesce(model, '(none)') END",
+            LlmSpendGrouping.Model => "CASE WHEN provider = '' THEN '(none)' ELSE provider || '/' || CASE WHEN model = '' THEN '(none)' ELSE model END END",
             LlmSpendGrouping.Key => "coalesce(caller_key, '(none)')",
             LlmSpendGrouping.Team => "coalesce(team, '(none)')",
             LlmSpendGrouping.User => "coalesce(user_id, '(none)')",
             LlmSpendGrouping.App => "coalesce(app, '(none)')",
-            _ => "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+            _ => "to_char(day, 'YYYY-MM-DD')",
         };
-        await using var command = dataSource.CreateCommand($"""
-            SELECT {group} AS g, count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                coalesce(sum(cost), 0), count(*) FILTER (WHERE unpriced)
-            FROM {table}
-            WHERE {InDays}
-            GROUP BY g ORDER BY 6 DESC, g
-            """);
-        AddDays(command, from, to);
+        await using var command = dataSource.CreateCommand(rollup
+            ? $"""
+                SELECT {group} AS g, sum(records)::bigint, sum(input_tokens)::bigint, sum(cached_input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost), sum(unpriced)::bigint
+                FROM {LedgerRollups.Daily(table)} WHERE {LedgerRollups.InDays} GROUP BY g ORDER BY 6 DESC, g
+                """
+            : $"""
+                SELECT {group} AS g, count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), coalesce(sum(cost), 0), count(*) FILTER (WHERE unpriced)
+                FROM {table} WHERE {LedgerRollups.TimestampInDays} GROUP BY g ORDER BY 6 DESC, g
+                """);
+        LedgerRollups.AddDays(command.Parameters, from, to);
+
         var rows = new List<LlmSpendRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -58,15 +63,5 @@ internal sealed class PostgreSqlSpendReport(PostgreSqlCallLedger ledger) : ILlmS
         }
 
         return rows;
-    }
-
-    /// <summary>The condition on <c>ts</c> for the UTC days <c>@from</c> to <c>@to</c> (see <see cref="AddDays"/>), open
-    /// ends included, that the ledger's <c>ts</c> index serves.</summary>
-    internal const string InDays = "ts >= coalesce(@from, '-infinity'::timestamptz) AND ts < coalesce(@to, 'infinity'::timestamptz)";
-
-    internal static void AddDays(Npgsql.NpgsqlCommand command, DateOnly? from, DateOnly? to)
-    {
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = from is { } start ? new(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<DateTimeOffset?>("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = to is { } end ? new(end.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null });
     }
 }

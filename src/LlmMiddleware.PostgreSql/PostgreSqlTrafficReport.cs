@@ -1,45 +1,56 @@
 using LlmMiddleware;
+using LlmMiddleware.Metering;
 
 namespace LlmMiddleware.PostgreSql;
 
-/// <summary>Traffic per provider model and deployment from the ledger table — every instance's records, counted in the
-/// database as <see cref="LlmTrafficRow"/> defines them, with exact percentiles.</summary>
+/// <summary>Traffic per provider model and deployment from the ledger's daily rollups (<see cref="LedgerRollups"/>) —
+/// every instance's calls, counted as <see cref="LlmTrafficRow"/> defines them, percentiles from the same buckets as
+/// one instance's in-memory report.</summary>
 internal sealed class PostgreSqlTrafficReport(PostgreSqlCallLedger ledger) : ILlmTrafficReport
 {
-    private const string Answered = "role <> 'RaceLoser' AND status = 'Succeeded' AND cache NOT IN ('HitExact', 'HitSemantic')";
-
     public async ValueTask<IReadOnlyList<LlmTrafficRow>> QueryAsync(DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
     {
         var (dataSource, schema, table) = ledger.Store;
         await schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = dataSource.CreateCommand($"""
-            SELECT provider, coalesce(model, '(none)'), deployment,
-                count(*) FILTER (WHERE role <> 'RaceLoser'),
-                count(*) FILTER (WHERE role <> 'RaceLoser' AND status IN ('Failed', 'StreamBroken')),
-                percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE {Answered}),
-                percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) FILTER (WHERE {Answered}),
-                percentile_disc(0.5) WITHIN GROUP (ORDER BY time_to_first_token_ms) FILTER (WHERE {Answered} AND stream),
-                percentile_disc(0.95) WITHIN GROUP (ORDER BY time_to_first_token_ms) FILTER (WHERE {Answered} AND stream),
-                count(*) FILTER (WHERE role <> 'RaceLoser' AND cache IN ('Miss', 'HitExact', 'HitSemantic')),
-                count(*) FILTER (WHERE role <> 'RaceLoser' AND cache IN ('HitExact', 'HitSemantic')),
-                coalesce(sum(saved_cost) FILTER (WHERE role <> 'RaceLoser'), 0),
-                coalesce(sum(retries) FILTER (WHERE role <> 'RaceLoser'), 0), coalesce(sum(fallbacks) FILTER (WHERE role <> 'RaceLoser'), 0),
-                count(*) FILTER (WHERE role = 'RaceWinner'), count(*) FILTER (WHERE role = 'RaceLoser')
-            FROM {table}
-            WHERE provider IS NOT NULL AND {PostgreSqlSpendReport.InDays}
-            GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1, 2, 3
-            """);
-        PostgreSqlSpendReport.AddDays(command, from, to);
-        var rows = new List<LlmTrafficRow>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new($"""
+            SELECT provider, model, deployment, sum(calls)::bigint, sum(errors)::bigint, sum(cache_lookups)::bigint, sum(cache_hits)::bigint, sum(saved_cost),
+                sum(retries)::bigint, sum(fallbacks)::bigint, sum(race_wins)::bigint, sum(race_losses)::bigint
+            FROM {LedgerRollups.Daily(table)} WHERE provider <> '' AND {LedgerRollups.InDays} GROUP BY 1, 2, 3
+            """));
+        batch.BatchCommands.Add(new($"""
+            SELECT provider, model, deployment, kind, bucket, sum(calls)::bigint
+            FROM {LedgerRollups.Latency(table)} WHERE {LedgerRollups.InDays} GROUP BY 1, 2, 3, 4, 5
+            """));
+        foreach (Npgsql.NpgsqlBatchCommand command in batch.BatchCommands)
         {
-            double? Ms(int i) => reader.IsDBNull(i) ? null : Math.Round(reader.GetDouble(i), 1);
-            rows.Add(new LlmTrafficRow(
-                reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), Ms(5), Ms(6), Ms(7), Ms(8),
-                reader.GetInt64(9), reader.GetInt64(10), reader.GetDecimal(11), reader.GetInt64(12), reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15)));
+            LedgerRollups.AddDays(command.Parameters, from, to);
         }
 
-        return rows;
+        var counts = new List<(string Provider, string Model, string Deployment, long[] Counts, decimal Saved)>();
+        var latencies = new Dictionary<(string, string, string, char), LatencyHistogram>();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            counts.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                [reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11)], reader.GetDecimal(7)));
+        }
+
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var key = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetChar(3));
+            var histogram = latencies.TryGetValue(key, out var known) ? known : latencies[key] = new LatencyHistogram();
+            histogram.Add(reader.GetInt16(4), reader.GetInt64(5));
+        }
+
+        return LlmTrafficAggregator.Busiest(counts.Select(r =>
+        {
+            var (durations, firstTokens) = (latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment, 'd')), latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment, 't')));
+            var c = r.Counts;
+            return new LlmTrafficRow(
+                r.Provider, r.Model.Length == 0 ? "(none)" : r.Model, r.Deployment.Length == 0 ? null : r.Deployment, c[0], c[1],
+                durations?.Percentile(0.5), durations?.Percentile(0.95), firstTokens?.Percentile(0.5), firstTokens?.Percentile(0.95), c[2], c[3], r.Saved, c[4], c[5], c[6], c[7]);
+        }));
     }
 }

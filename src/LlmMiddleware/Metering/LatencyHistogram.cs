@@ -1,26 +1,41 @@
+using System.Globalization;
+
 namespace LlmMiddleware.Metering;
 
 /// <summary>
 /// Milliseconds counted in buckets that grow by 2^(1/8) (about 9 %), from 1 ms to 2^20 ms: constant memory however many
-/// calls, mergeable across days, and percentiles within half a bucket (about 4.5 %) of the exact ones. Not thread-safe.
+/// calls, mergeable across days and instances, and percentiles within half a bucket (about 4.5 %) of the exact ones.
+/// The PostgreSQL ledger's rollups bucket the same way, in SQL. Not thread-safe.
 /// </summary>
 internal sealed class LatencyHistogram
 {
-    private const int PerDoubling = 8;
-    private const int Buckets = 20 * PerDoubling + 2; // [0, 1) ms, then the doublings, then the overflow
-    private readonly long[] _counts = new long[Buckets];
+    /// <summary>8 / ln 2: buckets per natural-log unit. As a literal, so SQL multiplies by the very same double.</summary>
+    public const string PerLnLiteral = "11.541560327111707";
+
+    /// <summary>The overflow bucket's index; bucket 0 holds [0, 1) ms.</summary>
+    public const int LastBucket = 20 * 8 + 1;
+
+    private static readonly double PerLn = double.Parse(PerLnLiteral, CultureInfo.InvariantCulture);
+    private readonly long[] _counts = new long[LastBucket + 1];
 
     public long Count { get; private set; }
 
-    public void Add(double milliseconds)
+    /// <summary>The bucket of <paramref name="milliseconds"/>: 1 + ⌊ln(ms) · 8 / ln 2⌋, 0 below 1 ms (and for NaN).</summary>
+    public static int BucketOf(double milliseconds) =>
+        !(milliseconds >= 1) ? 0 : 1 + (int)Math.Min(Math.Floor(Math.Log(milliseconds) * PerLn), LastBucket - 1);
+
+    public void Add(double milliseconds) => Add(BucketOf(milliseconds), 1);
+
+    /// <summary>Adds <paramref name="count"/> calls to bucket <paramref name="bucket"/> (as read from the ledger's rollup).</summary>
+    public void Add(int bucket, long count)
     {
-        _counts[!(milliseconds >= 1) ? 0 : 1 + (int)Math.Min(Math.Log2(milliseconds) * PerDoubling, Buckets - 2)]++;
-        Count++;
+        _counts[Math.Clamp(bucket, 0, LastBucket)] += count;
+        Count += count;
     }
 
     public void Add(LatencyHistogram other)
     {
-        for (var i = 0; i < Buckets; i++)
+        for (var i = 0; i <= LastBucket; i++)
         {
             _counts[i] += other._counts[i];
         }
@@ -44,6 +59,6 @@ internal sealed class LatencyHistogram
             i++;
         }
 
-        return i == 0 ? 0.5 : Math.Pow(2, (i - 0.5) / PerDoubling);
+        return i == 0 ? 0.5 : Math.Pow(2, (i - 0.5) / 8);
     }
 }

@@ -46,9 +46,12 @@ internal sealed class LlmTrafficAggregator : ILlmTrafficReport
             }
         }
 
-        return new([.. rows.Select(r => r.Value.Row(r.Key.Item1, r.Key.Item2, r.Key.Item3))
-            .OrderByDescending(r => r.Calls + r.RaceLosses).ThenBy(r => r.Provider, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Deployment, StringComparer.Ordinal)]);
+        return new(Busiest(rows.Select(r => r.Value.Row(r.Key.Item1, r.Key.Item2, r.Key.Item3))));
     }
+
+    /// <summary>The rows in the report's order: busiest first, then by name.</summary>
+    internal static IReadOnlyList<LlmTrafficRow> Busiest(IEnumerable<LlmTrafficRow> rows) =>
+        [.. rows.OrderByDescending(r => r.Calls + r.RaceLosses).ThenBy(r => r.Provider, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Deployment, StringComparer.Ordinal)];
 
     /// <summary>The counts behind a row; what counts where is <see cref="LlmTrafficRow"/>'s definition (the ledger's query mirrors it).</summary>
     private sealed class Tally
@@ -75,9 +78,13 @@ internal sealed class LlmTrafficAggregator : ILlmTrafficReport
             _retries += record.Retries;
             _fallbacks += record.Fallbacks;
             _wins += record.Role == LlmCallRole.RaceWinner ? 1 : 0;
-            if (!hit && record.Status == LlmCallStatus.Succeeded && record.Duration is { } duration)
+            if (!hit && record.Status == LlmCallStatus.Succeeded)
             {
-                _durations.Add(duration.TotalMilliseconds);
+                if (record.Duration is { } duration)
+                {
+                    _durations.Add(duration.TotalMilliseconds);
+                }
+
                 if (record.Stream && record.TimeToFirstToken is { } firstToken)
                 {
                     _firstTokens.Add(firstToken.TotalMilliseconds);

@@ -87,7 +87,8 @@ async function drawExperiments() {
 }
 
 async function drawGovernance() {
-  const [governance, byKey] = await Promise.all([api("governance"), api("spend", ["groupBy=key", "limit=1000", ...range()])]);
+  const governance = await api("governance");
+  const byKey = governance.keys?.length ? await api("spend", ["groupBy=key", "limit=1000", ...range()]) : { rows: [] };
   const spent = new Map(byKey.rows.map((r) => [r.group, r]));
   const state = (k) => (k.revokedAt ? "revoked" : k.expiresAt && new Date(k.expiresAt) < new Date() ? "expired" : "active");
   fill(table("keys-table"), [["Key", (k) => k.id], ["Name", (k) => k.name ?? ""], ["Team", (k) => k.team ?? ""], ["App", (k) => k.app ?? ""], ["State", state],
