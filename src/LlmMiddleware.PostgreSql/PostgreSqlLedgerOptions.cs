@@ -20,7 +20,9 @@ public sealed class PostgreSqlLedgerOptions
     [RegularExpression(PostgreSqlIdentifiers.Pattern, ErrorMessage = "JudgementsTableName must be a plain identifier, optionally schema-qualified.")]
     public string JudgementsTableName { get; set; } = "llm_judgements";
 
-    /// <summary>Create the tables and their indexes if they do not exist, on first write. Default <see langword="true"/>.</summary>
+    /// <summary>Create the tables and their indexes if they do not exist, on first write, with the daily rollups
+    /// (<c>{TableName}_daily</c>, <c>{TableName}_latency</c>) and the trigger that keeps them, which spend by model or
+    /// day and traffic reports read. Default <see langword="true"/>; when <see langword="false"/>, the host creates them.</summary>
     public bool CreateTable { get; set; } = true;
 
     /// <summary>

@@ -346,6 +346,31 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         Assert.Equal(1L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE role = 'Judge' AND experiment = 'trial' AND provider = 'mistral'"));
     }
 
+    [Fact]
+    public async Task AnExperimentsReportCountsEveryInstancesCalls()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?> { ["LlmGateway:Experiments:trial:Arms:a:Model"] = "gpt", ["LlmGateway:Experiments:trial:Arms:b:Model"] = "claude" };
+        Task<GatewayHost> StartAsync() => GatewayHost.StartAsync(_upstream, b => b.Services.AddLlmGateway().AddExperiments().AddPostgreSqlLedger(database), settings: settings);
+        foreach (var calls in new[] { 3, 4 })
+        {
+            await using var instance = await StartAsync();
+            for (var i = 0; i < calls; i++)
+            {
+                await PostAsync(instance, "/v1/chat/completions", """{"model":"trial","messages":[{"role":"user","content":"count me"}]}""");
+            }
+
+            await instance.StopAsync(); // flushes its records
+        }
+
+        await using var reader = await StartAsync();
+        var report = await reader.Services.GetRequiredService<LlmExperiments>().ReportAsync("trial");
+
+        var arms = Assert.Single(report.Tasks).Arms;
+        Assert.Equal(7, arms.Sum(a => a.Calls)); // both earlier instances' calls, though this one made none
+        Assert.All(arms, a => Assert.True(a.CostPerCall > 0m && a.LatencyP50Ms > 0, $"{a.Arm}: {a}"));
+    }
+
     private Task<GatewayHost> StartGatewayAsync(string database, string flushInterval) => GatewayHost.StartAsync(
         _upstream,
         b => b.Services.AddLlmGateway().AddPostgreSqlLedger(database),
