@@ -1,7 +1,5 @@
 // A standalone LLM gateway. With no provider keys it answers through the built-in simulated provider; set
 // OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY and the "default" alias goes to that provider instead.
-using System.Security.Cryptography;
-using System.Text;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -82,36 +80,43 @@ if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
     telemetry.WithTracing(tracing => tracing.AddSource("LlmMiddleware", "Microsoft.AspNetCore")).UseOtlpExporter();
 }
 
-// Operator endpoints — the admin API, who spent what, deployment health — answer only to the operator key
-// (LlmGateway:OperatorKey, sent as "Authorization: Bearer <key>"). With no key configured they refuse everyone.
-var operatorKey = Encoding.UTF8.GetBytes(builder.Configuration["LlmGateway:OperatorKey"] ?? "");
-bool IsOperator(HttpContext http) =>
-    operatorKey.Length > 0 && http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal)
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(auth[7..]), operatorKey);
-builder.Services.AddAuthorization(o => o.AddPolicy("llm-operator", p => p.RequireAssertion(c => c.Resource is HttpContext http && IsOperator(http))));
+// Operator endpoints — the admin API, the dashboard, who spent what, deployment health — answer only to the operator
+// key (LlmGateway:OperatorKey): a bearer token, or the password of user "operator" in a browser. Without one, each run
+// makes up a demo key and shows it on the start page to local visitors (see Operators.cs).
+var operators = new Operators(builder.Configuration);
+builder.Services.AddAuthorization(o => o.AddPolicy(Operators.Policy, p => p.RequireAssertion(c => c.Resource is HttpContext http && operators.Admit(http))));
 
 var app = builder.Build();
 var note = defaultModel.Item1 == "simulated" ? " (built-in simulated provider: no model is called; set a provider key for real answers)" : "";
 var key = demoKey ?? "any";
-app.MapGet("/", () => Results.Text($$"""
+app.MapGet("/", (HttpContext http) => Results.Text($$"""
     LlmMiddleware gateway sample.
     The "default" model is served by {{defaultModel.Item1}}/{{defaultModel.Item2}}{{note}}.
     {{(demoKey is null ? "No key needed." : $"Demo key: {demoKey}")}}
     OpenAI SDK base URL:    <this host>/v1
     Anthropic SDK base URL: <this host>
     Try: curl -s <this host>/v1/chat/completions -H 'authorization: Bearer {{key}}' -H 'content-type: application/json' -d '{"model":"default","messages":[{"role":"user","content":"Hello"}]}'
-    {{(demoKey is null ? "" : "Issue keys, set budgets and limits: <this host>/llm/admin/keys, /budgets, /limits (start with --LlmGateway:OperatorKey=<secret>, send it as a bearer token).")}}
+    Dashboard: <this host>/llm/dashboard — {{(operators.DemoKey is null ? "sign in as user 'operator' with the operator key."
+        : System.Net.IPAddress.IsLoopback(http.Connection.RemoteIpAddress ?? System.Net.IPAddress.None) ? $"demo credentials: user {Operators.User}, password {operators.DemoKey} (made up for this run)."
+        : "its demo credentials are shown to local visitors only.")}}
+    {{(demoKey is null ? "" : "Issue keys, set budgets and limits: <this host>/llm/admin/keys, /budgets, /limits (the operator key as a bearer token).")}}
     """));
 app.MapLlmGateway();
 
-// The policy guards the admin API; this answers everything under /llm without the key with a plain 401 first.
-app.UseWhen(http => http.Request.Path.StartsWithSegments("/llm"), operators => operators.Use((http, next) => IsOperator(http)
-    ? next(http)
-    : Results.Json(new { error = new { type = "authentication_error", message = "Operator endpoints need the operator key (LlmGateway:OperatorKey) as a bearer token." } }, statusCode: 401).ExecuteAsync(http)));
+// The policy guards the operator endpoints; before it, everything under /llm without the key gets a plain 401.
+operators.Guard(app);
 app.UseAuthorization(); // after the 401 above (left to itself, the host would run it first)
-app.MapLlmAdmin("/llm/admin", "llm-operator"); // keys, budgets, limits, spend
+app.MapLlmAdmin("/llm/admin", Operators.Policy); // keys, budgets, limits, spend, traffic, experiments
+app.MapLlmDashboard("/llm/dashboard", Operators.Policy); // spend, latency, cache, routing, health, experiments, keys
 
 app.MapLlmSpend(); // GET /llm/spend?groupBy=model|key|team|user|app|day
 app.MapLlmDeploymentHealth(); // GET /llm/deployments
 app.MapPrometheusScrapingEndpoint(); // GET /metrics
+
+// On the simulated provider, a few dozen calls as soon as it listens, so the dashboard has something to show.
+if (defaultModel.Item1 == "simulated" && builder.Configuration.GetValue("Demo:Traffic", true))
+{
+    DemoTraffic.SendWhenStarted(app, demoKey);
+}
+
 app.Run();

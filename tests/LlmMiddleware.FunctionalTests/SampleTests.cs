@@ -62,6 +62,12 @@ public sealed class SampleTests
             info.Environment.Remove(variable);
         }
 
+        // Demo traffic would muddle what the tests count; the test of the dashboard turns it back on.
+        if (!extraArgs.Any(a => a.StartsWith("--Demo:Traffic=", StringComparison.Ordinal)))
+        {
+            info.ArgumentList.Add("--Demo:Traffic=false");
+        }
+
         // The host says when it listens (its lifetime messages are on whatever the sample's log levels say).
         info.ArgumentList.Add("--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information");
         var process = ConsoleLines.Start(info);
@@ -207,6 +213,41 @@ public sealed class SampleTests
             Assert.Contains("Demo key: " + DemoKey, page);
             Assert.Contains("Bearer " + DemoKey, page);
             Assert.Equal(401, refused.Status);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task GatewaySampleShowsAPopulatedDashboardToItsDemoCredentials()
+    {
+        await DebianPackages.EnsureAsync("chromium", "/usr/bin/chromium");
+        var port = FreePort();
+        using var process = await StartAsync("Gateway", port, "--Demo:Traffic=true"); // as shipped
+        try
+        {
+            using var http = new HttpClient();
+            var page = await http.GetStringAsync($"http://127.0.0.1:{port}/");
+            var password = System.Text.RegularExpressions.Regex.Match(page, "user operator, password (op-demo-[0-9a-f]+)").Groups[1].Value;
+            await ConsoleLines.Of(process).UntilAsync("Demo traffic sent");
+            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
+            var signedIn = await (await browser.NewContextAsync(new() { HttpCredentials = new() { Username = "operator", Password = password } })).NewPageAsync();
+            var response = await signedIn.GotoAsync($"http://127.0.0.1:{port}/llm/dashboard");
+            await signedIn.WaitForSelectorAsync("body[data-ready=true]", new() { State = Microsoft.Playwright.WaitForSelectorState.Attached });
+            await signedIn.ScreenshotAsync(new() { Path = Path.Combine(AppContext.BaseDirectory, "screenshots", "sample-dashboard.png"), FullPage = true });
+            var spendRows = await signedIn.Locator("[data-testid=spend-table] tbody tr").CountAsync();
+            var arms = await signedIn.Locator("#experiment-reports table[data-experiment=demo] tbody tr").AllInnerTextsAsync();
+            var wrong = await (await browser.NewContextAsync(new() { HttpCredentials = new() { Username = "operator", Password = "op-demo-guessed" } })).APIRequest.GetAsync($"http://127.0.0.1:{port}/llm/dashboard/api/spend");
+
+            Assert.NotEmpty(password);
+            Assert.Equal(200, response!.Status);
+            Assert.True(spendRows >= 2, $"{spendRows} spend rows"); // the default model and the experiment's arms
+            Assert.Equal(2, arms.Count); // both arms served the demo traffic...
+            Assert.All(arms, arm => Assert.Matches(@"\t\d\.\d\d\t", arm)); // ...and the simulated judge scored them
+            Assert.Equal(401, wrong.Status);
         }
         finally
         {

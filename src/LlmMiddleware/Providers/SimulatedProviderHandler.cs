@@ -12,7 +12,8 @@ namespace LlmMiddleware.Providers;
 /// <summary>
 /// The built-in <c>simulated</c> provider: an in-process OpenAI-compatible endpoint that answers without any
 /// network or key, so a fresh gateway works out of the box. Every reply says it is simulated. It echoes the
-/// conversation, calls the first offered tool, and produces deterministic embeddings.
+/// conversation, calls the first offered tool, produces deterministic embeddings, and as the model <c>judge</c> gives
+/// an experiment's judge deterministic verdicts (scores of 5–9, or a pairwise winner).
 /// </summary>
 internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : HttpMessageHandler
 {
@@ -73,6 +74,14 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
         };
 
         var last = request.Messages[^1];
+        if (request.Model == JudgeModel)
+        {
+            response.Content.Add(new LlmTextPart(Verdict(OpenAIRequestWriter.JoinText(last.Content))));
+            response.FinishReason = LlmFinishReason.Stop;
+            response.Usage = new LlmUsage { InputTokens = 1, OutputTokens = 1 };
+            return response;
+        }
+
         var tool = request.ToolChoice is { Mode: LlmToolChoiceMode.None } ? null
             : request.ToolChoice is { Mode: LlmToolChoiceMode.Function, FunctionName: { } forced } ? request.Tools.Find(t => t.Name == forced)
             : request.Tools.FirstOrDefault();
@@ -165,6 +174,17 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
         }
 
         return JsonSerializer.Serialize(values);
+    }
+
+    /// <summary>The model that answers as an experiment's judge would: a verdict drawn from the text judged, the same each time.</summary>
+    public const string JudgeModel = "judge";
+
+    private static string Verdict(string judged)
+    {
+        var drawn = System.IO.Hashing.XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(judged));
+        return judged.Contains("\nAnswer A:\n", StringComparison.Ordinal)
+            ? $$"""{"winner": "{{(drawn % 3) switch { 0 => "A", 1 => "B", _ => "tie" }}}", "rationale": "{{Label}} A simulated verdict: no model compared the answers."}"""
+            : $$"""{"score": {{5 + (drawn % 5)}}, "rationale": "{{Label}} A simulated verdict: no model judged the answer."}""";
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "…";
