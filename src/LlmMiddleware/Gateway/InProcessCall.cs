@@ -19,10 +19,30 @@ internal static class InProcessCall
         (http.Request.Method, http.Request.Path, http.Request.ContentType, http.Request.ContentLength) = (HttpMethods.Post, path, "application/json", body.Length);
         http.Request.Body = new MemoryStream(body);
         var response = new MemoryStream();
+        var completion = new CompletingResponse();
+        http.Features.Set<IHttpResponseFeature>(completion);
         http.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(response));
         features(http.Features);
         await handle(http).ConfigureAwait(false);
+        await completion.CompleteAsync().ConfigureAwait(false);
         return (http.Response.StatusCode, JsonDocument.Parse(response.ToArray()));
+    }
+
+    /// <summary>Runs the response's <c>OnCompleted</c> callbacks once the call is handled, as a server would (the
+    /// default feature keeps them and never runs them).</summary>
+    private sealed class CompletingResponse : HttpResponseFeature
+    {
+        private readonly List<(Func<object, Task> Callback, object State)> _completed = [];
+
+        public override void OnCompleted(Func<object, Task> callback, object state) => _completed.Add((callback, state));
+
+        public async Task CompleteAsync()
+        {
+            for (var i = _completed.Count - 1; i >= 0; i--)
+            {
+                await _completed[i].Callback(_completed[i].State).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>The message of an error answer.</summary>

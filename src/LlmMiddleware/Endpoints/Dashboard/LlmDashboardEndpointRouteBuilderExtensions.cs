@@ -24,9 +24,9 @@ public static class LlmDashboardEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
         LlmAdminEndpointRouteBuilderExtensions.RequirePolicy(endpoints, authorizationPolicy, "The dashboard shows who spends what: name the authorization policy that guards it.", "the dashboard");
-        var spend = endpoints.ServiceProvider.GetService<ILlmSpendReport>()
-            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmDashboard().");
         var services = endpoints.ServiceProvider;
+        var spend = services.GetService<ILlmSpendReport>()
+            ?? throw new InvalidOperationException("Unable to find the LLM gateway services. Call services.AddLlmGateway() before app.MapLlmDashboard().");
         var (traffic, router, time) = (services.GetRequiredService<ILlmTrafficReport>(), services.GetRequiredService<LlmMiddleware.Routing.LlmRouter>(), services.GetRequiredService<TimeProvider>());
         var dashboard = endpoints.MapGroup(prefix);
         dashboard.RequireAuthorization(authorizationPolicy);

@@ -50,14 +50,23 @@ internal sealed class JudgeSampler
             {
                 if (call is { Error: null, Record: { Status: LlmCallStatus.Succeeded } record, Experiment: { } assignment })
                 {
-                    var queued = sampler._queue.Writer.TryWrite(new JudgeItem(record.Id, assignment, call.Task, call.Request, PromptOf(call.Request), answer.ToText(), answer.Opponent));
-                    sampler._samples.Add(1, new KeyValuePair<string, object?>("llm_gateway.judge.outcome", queued ? "queued" : "dropped"));
+                    // Queued once the response has gone out, so the judge does not compete with the call for the CPU
+                    // while it finishes.
+                    call.HttpContext.Response.OnCompleted(Enqueue, (sampler, new JudgeItem(record.Id, assignment, call.Task, call.Request, PromptOf(call.Request), answer.ToText(), answer.Opponent)));
                 }
             }
 
             return ValueTask.CompletedTask;
         }, (this, answer));
     }
+
+    private static readonly Func<object, Task> Enqueue = static state =>
+    {
+        var (sampler, item) = ((JudgeSampler, JudgeItem))state;
+        var queued = sampler._queue.Writer.TryWrite(item);
+        sampler._samples.Add(1, new KeyValuePair<string, object?>("llm_gateway.judge.outcome", queued ? "queued" : "dropped"));
+        return Task.CompletedTask;
+    };
 
     /// <summary>The request as the judge reads it: its system text and messages, a line per part.</summary>
     private static string PromptOf(LlmRequest request)
