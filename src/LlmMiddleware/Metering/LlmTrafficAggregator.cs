@@ -3,14 +3,17 @@ using System.Collections.Concurrent;
 namespace LlmMiddleware.Metering;
 
 /// <summary>
-/// This instance's traffic per day, provider, model and deployment since it started: the default
-/// <see cref="ILlmTrafficReport"/> (the PostgreSQL ledger's replaces it with every instance's). Latency percentiles come
-/// from <see cref="LatencyHistogram"/>s; past <see cref="MaxBuckets"/> groups, new models count under <c>(other)</c>.
+/// This instance's traffic per day, provider, model and deployment over its last <see cref="DaysKept"/> days: the
+/// default <see cref="ILlmTrafficReport"/> (the PostgreSQL ledger's replaces it with every instance's). Latency
+/// percentiles come from <see cref="LatencyHistogram"/>s (2.6 KB a group); past <see cref="MaxBuckets"/> groups, new
+/// models count under <c>(other)</c>, so callers naming ever-new models cannot grow the gateway's memory.
 /// </summary>
 internal sealed class LlmTrafficAggregator : ILlmTrafficReport
 {
     public const int MaxBuckets = 10_000;
+    public const int DaysKept = 92;
     private readonly ConcurrentDictionary<(DateOnly Day, string Provider, string Model, string? Deployment), Tally> _buckets = new();
+    private DateOnly _newest;
 
     public void Add(LlmCallRecord record)
     {
@@ -22,6 +25,7 @@ internal sealed class LlmTrafficAggregator : ILlmTrafficReport
         var bucket = (Day: DateOnly.FromDateTime(record.Timestamp.UtcDateTime), Provider: provider, Model: record.Model ?? "(none)", Deployment: record.Deployment);
         if (!_buckets.TryGetValue(bucket, out var tally))
         {
+            Forget(bucket.Day);
             tally = _buckets.GetOrAdd(_buckets.Count < MaxBuckets ? bucket : bucket with { Provider = LlmSpendAggregator.Other, Model = LlmSpendAggregator.Other, Deployment = null }, static _ => new Tally());
         }
 
@@ -49,11 +53,30 @@ internal sealed class LlmTrafficAggregator : ILlmTrafficReport
         return new(Busiest(rows.Select(r => r.Value.Row(r.Key.Item1, r.Key.Item2, r.Key.Item3))));
     }
 
+    /// <summary>On a new day, drops the days that have fallen out of the last <see cref="DaysKept"/>.</summary>
+    private void Forget(DateOnly day)
+    {
+        lock (_buckets)
+        {
+            if (day <= _newest)
+            {
+                return;
+            }
+
+            _newest = day;
+        }
+
+        foreach (var old in _buckets.Keys.Where(k => k.Day <= day.AddDays(-DaysKept)))
+        {
+            _buckets.TryRemove(old, out _);
+        }
+    }
+
     /// <summary>The rows in the report's order: busiest first, then by name.</summary>
     internal static IReadOnlyList<LlmTrafficRow> Busiest(IEnumerable<LlmTrafficRow> rows) =>
         [.. rows.OrderByDescending(r => r.Calls + r.RaceLosses).ThenBy(r => r.Provider, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal).ThenBy(r => r.Deployment, StringComparer.Ordinal)];
 
-    /// <summary>The counts behind a row; what counts where is <see cref="LlmTrafficRow"/>'s definition (the ledger's query mirrors it).</summary>
+    /// <summary>The counts behind a row; what counts where is <see cref="LlmTrafficRow"/>'s definition (the ledger's rollup trigger mirrors it).</summary>
     private sealed class Tally
     {
         private readonly LatencyHistogram _durations = new();
