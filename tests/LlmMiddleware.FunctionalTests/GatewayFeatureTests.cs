@@ -207,6 +207,7 @@ public sealed class GatewayFeatureTests(GatewayFixture fixture) : IClassFixture<
             """{"model":"gemini/text-embedding-004","input":"one","encoding_format":"float"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync());
 
         Assert.Equal([0.25f, -1.5f, 1f], embeddings[1].ToFloats().ToArray());
+        Assert.Equal(2, embeddings.Usage.InputTokenCount); // counted by the gateway: Gemini reports none
         Assert.Equal("second", fixture.Upstream.Calls.Last(c => c.Provider == "gemini" && c.Path.EndsWith(":batchEmbedContents", StringComparison.Ordinal) && c.Body.ToJsonString().Contains("second")).Body["requests"]![1]!["content"]!["parts"]![0]!["text"]!.GetValue<string>());
         Assert.Equal(-1.5, floats.RootElement.GetProperty("data")[0].GetProperty("embedding")[1].GetDouble());
         Assert.Equal("list", floats.RootElement.GetProperty("object").GetString());

@@ -266,6 +266,11 @@ public sealed class MeteringTests : IAsyncLifetime
         var record = await _sink.WaitForAsync(r => r.Operation == "embeddings");
         Assert.Equal(TiktokenEncoding.O200kBase.CountTokens("hello world") + TiktokenEncoding.O200kBase.CountTokens("second input"), record.InputTokens);
         Assert.Equal(LlmTokenSource.Counted, record.TokenSource);
+
+        // The caller is told the same count, not Gemini's silence as 0.
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(record.InputTokens, answer.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt64());
+        Assert.Equal(record.InputTokens, answer.RootElement.GetProperty("usage").GetProperty("total_tokens").GetInt64());
     }
 
     [Fact]

@@ -61,7 +61,7 @@ internal static class EmbeddingsEndpoint
         context.UsageCountedBy = tokenizer.Name;
         var providerBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
         using var output = new PooledBufferWriter(providerBody.Length);
-        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format"u8) == "base64", output);
+        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format"u8) == "base64", context.Usage.InputTokens, output);
         http.Response.ContentType = "application/json";
         await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
     }

@@ -153,8 +153,9 @@ internal abstract class LlmCodec
     public virtual bool WriteEmbeddingsRequest(ReadOnlySpan<byte> callerBody, string model, IReadOnlyList<string> inputs, int? dimensions, IBufferWriter<byte> output) =>
         throw new NotSupportedException($"{Protocol} has no embeddings API.");
 
-    /// <summary>Writes this protocol's embeddings answer in OpenAI's shape (when it was not passed through).</summary>
-    public virtual void WriteOpenAIEmbeddings(ReadOnlySpan<byte> providerBody, string model, bool base64, IBufferWriter<byte> output) =>
+    /// <summary>Writes this protocol's embeddings answer in OpenAI's shape (when it was not passed through), its usage
+    /// the <paramref name="promptTokens"/> the gateway counted (a protocol that reports none).</summary>
+    public virtual void WriteOpenAIEmbeddings(ReadOnlySpan<byte> providerBody, string model, bool base64, long promptTokens, IBufferWriter<byte> output) =>
         throw new NotSupportedException($"{Protocol} embeddings are passed through.");
 
     /// <summary>Protocols only providers speak (Gemini) refuse the caller-side operations.</summary>

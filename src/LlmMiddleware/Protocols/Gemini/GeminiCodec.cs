@@ -53,6 +53,6 @@ internal sealed class GeminiCodec : LlmCodec
         return false;
     }
 
-    public override void WriteOpenAIEmbeddings(ReadOnlySpan<byte> providerBody, string model, bool base64, IBufferWriter<byte> output) =>
-        GeminiEmbeddings.WriteOpenAIResponse(providerBody, model, base64, output);
+    public override void WriteOpenAIEmbeddings(ReadOnlySpan<byte> providerBody, string model, bool base64, long promptTokens, IBufferWriter<byte> output) =>
+        GeminiEmbeddings.WriteOpenAIResponse(providerBody, model, base64, promptTokens, output);
 }

@@ -35,7 +35,9 @@ internal static class GeminiEmbeddings
         writer.WriteEndObject();
     }
 
-    public static void WriteOpenAIResponse(ReadOnlySpan<byte> geminiBody, string model, bool base64, IBufferWriter<byte> output)
+    /// <summary>Gemini's embeddings answer in OpenAI's shape; Gemini reports no usage, so <paramref name="promptTokens"/>
+    /// (counted by the gateway) is reported.</summary>
+    public static void WriteOpenAIResponse(ReadOnlySpan<byte> geminiBody, string model, bool base64, long promptTokens, IBufferWriter<byte> output)
     {
         var reader = new Utf8JsonReader(geminiBody);
         using var doc = JsonDocument.ParseValue(ref reader);
@@ -74,8 +76,8 @@ internal static class GeminiEmbeddings
         writer.WriteEndArray();
         writer.WriteString("model"u8, model);
         writer.WriteStartObject("usage"u8);
-        writer.WriteNumber("prompt_tokens"u8, 0);
-        writer.WriteNumber("total_tokens"u8, 0);
+        writer.WriteNumber("prompt_tokens"u8, promptTokens);
+        writer.WriteNumber("total_tokens"u8, promptTokens);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
