@@ -85,7 +85,8 @@ public sealed class LedgerTests(PostgreSqlServer postgres) : IAsyncLifetime
         }
 
         Assert.Equal(15L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records"));
-        Assert.Equal(0m, await PostgreSqlServer.ScalarAsync<decimal>(database, "SELECT sum(cost) FROM llm_call_records WHERE provider = 'simulated'"));
+        // Priced at the sample's demo prices for the simulated provider.
+        Assert.Equal(15L, await PostgreSqlServer.ScalarAsync<long>(database, "SELECT count(*) FROM llm_call_records WHERE provider = 'simulated' AND cost > 0 AND price_version = 'demo'"));
     }
 
     [Fact]

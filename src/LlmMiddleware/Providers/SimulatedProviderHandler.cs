@@ -76,7 +76,7 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
         var last = request.Messages[^1];
         if (request.Model == JudgeModel)
         {
-            response.Content.Add(new LlmTextPart(Verdict(OpenAIRequestWriter.JoinText(last.Content))));
+            response.Content.Add(new LlmTextPart(JudgeReply(OpenAIRequestWriter.JoinText(last.Content))));
             response.FinishReason = LlmFinishReason.Stop;
             response.Usage = new LlmUsage { InputTokens = 1, OutputTokens = 1 };
             return response;
@@ -179,7 +179,7 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
     /// <summary>The model that answers as an experiment's judge would: a verdict drawn from the text judged, the same each time.</summary>
     public const string JudgeModel = "judge";
 
-    private static string Verdict(string judged)
+    private static string JudgeReply(string judged)
     {
         var drawn = System.IO.Hashing.XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(judged));
         return judged.Contains("\nAnswer A:\n", StringComparison.Ordinal)
