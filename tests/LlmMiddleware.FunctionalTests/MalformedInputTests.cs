@@ -85,6 +85,7 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
     [Theory]
     [InlineData("/v1/chat/completions")]
     [InlineData("/v1/messages")]
+    [InlineData("/v1/messages/count_tokens")]
     public async Task HugeBodyIs413InCallersProtocol(string path)
     {
         await using var gateway = await GatewayHost.StartAsync(fixture.Upstream, settings: new Dictionary<string, string?> { ["LlmGateway:MaxRequestBodyBytes"] = "1024" });
@@ -95,7 +96,7 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        if (path == "/v1/messages")
+        if (path.StartsWith("/v1/messages", StringComparison.Ordinal))
         {
             Assert.Equal("request_too_large", json.RootElement.GetProperty("error").GetProperty("type").GetString());
         }

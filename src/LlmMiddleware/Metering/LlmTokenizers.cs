@@ -47,6 +47,12 @@ internal sealed class LlmTokenizers
     /// <summary>The tokenizer for requests not yet routed to a model (o200k_base).</summary>
     public static CountingTokenizer Default => O200k.Value;
 
+    /// <summary>Whether <see cref="For"/> counts <paramref name="model"/> exactly: the host's tokenizer for it, or an
+    /// OpenAI model's own encoding (otherwise o200k_base only estimates).</summary>
+    public bool IsExact(string provider, string model) =>
+        (_registered.TryGetValue(provider, out var entry) && (entry.AllModels is not null || entry.Models.ContainsKey(model))) ||
+        TiktokenEncoding.GetEncodingNameForModel(model) is not null;
+
     /// <summary>The tokenizer that counts for <paramref name="model"/> served by <paramref name="provider"/>.</summary>
     public CountingTokenizer For(string? provider, string? model)
     {

@@ -15,6 +15,31 @@ public sealed partial class FakeUpstream
         "tools", "tool_choice", "thinking", "service_tier", "container", "mcp_servers", "output_config", "context_management", "inference_geo",
     ];
 
+    /// <summary>The fields Anthropic's count_tokens accepts; anything else (max_tokens, stream, temperature) is a 400 there.</summary>
+    private static readonly HashSet<string> CountTokensFields = ["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "output_config", "context_management", "cache_control", "speed"];
+
+    /// <summary>Anthropic's count_tokens: the same key and version checks, strict about its fields; counts a token per
+    /// four characters of the messages' JSON (the fake's own rule, so a test can tell its answer from a local count).</summary>
+    private async Task HandleAnthropicCountTokensAsync(HttpContext http)
+    {
+        var body = await ReadJsonAsync(http);
+        Record(new FakeCall("anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        var problem = http.Request.Headers["x-api-key"] != AnthropicKey ? "invalid x-api-key"
+            : string.IsNullOrEmpty(http.Request.Headers["anthropic-version"]) ? "anthropic-version: header is required"
+            : body is not JsonObject request ? "There was an issue with your request body: invalid JSON"
+            : request.Select(p => p.Key).FirstOrDefault(k => !CountTokensFields.Contains(k)) is { } extra ? $"{extra}: Extra inputs are not permitted"
+            : request["model"]?.GetValue<string>() is not { Length: > 0 } ? "model: Field required"
+            : request["messages"] is not JsonArray { Count: > 0 } ? "messages: Field required"
+            : null;
+        if (problem is not null)
+        {
+            await WriteJsonAsync(http, problem.StartsWith("invalid x-api-key", StringComparison.Ordinal) ? 401 : 400, new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = "invalid_request_error", ["message"] = problem } }.ToJsonString());
+            return;
+        }
+
+        await WriteJsonAsync(http, 200, new JsonObject { ["input_tokens"] = body!["messages"]!.ToJsonString().Length / 4 }.ToJsonString());
+    }
+
     private async Task HandleAnthropicAsync(HttpContext http)
     {
         var body = await ReadJsonAsync(http);

@@ -77,6 +77,7 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
         app.MapPost("/openai/v1/embeddings", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIEmbeddingsAsync(http)));
         app.MapPost("/anthropic/v1/messages", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicAsync(http), "anthropic"));
+        app.MapPost("/anthropic/v1/messages/count_tokens", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicCountTokensAsync(http), "anthropic"));
         app.MapPost("/gemini/v1beta/models/{**rest}", (HttpContext http) => Strict(http, () => fake!.HandleGeminiAsync(http), "gemini"));
         app.Map("/echo/{**rest}", async (HttpContext http) =>
         {

@@ -12,7 +12,8 @@ internal static class AnthropicRequestReader
         "model", "messages", "system", "stream", "max_tokens", "metadata", "output_config", "temperature", "thinking", "tool_choice", "top_k",
         "top_p", "stop_sequences", "tools");
 
-    public static LlmRequest Read(ReadOnlyMemory<byte> body)
+    /// <summary>Reads a Messages request; with <paramref name="countOnly"/> (a <c>count_tokens</c> body) without <c>max_tokens</c>.</summary>
+    public static LlmRequest Read(ReadOnlyMemory<byte> body, bool countOnly = false)
     {
         using var doc = Json.Parse(body, "request body");
         var root = doc.RootElement;
@@ -24,7 +25,7 @@ internal static class AnthropicRequestReader
         var request = new LlmRequest
         {
             Model = Json.OptionalString(root, "model"u8) is { Length: > 0 } model ? model : throw Json.Invalid("model: Field required", "model"),
-            MaxOutputTokens = Json.OptionalInt(root, "max_tokens"u8) ?? throw Json.Invalid("max_tokens: Field required", "max_tokens"),
+            MaxOutputTokens = Json.OptionalInt(root, "max_tokens"u8) ?? (countOnly ? 1 : throw Json.Invalid("max_tokens: Field required", "max_tokens")),
             Stream = Json.OptionalBool(root, "stream"u8) ?? false,
             Temperature = Json.OptionalNumber(root, "temperature"u8),
             TopP = Json.OptionalNumber(root, "top_p"u8),
