@@ -37,6 +37,7 @@ internal static class ProviderPresets
             OpenAIDialect.LegacyMaxTokens | OpenAIDialect.NoStreamOptions | OpenAIDialect.NoMessageName | OpenAIDialect.NineCharacterToolIds |
             OpenAIDialect.RandomSeed | OpenAIDialect.NoUser | OpenAIDialect.NoReasoningEffort),
         new("xai", LlmProviderKind.OpenAICompatible, "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL", true, OpenAIDialect.ReasoningModelsRejectSampling),
+        new("deepseek", LlmProviderKind.OpenAICompatible, "https://api.deepseek.com", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", true, OpenAIDialect.EchoReasoning),
         new("openrouter", LlmProviderKind.OpenAICompatible, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", true),
         new("together", LlmProviderKind.OpenAICompatible, "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", true),
         new("fireworks", LlmProviderKind.OpenAICompatible, "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY", "FIREWORKS_BASE_URL", true),

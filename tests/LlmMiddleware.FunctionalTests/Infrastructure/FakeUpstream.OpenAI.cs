@@ -28,6 +28,7 @@ public sealed partial class FakeUpstream
         {
             "azure" => http.Request.Headers["api-key"] == AzureKey && http.Request.Query.ContainsKey("api-version"),
             "mistral" => http.Request.Headers.Authorization == "Bearer " + MistralKey,
+            "deepseek" => http.Request.Headers.Authorization == "Bearer " + DeepSeekKey,
             _ => http.Request.Headers.Authorization == "Bearer " + OpenAIKey,
         };
         if (!authorized)
@@ -64,6 +65,12 @@ public sealed partial class FakeUpstream
             if (provider == "mistral" && message!["name"] is not null)
             {
                 await WriteJsonAsync(http, 422, Error("messages[].name: Extra inputs are not permitted"));
+                return;
+            }
+
+            if (provider == "deepseek" && message!["tool_calls"] is JsonArray { Count: > 0 } && message["reasoning_content"] is null)
+            {
+                await WriteJsonAsync(http, 400, Error("The reasoning_content in the thinking mode must be passed back to the API."));
                 return;
             }
 
@@ -114,6 +121,11 @@ public sealed partial class FakeUpstream
         if (request["stream"]?.GetValue<bool>() != true)
         {
             var message = new JsonObject { ["role"] = "assistant", ["content"] = plan.Text, ["refusal"] = null };
+            if (provider == "deepseek")
+            {
+                message["reasoning_content"] = DeepSeekThought;
+            }
+
             if (plan.ToolCalls.Count > 0)
             {
                 message["tool_calls"] = new JsonArray(plan.ToolCalls.Select(c => (JsonNode)new JsonObject
@@ -140,6 +152,11 @@ public sealed partial class FakeUpstream
         }.ToJsonString() + "\n\n";
 
         var events = new List<string> { Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }) };
+        if (provider == "deepseek")
+        {
+            events.Add(Chunk(new JsonObject { ["reasoning_content"] = DeepSeekThought }));
+        }
+
         if (plan.Text is { } reply)
         {
             var half = reply.Length / 2;

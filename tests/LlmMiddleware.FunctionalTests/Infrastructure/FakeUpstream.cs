@@ -30,6 +30,11 @@ public sealed partial class FakeUpstream : IAsyncDisposable
     public const string AzureKey = "azure-upstream-key";
     public const string MistralKey = "mistral-upstream-key";
 
+    public const string DeepSeekKey = "deepseek-upstream-key";
+
+    /// <summary>What the DeepSeek fake thinks before each answer (<c>reasoning_content</c>).</summary>
+    public const string DeepSeekThought = "Let me think this over.";
+
     private readonly WebApplication _app;
     private readonly List<FakeFault> _faults = [];
     private readonly ConcurrentDictionary<string, bool> _issuedSignatures = new();
@@ -74,6 +79,7 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         FakeUpstream? fake = null;
         app.MapPost("/openai/v1/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "openai")));
         app.MapPost("/mistral/v1/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "mistral")));
+        app.MapPost("/deepseek/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "deepseek")));
         app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
         app.MapPost("/openai/v1/embeddings", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIEmbeddingsAsync(http)));
         app.MapPost("/anthropic/v1/messages", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicAsync(http), "anthropic"));

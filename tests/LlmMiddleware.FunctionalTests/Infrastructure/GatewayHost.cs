@@ -38,6 +38,8 @@ public sealed class GatewayHost : IAsyncDisposable
         ["LlmGateway:Providers:azure:ApiVersion"] = "2024-10-21",
         ["LlmGateway:Providers:mistral:BaseUrl"] = upstream.BaseUrl + "/mistral/v1",
         ["LlmGateway:Providers:mistral:ApiKey"] = FakeUpstream.MistralKey,
+        ["LlmGateway:Providers:deepseek:BaseUrl"] = upstream.BaseUrl + "/deepseek",
+        ["LlmGateway:Providers:deepseek:ApiKey"] = FakeUpstream.DeepSeekKey,
         ["LlmGateway:Models:gpt:Provider"] = "openai",
         ["LlmGateway:Models:gpt:Model"] = "gpt-4o-mini",
         ["LlmGateway:Models:claude:Provider"] = "anthropic",

@@ -46,4 +46,8 @@ internal enum OpenAIDialect
     /// <summary>Echo Gemini thought signatures as <c>extra_content.google.thought_signature</c> on tool calls, and keep
     /// tool-call ids whole (Gemini's OpenAI-compatible endpoint).</summary>
     GeminiThoughtSignatures = 1 << 12,
+
+    /// <summary>Send an assistant turn's reasoning back as <c>reasoning_content</c>: DeepSeek's thinking mode refuses
+    /// (400) a conversation whose tool-calling turns lack it.</summary>
+    EchoReasoning = 1 << 13,
 }

@@ -234,6 +234,11 @@ internal static class OpenAIRequestWriter
             writer.WriteNull("content"u8);
         }
 
+        if (dialect.HasFlag(OpenAIDialect.EchoReasoning) && string.Concat(message.Content.OfType<LlmReasoningPart>().Select(r => r.Text)) is { Length: > 0 } reasoning)
+        {
+            writer.WriteString("reasoning_content"u8, reasoning);
+        }
+
         if (hasToolCalls)
         {
             writer.WriteStartArray("tool_calls"u8);
