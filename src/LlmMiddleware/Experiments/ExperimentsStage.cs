@@ -13,7 +13,7 @@ namespace LlmMiddleware.Experiments;
 /// <c>x-llm-arm</c> — then sends it there. The arm is on the call's record, span and <c>x-llm-experiment</c> /
 /// <c>x-llm-arm</c> response headers. Only the route changes, so calls still pass through untranslated where they can.
 /// </summary>
-internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, JudgeSampler judge, ExperimentStats stats, IServiceProvider services, TimeProvider time) : LlmCallStage
+internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities callers, JudgeSampler judge, ExperimentStats? stats, IServiceProvider services, TimeProvider time) : LlmCallStage
 {
     private CallPreparation? _preparation; // resolved on first use: preparation is built from the pipeline this stage is in
 
@@ -31,7 +31,11 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
         context.Task = TaskOf(context) ?? context.Task; // the call's own label over its route's
         if (context.IsJudgeCall)
         {
-            context.OnCompleted(Tally, stats); // the judge's spend, for the report
+            if (stats is not null)
+            {
+                context.OnCompleted(Tally, stats); // the judge's spend, for the report
+            }
+
             return next(context, cancellationToken);
         }
 
@@ -51,7 +55,10 @@ internal sealed class ExperimentsStage(ExperimentBook book, CallerIdentities cal
         if (!assignment.Overridden) // an arm picked by hand is a debugging call: not judged, not counted
         {
             judge.Consider(context, experiment, arm);
-            context.OnCompleted(Tally, stats); // after the judge's callback registers, so it runs first: counted before judged
+            if (stats is not null) // null when the ledger counts every instance's calls
+            {
+                context.OnCompleted(Tally, stats); // after the judge's callback registers, so it runs first: counted before judged
+            }
         }
 
         var headers = context.HttpContext.Response.Headers;

@@ -50,7 +50,7 @@ public static class LlmExperimentsGatewayBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelRedirect, ExperimentBook>(sp => sp.GetRequiredService<ExperimentBook>()));
         services.TryAddSingleton(sp => new LlmExperiments(sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<ExperimentReporter>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddKeyedSingleton<LlmCallStage>(BuiltInStages.Experiments, static (sp, _) => new ExperimentsStage(
-            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<JudgeSampler>(), sp.GetRequiredService<ExperimentStats>(), sp, sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<ExperimentBook>(), sp.GetRequiredService<CallerIdentities>(), sp.GetRequiredService<JudgeSampler>(), sp.GetRequiredService<IExperimentTallies>() as ExperimentStats, sp, sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 }
