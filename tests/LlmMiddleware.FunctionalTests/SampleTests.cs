@@ -232,6 +232,7 @@ public sealed class SampleTests
             var page = await http.GetStringAsync($"http://127.0.0.1:{port}/");
             var password = System.Text.RegularExpressions.Regex.Match(page, "user operator, password (op-demo-[0-9a-f]+)").Groups[1].Value;
             await ConsoleLines.Of(process).UntilAsync("Demo traffic sent");
+            await UntilJudgedAsync(port, password); // the judge works off the calls' path: its verdicts trail them
             using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
             await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Headless = true, Args = ["--no-sandbox"] });
             var signedIn = await (await browser.NewContextAsync(new() { HttpCredentials = new() { Username = "operator", Password = password } })).NewPageAsync();
@@ -252,6 +253,25 @@ public sealed class SampleTests
         finally
         {
             process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>Waits until the judge has scored both arms of the sample's demo experiment, asking its report.</summary>
+    private static async Task UntilJudgedAsync(int port, string password)
+    {
+        using var http = new HttpClient { DefaultRequestHeaders = { Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + password))) } };
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            var experiments = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/llm/dashboard/api/experiments", deadline.Token)).RootElement;
+            var arms = experiments.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "demo").GetProperty("report").GetProperty("tasks").EnumerateArray()
+                .SelectMany(t => t.GetProperty("arms").EnumerateArray()).ToList();
+            if (arms.Count == 2 && arms.All(a => a.TryGetProperty("judged", out var judged) && judged.GetInt32() >= 2))
+            {
+                return;
+            }
+
+            await Task.Delay(100, deadline.Token); // between questions; what is awaited is the report's state
         }
     }
 
