@@ -1,3 +1,5 @@
+using LlmMiddleware.Metering;
+
 namespace LlmMiddleware.Experiments.Reports;
 
 /// <summary>An experiment's calls of one task served by one arm.</summary>
@@ -12,12 +14,11 @@ internal interface IExperimentTallies
 }
 
 /// <summary>
-/// This instance's calls of each experiment, by task and arm, as they complete: counts, errors, cost, and the last
-/// 10,000 durations and times to first token of each (for percentiles); and what the judge's calls cost.
+/// This instance's calls of each experiment, by task and arm, as they complete: counts, errors, cost, and their
+/// durations and times to first token in <see cref="LatencyHistogram"/>s (for percentiles); and what the judge's calls cost.
 /// </summary>
 internal sealed class ExperimentStats : IExperimentTallies
 {
-    private const int Kept = 10_000;
     private readonly Dictionary<(string Experiment, string? Task, string Arm), Tally> _tallies = [];
     private readonly Dictionary<string, decimal> _judgeCost = [];
 
@@ -46,8 +47,15 @@ internal sealed class ExperimentStats : IExperimentTallies
             tally.Calls++;
             tally.Errors += record.Status == LlmCallStatus.Succeeded ? 0 : 1;
             tally.Cost += record.Cost ?? 0m;
-            Keep(tally.Durations, tally.Calls, record.Duration?.TotalMilliseconds);
-            Keep(tally.FirstTokens, tally.Calls, record.TimeToFirstToken?.TotalMilliseconds);
+            if (record.Duration is { } duration)
+            {
+                tally.Durations.Add(duration.TotalMilliseconds);
+            }
+
+            if (record.TimeToFirstToken is { } firstToken)
+            {
+                tally.FirstTokens.Add(firstToken.TotalMilliseconds);
+            }
         }
     }
 
@@ -56,36 +64,8 @@ internal sealed class ExperimentStats : IExperimentTallies
         lock (_tallies)
         {
             return new(([.. _tallies.Where(t => t.Key.Experiment == experiment).Select(t => new ArmTally(
-                t.Key.Task, t.Key.Arm, t.Value.Calls, t.Value.Errors, t.Value.Cost, Percentile(t.Value.Durations, 0.5) ?? 0, Percentile(t.Value.Durations, 0.95) ?? 0, Percentile(t.Value.FirstTokens, 0.5)))],
+                t.Key.Task, t.Key.Arm, t.Value.Calls, t.Value.Errors, t.Value.Cost, t.Value.Durations.Percentile(0.5) ?? 0, t.Value.Durations.Percentile(0.95) ?? 0, t.Value.FirstTokens.Percentile(0.5)))],
                 _judgeCost.GetValueOrDefault(experiment)));
-        }
-    }
-
-    private static double? Percentile(List<double> values, double rank)
-    {
-        if (values.Count == 0)
-        {
-            return null;
-        }
-
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Clamp((int)Math.Ceiling(rank * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
-
-    private static void Keep(List<double> kept, long calls, double? value)
-    {
-        if (value is not { } ms)
-        {
-            return;
-        }
-
-        if (kept.Count < Kept)
-        {
-            kept.Add(ms);
-        }
-        else
-        {
-            kept[(int)(calls % Kept)] = ms; // the oldest, round the ring
         }
     }
 
@@ -94,7 +74,7 @@ internal sealed class ExperimentStats : IExperimentTallies
         public long Calls;
         public long Errors;
         public decimal Cost;
-        public readonly List<double> Durations = [];
-        public readonly List<double> FirstTokens = [];
+        public readonly LatencyHistogram Durations = new();
+        public readonly LatencyHistogram FirstTokens = new();
     }
 }
