@@ -31,9 +31,9 @@ internal static class CountTokensEndpoint
         {
             using var body = await RequestBody.ReadAsync(http.Request, framing.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
             var request = AnthropicRequestReader.Read(body.WrittenMemory, countOnly: true);
-            if (keys is not null && http.Features.Get<LlmCallerFeature>() is null && !keys.Authenticate(http).Allows(request.Model))
+            if (keys is not null && http.Features.Get<LlmCallerFeature>() is null)
             {
-                throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, $"This API key may not use the model '{request.Model}'.") { Code = LlmErrorCodes.ModelNotAllowed, Param = "model" });
+                VirtualKeysStage.Admit(keys, http, request.Model);
             }
 
             // A group is counted for its first deployment: the one that serves it when all are well.

@@ -16,19 +16,21 @@ internal sealed class VirtualKeysStage(VirtualKeyIndex index) : LlmCallStage
     {
         if (context.HttpContext.Features.Get<LlmCallerFeature>() is null)
         {
-            var key = index.Authenticate(context.HttpContext);
-            if (!key.Allows(context.RequestedModel))
-            {
-                throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, $"API key {key.Key.Id} may not use the model '{context.RequestedModel}'.")
-                {
-                    Code = LlmErrorCodes.ModelNotAllowed,
-                    Param = "model",
-                });
-            }
-
-            context.Caller = key.IdentityFor(context.Request.User);
+            context.Caller = Admit(index, context.HttpContext, context.RequestedModel).IdentityFor(context.Request.User);
         }
 
         return next(context, cancellationToken);
+    }
+
+    /// <summary>The caller's valid key, if it may use <paramref name="model"/>; otherwise the refusal (401, or 403
+    /// <c>model_not_allowed</c>). Also for requests outside the pipeline (<c>count_tokens</c>).</summary>
+    public static VirtualKeyEntry Admit(VirtualKeyIndex index, Microsoft.AspNetCore.Http.HttpContext http, string model)
+    {
+        var key = index.Authenticate(http);
+        return key.Allows(model) ? key : throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, $"API key {key.Key.Id} may not use the model '{model}'.")
+        {
+            Code = LlmErrorCodes.ModelNotAllowed,
+            Param = "model",
+        });
     }
 }
