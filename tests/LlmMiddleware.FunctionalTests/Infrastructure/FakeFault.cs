@@ -53,7 +53,10 @@ public sealed partial class FakeUpstream
             fault.Holding.TrySetResult();
             try
             {
-                await (fault.HoldUntil ?? Task.Delay(fault.HeaderDelay)).WaitAsync(http.RequestAborted);
+                // Resumed on the thread pool, never inline: a test's release (SetResult on its own thread) would
+                // otherwise run the rest of this request on xunit's test context, which the parallel tests share and
+                // can starve (a held call once went unanswered for 100 s in a full run).
+                await (fault.HoldUntil ?? Task.Delay(fault.HeaderDelay)).WaitAsync(http.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             }
             catch (OperationCanceledException)
             {
