@@ -167,4 +167,41 @@ public sealed class AnthropicSdkTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Equal("Results: sunny, noon", text);
         Assert.Contains("noon", fixture.Upstream.LastCall(provider).Body.ToJsonString());
     }
+
+    /// <summary>Claude Code's newer fields: <c>context_management</c> reaches Anthropic as sent and is left out for
+    /// other providers (which would refuse it), and adaptive thinking with an effort becomes their reasoning effort.</summary>
+    [Theory]
+    [InlineData("claude", "anthropic")]
+    [InlineData("gpt", "openai")]
+    [InlineData("gem", "gemini")]
+    public async Task ContextManagementAndAdaptiveThinkingReachEachProviderInItsOwnTerms(string model, string provider)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, fixture.Gateway.BaseUrl + "/v1/messages")
+        {
+            Content = new StringContent($$"""
+                {"model":"{{model}}","max_tokens":2048,"thinking":{"type":"adaptive"},"output_config":{"effort":"high"},
+                 "context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]},"messages":[{"role":"user","content":"Hi there"}]}
+                """, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", "caller-key");
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await fixture.Http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var sent = fixture.Upstream.LastCall(provider).Body;
+        Assert.Equal(provider == "anthropic", sent["context_management"] is not null);
+        switch (provider)
+        {
+            case "anthropic":
+                Assert.Equal("adaptive", sent["thinking"]!["type"]!.GetValue<string>());
+                break;
+            case "openai":
+                Assert.Equal("high", sent["reasoning_effort"]!.GetValue<string>());
+                break;
+            default:
+                Assert.Equal(24576, sent["generationConfig"]!["thinkingConfig"]!["thinkingBudget"]!.GetValue<int>());
+                break;
+        }
+    }
 }

@@ -25,6 +25,29 @@ public sealed class TranslationRuleTests
         return JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement;
     }
 
+    [Theory]
+    [InlineData("""{"type":"adaptive"}""", null, null, -1)] // on, at each provider's default depth
+    [InlineData("""{"type":"adaptive"},"output_config":{"effort":"high"}""", "high", "high", 24576)]
+    [InlineData("""{"type":"adaptive"},"output_config":{"effort":"low"}""", "low", "low", 1024)]
+    [InlineData("""{"type":"enabled","budget_tokens":3000}""", null, "medium", 3000)] // a budget reaches only reasoning models
+    [InlineData("""{"type":"disabled"}""", null, "none", 0)]
+    public void AnthropicThinkingReachesOpenAIAndGeminiAsTheirOwnReasoning(string thinking, string? toGpt4o, string? toO3, int geminiBudget)
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"m","max_tokens":5000,"thinking":{{thinking}},"messages":[{"role":"user","content":"hi"}]}""");
+        string? Effort(string model)
+        {
+            using var output = new PooledBufferWriter();
+            OpenAIRequestWriter.Write(AnthropicRequestReader.Read(body), model, OpenAIDialect.None, new TranslationState(), output);
+            return JsonDocument.Parse(output.WrittenMemory.ToArray()).RootElement.TryGetProperty("reasoning_effort", out var effort) ? effort.GetString() : null;
+        }
+
+        using var gemini = new PooledBufferWriter();
+        GeminiRequestWriter.Write(AnthropicRequestReader.Read(body), gemini);
+        var budget = JsonDocument.Parse(gemini.WrittenMemory.ToArray()).RootElement.GetProperty("generationConfig").GetProperty("thinkingConfig").GetProperty("thinkingBudget").GetInt32();
+
+        Assert.Equal((toGpt4o, toO3, geminiBudget), (Effort("gpt-4o"), Effort("o3"), budget));
+    }
+
     [Fact]
     public void AnImageHeldAsBytesIsWrittenAsBase64ToEveryProvider()
     {

@@ -271,8 +271,8 @@ internal static class AnthropicRequestReader
             case "enabled":
                 request.Reasoning = new LlmReasoning { BudgetTokens = Json.OptionalInt(thinking, "budget_tokens"u8) };
                 break;
-            case "adaptive":
-                request.Reasoning = new LlmReasoning { Effort = Json.String(outputConfig, "effort"u8) ?? "medium" };
+            case "adaptive": // with no effort: on, as deep as the provider decides by default
+                request.Reasoning = new LlmReasoning { Effort = Json.String(outputConfig, "effort"u8) };
                 break;
             case "disabled":
                 request.Reasoning = new LlmReasoning { Disabled = true };

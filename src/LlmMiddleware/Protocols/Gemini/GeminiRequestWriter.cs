@@ -240,6 +240,7 @@ internal static class GeminiRequestWriter
             {
                 writer.WriteNumber("thinkingBudget"u8, reasoning.BudgetTokens ?? reasoning.Effort switch
                 {
+                    null => -1, // dynamic: the model decides, Gemini's default
                     "minimal" or "low" => 1024,
                     "high" or "xhigh" or "max" => 24576,
                     _ => 8192,

@@ -110,9 +110,11 @@ internal static class OpenAIRequestWriter
             writer.WriteString("user"u8, user);
         }
 
-        // An effort the caller chose is sent as is; a thinking budget (from Anthropic callers) only to models known to
-        // reason, since OpenAI rejects reasoning_effort on other models.
-        if (request.Reasoning is { } reasoning && !dialect.HasFlag(OpenAIDialect.NoReasoningEffort) && (reasoning.Effort is not null || IsOpenAIReasoningModel(model)))
+        // An effort the caller chose is sent as is; a thinking budget or "off" (from Anthropic callers) only to models
+        // known to reason, since OpenAI rejects reasoning_effort on other models; reasoning on with neither (Anthropic's
+        // adaptive thinking) is the provider's default, so nothing is sent.
+        if (request.Reasoning is { } reasoning && !dialect.HasFlag(OpenAIDialect.NoReasoningEffort) &&
+            (reasoning.Effort is not null || (IsOpenAIReasoningModel(model) && (reasoning.Disabled || reasoning.BudgetTokens is not null))))
         {
             writer.WriteString("reasoning_effort"u8, reasoning.Disabled ? "none" : reasoning.Effort ?? EffortFromBudget(reasoning.BudgetTokens));
         }
