@@ -26,20 +26,20 @@ internal sealed class LlmMeter
     private readonly LlmModelCatalog _catalog;
     private readonly LlmMeteringOptions _options;
     private readonly LlmSpendAggregator _spend;
-    private readonly LlmTrafficAggregator _traffic;
+    private readonly LlmTrafficAggregator? _traffic;
     private readonly LlmCallRecordDispatcher _dispatcher;
     private readonly LlmUsageMetrics _metrics;
     private readonly LlmTokenizers _tokenizers;
     private readonly CallerIdentities _callers;
 
-    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, LlmTrafficAggregator traffic, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers, CallerIdentities callers)
+    public LlmMeter(LlmModelCatalog catalog, IOptions<LlmGatewayOptions> options, LlmSpendAggregator spend, ILlmTrafficReport traffic, LlmCallRecordDispatcher dispatcher, LlmUsageMetrics metrics, LlmTokenizers tokenizers, CallerIdentities callers)
     {
         _callers = callers;
         _tokenizers = tokenizers;
         _catalog = catalog;
         _options = options.Value.Metering;
         _spend = spend;
-        _traffic = traffic;
+        _traffic = traffic as LlmTrafficAggregator; // null when another report (the ledger's) replaces this instance's
         _dispatcher = dispatcher;
         _metrics = metrics;
     }
@@ -172,7 +172,7 @@ internal sealed class LlmMeter
     private void Publish(LlmCallRecord record)
     {
         _spend.Add(record);
-        _traffic.Add(record);
+        _traffic?.Add(record);
         _metrics.Record(record);
         _dispatcher.Enqueue(record);
     }
