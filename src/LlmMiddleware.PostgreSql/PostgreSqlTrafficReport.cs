@@ -27,13 +27,15 @@ internal sealed class PostgreSqlTrafficReport(PostgreSqlCallLedger ledger) : ILl
             LedgerRollups.AddDays(command.Parameters, from, to);
         }
 
-        var counts = new List<(string Provider, string Model, string Deployment, long[] Counts, decimal Saved)>();
+        // The counts first (percentiles filled in below, from the second result's buckets).
+        var rows = new List<LlmTrafficRow>();
         var latencies = new Dictionary<(string, string, string, char), LatencyHistogram>();
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            counts.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                [reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11)], reader.GetDecimal(7)));
+            rows.Add(new LlmTrafficRow(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), null, null, null, null,
+                reader.GetInt64(5), reader.GetInt64(6), reader.GetDecimal(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11)));
         }
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -44,13 +46,19 @@ internal sealed class PostgreSqlTrafficReport(PostgreSqlCallLedger ledger) : ILl
             histogram.Add(reader.GetInt16(4), reader.GetInt64(5));
         }
 
-        return LlmTrafficAggregator.Busiest(counts.Select(r =>
+        // The rollups store no nulls: '' stands for no model or no deployment.
+        return LlmTrafficAggregator.Busiest(rows.Select(r =>
         {
-            var (durations, firstTokens) = (latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment, 'd')), latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment, 't')));
-            var c = r.Counts;
-            return new LlmTrafficRow(
-                r.Provider, r.Model.Length == 0 ? "(none)" : r.Model, r.Deployment.Length == 0 ? null : r.Deployment, c[0], c[1],
-                durations?.Percentile(0.5), durations?.Percentile(0.95), firstTokens?.Percentile(0.5), firstTokens?.Percentile(0.95), c[2], c[3], r.Saved, c[4], c[5], c[6], c[7]);
+            var (durations, firstTokens) = (latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment!, 'd')), latencies.GetValueOrDefault((r.Provider, r.Model, r.Deployment!, 't')));
+            return r with
+            {
+                Model = r.Model.Length == 0 ? "(none)" : r.Model,
+                Deployment = r.Deployment!.Length == 0 ? null : r.Deployment,
+                LatencyP50Ms = durations?.Percentile(0.5),
+                LatencyP95Ms = durations?.Percentile(0.95),
+                TimeToFirstTokenP50Ms = firstTokens?.Percentile(0.5),
+                TimeToFirstTokenP95Ms = firstTokens?.Percentile(0.95),
+            };
         }));
     }
 }
