@@ -67,7 +67,7 @@ public sealed class MeteringTests : IAsyncLifetime
         Assert.Equal(cost, Header(response, "x-llm-cost-usd"));
         Assert.Equal(input.ToString(), Header(response, "x-llm-input-tokens"));
         Assert.Equal(output.ToString(), Header(response, "x-llm-output-tokens"));
-        Assert.Equal("2026-11-01", Header(response, "x-llm-price-version"));
+        Assert.Equal("@pydantic/genai-prices@0.1.8", Header(response, "x-llm-price-version"));
 
         var record = await _sink.WaitForAsync(r => r.Provider + "/" + r.Model == model);
         Assert.Equal((input, cached, output, reasoning), (record.InputTokens, record.CachedInputTokens, record.OutputTokens, record.ReasoningTokens));

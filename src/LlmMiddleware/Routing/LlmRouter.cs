@@ -63,7 +63,7 @@ internal sealed class LlmRouter
     /// </summary>
     public async ValueTask<List<LlmDeployment>> RouteAsync(string group, LlmRequestContext context, CancellationToken cancellationToken)
     {
-        var needs = RequestNeeds.From(context.Request, context.Codec);
+        var needs = RequestNeeds.From(context.Request, context.Codec) with { At = context.StartedAt };
         context.EstimatedPromptTokens = needs.InputTokens;
         var candidates = new List<LlmDeployment>();
         var visited = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

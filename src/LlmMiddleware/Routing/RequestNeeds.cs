@@ -6,6 +6,9 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
     /// <summary>Output tokens assumed for cost estimates when the caller sets no limit.</summary>
     public const int AssumedOutputTokens = 256;
 
+    /// <summary>When the call started: prices are those in force then.</summary>
+    public DateTimeOffset At { get; init; }
+
     /// <summary>
     /// Counts the prompt with the tokenizer and the chat format's overheads (<see cref="Metering.ChatTokenCounter"/>;
     /// o200k_base, as the deployment is not chosen yet) and collects the capabilities the request uses.
@@ -63,8 +66,8 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
             (InputTokens + OutputTokens <= info.ContextWindow && (info.MaxOutputTokens <= 0 || OutputTokens <= info.MaxOutputTokens));
     }
 
-    /// <summary>Expected cost in USD from list prices; unknown prices sort last.</summary>
-    public double ExpectedCost(LlmDeployment deployment) => deployment.Info?.Pricing is { } pricing
+    /// <summary>Expected cost in USD from the list prices in force (at the prompt's tier); unknown prices sort last.</summary>
+    public double ExpectedCost(LlmDeployment deployment) => deployment.Info?.PricingAt(At)?.ForInputTokens(InputTokens) is { } pricing
         ? ((double)pricing.Input * InputTokens + (double)pricing.Output * Math.Max(OutputTokens, AssumedOutputTokens)) / 1_000_000
         : double.PositiveInfinity;
 }

@@ -76,7 +76,7 @@ public sealed partial class LayeringTests
     /// <summary>The code without comments and string literals, where names in prose would read as uses.</summary>
     private static string Code(string text) => CommentOrString().Replace(text, match => match.Value.StartsWith('/') ? " " : "\"\"");
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "LlmMiddleware.sln")))

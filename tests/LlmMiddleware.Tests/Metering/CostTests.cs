@@ -68,7 +68,8 @@ public sealed class CostTests
         var current = gpt4o.PricingAt(new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero))!;
         Assert.Equal(2.50m, current.Input);
         Assert.Equal("2026-11-01+2024-10-02", current.Version);
-        Assert.Null(gpt4o.PricingAt(new DateTimeOffset(2023, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        // Before our first dated price, the price list's standing price.
+        Assert.Equal("@pydantic/genai-prices@0.1.8", gpt4o.PricingAt(new DateTimeOffset(2023, 1, 1, 0, 0, 0, TimeSpan.Zero))!.Version);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ internal sealed class CostBound(LlmRouter router, LlmModelCatalog catalog, int a
 
     private decimal Cost(LlmModelInfo? info, long prompt, int? maxOutput, DateTimeOffset at)
     {
-        if (info?.PricingAt(at) is not { } price)
+        if (info?.PricingAt(at)?.ForInputTokens(prompt) is not { } price)
         {
             return 0m;
         }
