@@ -35,7 +35,7 @@ public sealed class MalformedInputTests(GatewayFixture fixture) : IClassFixture<
         { "{not json", 400, "not valid JSON" },
         { """{"model":"claude","messages":[{"role":"user","content":"hi"}]}""", 400, "max_tokens: Field required" },
         { """{"model":"claude","max_tokens":"many","messages":[{"role":"user","content":"hi"}]}""", 400, "must be an integer" },
-        { """{"model":"claude","max_tokens":10,"messages":[{"role":"robot","content":"hi"}]}""", 400, "Input should be 'user' or 'assistant'" },
+        { """{"model":"claude","max_tokens":10,"messages":[{"role":"robot","content":"hi"}]}""", 400, "Input should be 'user', 'assistant' or 'system'" },
         { """{"model":"gpt","max_tokens":10,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}""", 400, "Content of type 'document' from an Anthropic request cannot be sent" },
         { """{"model":"gem","max_tokens":10,"messages":[{"role":"user","content":"q"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}""", 400, "Tool 'web_search'" },
         { """{"model":"claude","max_tokens":10,"temperature":1.5,"messages":[{"role":"user","content":"hi"}]}""", 400, "temperature" },

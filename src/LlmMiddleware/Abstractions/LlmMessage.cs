@@ -11,6 +11,13 @@ public enum LlmRole
 
     /// <summary>Tool results (OpenAI <c>role:"tool"</c>); Anthropic and Gemini carry them in a user turn.</summary>
     Tool,
+
+    /// <summary>
+    /// Instructions given mid-conversation, where they stand (Anthropic <c>role:"system"</c> messages, as Claude Code
+    /// sends them); instructions ahead of the conversation are <see cref="LlmRequest.System"/>. Providers without such
+    /// messages get them as they can: OpenAI as system messages in place, Gemini folded into the user turn there.
+    /// </summary>
+    System,
 }
 
 /// <summary>One turn of the conversation.</summary>

@@ -33,7 +33,7 @@ internal static class SemanticRules
 
             if (request.Messages.Count > 1)
             {
-                text.Append(message.Role == LlmRole.User ? "user: " : "assistant: ");
+                text.Append(message.Role switch { LlmRole.User => "user: ", LlmRole.System => "system: ", _ => "assistant: " });
             }
 
             foreach (var part in message.Content)

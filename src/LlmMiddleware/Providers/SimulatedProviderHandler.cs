@@ -73,7 +73,8 @@ internal sealed class SimulatedProviderHandler(TimeProvider timeProvider) : Http
             Created = timeProvider.GetUtcNow().ToUnixTimeSeconds(),
         };
 
-        var last = request.Messages[^1];
+        // The turn to answer: trailing mid-conversation instructions (Claude Code ends its first request with them) are not it.
+        var last = request.Messages.FindLast(m => m.Role != LlmRole.System) ?? request.Messages[^1];
         if (request.Model == JudgeModel)
         {
             response.Content.Add(new LlmTextPart(JudgeReply(OpenAIRequestWriter.JoinText(last.Content))));

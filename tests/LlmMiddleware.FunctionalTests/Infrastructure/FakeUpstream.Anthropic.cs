@@ -65,7 +65,7 @@ public sealed partial class FakeUpstream
             return;
         }
 
-        var problem = ValidateAnthropic(request);
+        var problem = ValidateAnthropic(request, http.Request.Headers["anthropic-beta"].ToString());
         if (problem is not null)
         {
             await WriteJsonAsync(http, 400, Error(problem));
@@ -160,7 +160,7 @@ public sealed partial class FakeUpstream
     };
 
     /// <summary>The rules the real Messages API enforces that translation most often breaks.</summary>
-    private static string? ValidateAnthropic(JsonObject request)
+    private static string? ValidateAnthropic(JsonObject request, string betas)
     {
         foreach (var (key, _) in request)
         {
@@ -187,6 +187,27 @@ public sealed partial class FakeUpstream
         for (var i = 0; i < messages.Count; i++)
         {
             var role = messages[i]!["role"]!.GetValue<string>();
+            if (role == "system")
+            {
+                // Mid-conversation instructions exist only under their beta, hold text only, and sit outside the alternation.
+                if (!betas.Contains("mid-conversation-system-2026-04-07", StringComparison.Ordinal))
+                {
+                    return $"messages.{i}.role: Input should be 'user' or 'assistant'";
+                }
+
+                if (messages[i]!["content"] is JsonArray systemBlocks && systemBlocks.Any(b => b!["type"]!.GetValue<string>() != "text"))
+                {
+                    return $"messages.{i}.content: system messages may only contain text blocks";
+                }
+
+                continue;
+            }
+
+            if (role is not ("user" or "assistant"))
+            {
+                return $"messages.{i}.role: Input should be 'user' or 'assistant'";
+            }
+
             if (role == previousRole)
             {
                 return $"messages: roles must alternate between \"user\" and \"assistant\"";

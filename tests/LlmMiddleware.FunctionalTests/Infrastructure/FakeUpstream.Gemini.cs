@@ -58,7 +58,10 @@ public sealed partial class FakeUpstream
 
             foreach (var part in parts)
             {
-                if (part!["functionCall"] is not null && (part["thoughtSignature"]?.GetValue<string>() is not { } signature || !_issuedSignatures.ContainsKey(signature)))
+                // Gemini 3: each call carries the signature it was issued with, or the documented placeholder for
+                // calls from another model's history.
+                if (part!["functionCall"] is not null && (part["thoughtSignature"]?.GetValue<string>() is not { } signature
+                    || !(_issuedSignatures.ContainsKey(signature) || signature == "skip_thought_signature_validator")))
                 {
                     await WriteJsonAsync(http, 400, Error(400, "Function call is missing a thought_signature in functionCall parts.", "INVALID_ARGUMENT"));
                     return;

@@ -49,6 +49,46 @@ public sealed class TranslationRuleTests
     }
 
     [Fact]
+    public void MidConversationSystemMessagesStayInPlaceForEachProviderInItsOwnTerms()
+    {
+        var body = Encoding.UTF8.GetBytes("""
+            {"model":"m","max_tokens":100,"system":"Be brief.","messages":[
+              {"role":"user","content":"hi"},
+              {"role":"system","content":[{"type":"text","text":"Tools changed.","cache_control":{"type":"ephemeral"}}]},
+              {"role":"assistant","content":"hello"},
+              {"role":"user","content":"again"},
+              {"role":"system","content":"Skills: none."}]}
+            """);
+
+        using var anthropic = new PooledBufferWriter();
+        AnthropicRequestWriter.Write(AnthropicRequestReader.Read(body), "claude", 4096, new TranslationState(), anthropic);
+        var toAnthropic = JsonDocument.Parse(anthropic.WrittenMemory.ToArray()).RootElement.GetProperty("messages");
+        Assert.Equal(["user", "system", "assistant", "user", "system"], toAnthropic.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal("ephemeral", toAnthropic[1].GetProperty("content")[0].GetProperty("cache_control").GetProperty("type").GetString());
+
+        var toOpenAI = ToOpenAI(Encoding.UTF8.GetString(body), new TranslationState()).GetProperty("messages");
+        Assert.Equal(["system", "user", "system", "assistant", "user", "system"], toOpenAI.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal("Tools changed.", toOpenAI[2].GetProperty("content").GetString());
+
+        using var gemini = new PooledBufferWriter();
+        GeminiRequestWriter.Write(AnthropicRequestReader.Read(body), gemini);
+        var contents = JsonDocument.Parse(gemini.WrittenMemory.ToArray()).RootElement.GetProperty("contents");
+        Assert.Equal(["user", "model", "user"], contents.EnumerateArray().Select(c => c.GetProperty("role").GetString()));
+        Assert.Equal(["hi", "Tools changed."], contents[0].GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("text").GetString()));
+        Assert.Equal(["again", "Skills: none."], contents[2].GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("text").GetString()));
+    }
+
+    [Theory]
+    [InlineData("""{"role":"tool","content":"x"}""", "messages.1.role: Input should be 'user', 'assistant' or 'system'")]
+    [InlineData("""{"role":"system","content":[{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}""", "messages.1.content: system messages hold text blocks only")]
+    public void MessagesOfAnotherRoleOrSystemMessagesOfOtherContentAreRefused(string message, string error)
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"m","max_tokens":100,"messages":[{"role":"user","content":"hi"},{{message}}]}""");
+
+        Assert.Equal(error, Assert.Throws<LlmGatewayException>(() => AnthropicRequestReader.Read(body)).Message);
+    }
+
+    [Fact]
     public void AnImageHeldAsBytesIsWrittenAsBase64ToEveryProvider()
     {
         byte[] png = [0x89, 0x50, 0x4E, 0x47, 0xFB, 0xFF]; // base64 with '+' and '/'

@@ -105,12 +105,26 @@ internal static class AnthropicRequestReader
         {
             var param = $"messages.{i++}";
             var role = message.ValueKind == JsonValueKind.Object ? Json.OptionalString(message, "role"u8) : null;
-            if (role is not ("user" or "assistant"))
+            if (role is not ("user" or "assistant" or "system"))
             {
-                throw Json.Invalid($"{param}.role: Input should be 'user' or 'assistant'", param + ".role");
+                throw Json.Invalid($"{param}.role: Input should be 'user', 'assistant' or 'system'", param + ".role");
             }
 
             var content = Json.Property(message, "content"u8);
+            if (role == "system")
+            {
+                // Mid-conversation instructions (beta mid-conversation-system-2026-04-07): text only, kept in place.
+                var system = new LlmMessage(LlmRole.System);
+                ReadBlocks(content, param, system.Content, null);
+                if (system.Content.Exists(p => p is not LlmTextPart))
+                {
+                    throw Json.Invalid($"{param}.content: system messages hold text blocks only", param + ".content");
+                }
+
+                request.Messages.Add(system);
+                continue;
+            }
+
             if (role == "assistant")
             {
                 var assistant = new LlmMessage(LlmRole.Assistant);

@@ -132,8 +132,8 @@ internal static partial class AnthropicRequestWriter
 
     private static void WriteMessages(Utf8JsonWriter writer, LlmRequest request, bool thinking)
     {
-        var turns = ConversationTurns.Merge(request.Messages, IsSendable);
-        if (!thinking && turns.Count > 0 && turns[^1].Assistant)
+        var turns = ConversationTurns.Merge(request.Messages, IsSendable, systemTurns: true);
+        if (!thinking && turns.Count > 0 && turns[^1].Role == LlmRole.Assistant)
         {
             // "When thinking is disabled, an assistant message in the final position cannot contain thinking."
             turns[^1].Parts.RemoveAll(p => p is LlmReasoningPart);
@@ -144,10 +144,10 @@ internal static partial class AnthropicRequestWriter
         }
 
         writer.WriteStartArray("messages"u8);
-        foreach (var (assistant, blocks) in turns)
+        foreach (var (role, blocks) in turns)
         {
             writer.WriteStartObject();
-            writer.WriteString("role"u8, assistant ? "assistant"u8 : "user"u8);
+            writer.WriteString("role"u8, role switch { LlmRole.Assistant => "assistant"u8, LlmRole.System => "system"u8, _ => "user"u8 });
             writer.WriteStartArray("content"u8);
             foreach (var block in blocks)
             {

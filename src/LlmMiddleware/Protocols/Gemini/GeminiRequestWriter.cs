@@ -79,10 +79,10 @@ internal static class GeminiRequestWriter
 
         // Thought text is not sent back (only thought signatures matter) and Gemini rejects empty parts.
         writer.WriteStartArray("contents"u8);
-        foreach (var (model, parts) in ConversationTurns.Merge(request.Messages, p => p is not LlmReasoningPart && p is not LlmTextPart { Text.Length: 0 }))
+        foreach (var (role, parts) in ConversationTurns.Merge(request.Messages, p => p is not LlmReasoningPart && p is not LlmTextPart { Text.Length: 0 }, systemTurns: false))
         {
             writer.WriteStartObject();
-            writer.WriteString("role"u8, model ? "model"u8 : "user"u8);
+            writer.WriteString("role"u8, role == LlmRole.Assistant ? "model"u8 : "user"u8);
             writer.WriteStartArray("parts"u8);
             foreach (var part in parts)
             {
@@ -119,10 +119,9 @@ internal static class GeminiRequestWriter
                 writer.WritePropertyName("args"u8);
                 Json.WriteRawJson(writer, Json.NormalizeObjectJson(call.ArgumentsJson));
                 writer.WriteEndObject();
-                if (GeminiThoughtSignatures.Extract(call.Id) is { } signature)
-                {
-                    writer.WriteString("thoughtSignature"u8, signature);
-                }
+                // A call Gemini did not make (history from another model, such as a Claude Code session moved over)
+                // has no signature, which Gemini 3 refuses; its documented placeholder for such history is accepted.
+                writer.WriteString("thoughtSignature"u8, GeminiThoughtSignatures.Extract(call.Id) ?? "skip_thought_signature_validator");
 
                 break;
             case LlmToolResultPart result:

@@ -187,6 +187,12 @@ internal static class OpenAIRequestWriter
                 case LlmRole.Assistant:
                     WriteAssistant(writer, message, dialect);
                     break;
+                case LlmRole.System:
+                    writer.WriteStartObject();
+                    writer.WriteString("role"u8, "system"u8);
+                    writer.WriteString("content"u8, JoinText(message.Content));
+                    writer.WriteEndObject();
+                    break;
                 case LlmRole.Tool:
                     foreach (var part in message.Content)
                     {
