@@ -48,6 +48,10 @@ public sealed class LlmRequest
     /// <summary>Structured-output request; <see langword="null"/> for free text.</summary>
     public LlmResponseFormat? ResponseFormat { get; set; }
 
+    /// <summary>The caller's own fallback models and provider preferences (OpenAI protocol's <c>models</c> and
+    /// <c>provider</c>); <see langword="null"/> when it sent none.</summary>
+    public LlmRequestRouting? Routing { get; set; }
+
     /// <summary>Reasoning / extended-thinking settings; <see langword="null"/> when not requested.</summary>
     public LlmReasoning? Reasoning { get; set; }
 

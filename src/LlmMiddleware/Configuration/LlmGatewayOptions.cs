@@ -45,6 +45,14 @@ public sealed class LlmGatewayOptions
     /// and <c>x-llm-attempts</c>. Default <see langword="true"/>; turn off to keep routing details from callers.</summary>
     public bool EmitRouteHeaders { get; set; } = true;
 
+    /// <summary>
+    /// Whether callers may steer their own routing on OpenAI-protocol requests, OpenRouter-style: <c>models</c> (fallback
+    /// models, each also checked against the caller's virtual key) and <c>provider: {order, allow_fallbacks, sort}</c>.
+    /// They only reorder or narrow what the host configured. Default <see langword="true"/>; when off, the fields are
+    /// not interpreted and reach an OpenAI-protocol provider as the caller sent them.
+    /// </summary>
+    public bool PerRequestRouting { get; set; } = true;
+
     /// <summary>Caller request headers that LLM routes on YARP forward to providers besides the built-in few
     /// (<c>Accept</c>, <c>User-Agent</c>, trace context, and an Anthropic caller's <c>anthropic-*</c> to Anthropic).
     /// Empty by default: credentials, cookies and identity or organization headers never leave the edge.</summary>

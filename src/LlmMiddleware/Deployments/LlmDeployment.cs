@@ -15,6 +15,7 @@ public sealed class LlmDeployment
     private int _inFlight;
     private double _ttftMs = double.NaN;
     private double _durationMs = double.NaN;
+    private double _tokensPerSecond = double.NaN;
     private long _coolingUntilUtcTicks; // 0 = not cooling; one word, so a reader never sees half of a write
 
     internal LlmDeployment(string name, string group, LlmProviderEndpoint endpoint, string model, double weight, IReadOnlyList<string> tags, LlmModelInfo? info)
@@ -78,6 +79,9 @@ public sealed class LlmDeployment
     internal ResiliencePipeline<HttpResponseMessage> Pipeline { get; set; } = ResiliencePipeline<HttpResponseMessage>.Empty;
 
     internal LlmModelCapabilities Capabilities { get; }
+
+    /// <summary>Sort key for throughput, best first: unmeasured deployments before any measured one, so each gets measured.</summary>
+    internal double ThroughputKey => double.IsNaN(_tokensPerSecond) ? double.NegativeInfinity : -_tokensPerSecond;
 
     internal double LatencyKeyMs(bool stream)
     {
@@ -168,8 +172,14 @@ public sealed class LlmDeployment
 
     /// <summary>Folds a successful call's timings into the moving averages; concurrent calls each count (no update is
     /// lost to another).</summary>
-    internal void Record(TimeSpan? timeToFirstToken, TimeSpan? duration)
+    internal void Record(TimeSpan? timeToFirstToken, TimeSpan? duration, long outputTokens = 0)
     {
+        // Throughput over the generation alone (after the first token, when there is one), as callers sorting by it mean.
+        if (duration is { } elapsed && outputTokens > 0 && (elapsed - (timeToFirstToken ?? TimeSpan.Zero)).TotalSeconds is > 0 and var seconds)
+        {
+            Fold(ref _tokensPerSecond, outputTokens / seconds);
+        }
+
         if (timeToFirstToken is { } ttft)
         {
             Fold(ref _ttftMs, ttft.TotalMilliseconds);

@@ -135,7 +135,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
 
             if (context.Error is null)
             {
-                deployment?.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(started));
+                deployment?.Record(context.TimeToFirstToken, _timeProvider.GetElapsedTime(started), context.Usage.OutputTokens);
             }
 
             return;

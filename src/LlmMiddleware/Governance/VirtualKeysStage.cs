@@ -16,7 +16,14 @@ internal sealed class VirtualKeysStage(VirtualKeyIndex index) : LlmCallStage
     {
         if (context.HttpContext.Features.Get<LlmCallerFeature>() is null)
         {
-            context.Caller = Admit(index, context.HttpContext, context.RequestedModel).IdentityFor(context.Request.User);
+            var key = Admit(index, context.HttpContext, context.RequestedModel);
+            foreach (var fallback in context.Request.Routing?.Models ?? [])
+            {
+                // A caller's fallback models are models it asks for: each needs the key's leave as much as the first.
+                Admit(index, context.HttpContext, fallback, "models");
+            }
+
+            context.Caller = key.IdentityFor(context.Request.User);
         }
 
         return next(context, cancellationToken);
@@ -24,13 +31,13 @@ internal sealed class VirtualKeysStage(VirtualKeyIndex index) : LlmCallStage
 
     /// <summary>The caller's valid key, if it may use <paramref name="model"/>; otherwise the refusal (401, or 403
     /// <c>model_not_allowed</c>). Also for requests outside the pipeline (<c>count_tokens</c>).</summary>
-    public static VirtualKeyEntry Admit(VirtualKeyIndex index, Microsoft.AspNetCore.Http.HttpContext http, string model)
+    public static VirtualKeyEntry Admit(VirtualKeyIndex index, Microsoft.AspNetCore.Http.HttpContext http, string model, string param = "model")
     {
         var key = index.Authenticate(http);
         return key.Allows(model) ? key : throw new LlmGatewayException(new LlmError(LlmErrorKind.Permission, $"API key {key.Key.Id} may not use the model '{model}'.")
         {
             Code = LlmErrorCodes.ModelNotAllowed,
-            Param = "model",
+            Param = param,
         });
     }
 }

@@ -30,7 +30,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
     public async Task<bool> RaceAsync(LlmRequestContext context, PreparedCall call, List<LlmDeployment> candidates, LlmRaceOptions race, int legCount, CancellationToken timeout, CancellationToken aborted)
     {
         context.Raced = true;
-        var promptTokens = context.EstimatedPromptTokens >= 0 ? context.EstimatedPromptTokens : Routing.RequestNeeds.From(context.Request, context.Codec).InputTokens;
+        var promptTokens = Routing.RequestNeeds.For(context).InputTokens;
         var legs = new List<RaceLeg>(legCount);
         try
         {

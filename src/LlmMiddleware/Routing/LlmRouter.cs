@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Threading.RateLimiting;
 using LlmMiddleware.Catalog;
@@ -14,6 +15,13 @@ internal sealed class LlmRouter
     private readonly LlmRoutingHook[] _hooks;
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
+    private readonly LlmModelCatalog _catalog;
+
+    // Deployments for models named directly in a caller's fallback list, kept so their latency and throughput are
+    // learned; the names are the caller's, so only so many are kept.
+    private readonly ConcurrentDictionary<(string Provider, string Model), LlmDeployment> _direct = new();
+    private const int MaxDirect = 1_000;
+    private static readonly LlmRaceOptions NoRace = new();
 
     public LlmRouter(IOptions<LlmGatewayOptions> options, LlmProviderRegistry registry, LlmModelCatalog catalog, IEnumerable<LlmRoutingHook> hooks, TimeProvider timeProvider, IEnumerable<ICooldownBroadcast> broadcasts, IEnumerable<IDeploymentLimits> sharedLimits)
         : this(options, registry, catalog, hooks, timeProvider, Random.Shared, [.. broadcasts], sharedLimits.FirstOrDefault())
@@ -25,6 +33,7 @@ internal sealed class LlmRouter
         _hooks = [.. hooks];
         _random = random;
         _timeProvider = timeProvider;
+        _catalog = catalog;
         var groups = new Dictionary<string, (LlmRoutingStrategy, LlmDeployment[], string[], LlmRaceOptions)>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, group) in options.Value.Groups)
         {
@@ -53,7 +62,20 @@ internal sealed class LlmRouter
     public IEnumerable<string> Groups => _groups.Keys;
 
     /// <summary>The racing plan of a group (one attempt when racing is off).</summary>
-    public LlmRaceOptions RaceFor(string group) => _groups[group].Race;
+    public LlmRaceOptions RaceFor(string group) => _groups.TryGetValue(group, out var entry) ? entry.Race : NoRace;
+
+    /// <summary>A deployment for <paramref name="model"/> at <paramref name="endpoint"/> outside any group: a model a caller
+    /// named directly among its fallbacks. No retries or limits of its own, as for any directly named model.</summary>
+    public LlmDeployment Direct(LlmProviderEndpoint endpoint, string model)
+    {
+        if (_direct.TryGetValue((endpoint.Name, model), out var known))
+        {
+            return known;
+        }
+
+        var deployment = new LlmDeployment($"{endpoint.Name}/{model}", $"{endpoint.Name}/{model}", endpoint, model, 1, [], _catalog.Find(endpoint.PresetName, model) ?? _catalog.Find(endpoint.Name, model));
+        return _direct.Count < MaxDirect ? _direct.GetOrAdd((endpoint.Name, model), deployment) : deployment;
+    }
 
     public IEnumerable<LlmDeployment> Deployments => _groups.Values.SelectMany(g => g.Deployments);
 

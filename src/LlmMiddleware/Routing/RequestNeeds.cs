@@ -54,6 +54,13 @@ internal readonly record struct RequestNeeds(long InputTokens, int OutputTokens,
         return new RequestNeeds(tokens, request.MaxOutputTokens ?? 0, capabilities, request.Stream);
     }
 
+    /// <summary>The call's size for ranking deployments (price, latency), reusing the router's prompt count when it has
+    /// made one (capabilities are then left out: they were checked when the router chose what fits).</summary>
+    public static RequestNeeds For(LlmRequestContext context) =>
+        (context.EstimatedPromptTokens >= 0 && context.Request.MaxOutputTokens is var output
+            ? new RequestNeeds(context.EstimatedPromptTokens, output ?? 0, LlmModelCapabilities.None, context.Request.Stream)
+            : From(context.Request, context.Codec)) with { At = context.StartedAt };
+
     /// <summary>Whether the deployment can take the request: context window, output limit and capabilities.</summary>
     public bool FitIn(LlmDeployment deployment)
     {

@@ -49,11 +49,14 @@ internal sealed class CallPreparation
     /// <summary>Resolves <paramref name="model"/> for the call, as <see cref="ResolveAsync(LlmRequestContext, CancellationToken)"/> does its own.</summary>
     public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> ResolveAsync(LlmRequestContext context, string model, CancellationToken cancellationToken)
     {
-        foreach (var redirect in _redirects)
+        if (_options.PerRequestRouting && context.Request.Routing is { } routing)
         {
-            model = redirect.Redirect(model) ?? model;
+            // The gateway does the routing the fields ask for: they are not the provider's to see.
+            context.Request.UnmodeledFields?.RemoveAll(f => f.Key is "models" or "provider");
+            return ToRoute(context, await RouteAsRequestedAsync(context, model, routing, cancellationToken).ConfigureAwait(false));
         }
 
+        model = Redirect(model);
         if (!_router.IsGroup(model))
         {
             var (provider, upstreamModel) = _registry.Resolve(model);
@@ -64,9 +67,62 @@ internal sealed class CallPreparation
     }
 
     /// <summary>Orders <paramref name="group"/>'s deployments for the call (strategy, routing hooks, pricing policy).</summary>
-    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> RouteGroupAsync(LlmRequestContext context, string group, CancellationToken cancellationToken)
+    public async ValueTask<(LlmRoute Route, List<LlmDeployment>? Candidates)> RouteGroupAsync(LlmRequestContext context, string group, CancellationToken cancellationToken) =>
+        ToRoute(context, await _router.RouteAsync(group, context, cancellationToken).ConfigureAwait(false));
+
+    private string Redirect(string model)
     {
-        var candidates = await _router.RouteAsync(group, context, cancellationToken).ConfigureAwait(false);
+        foreach (var redirect in _redirects)
+        {
+            model = redirect.Redirect(model) ?? model;
+        }
+
+        return model;
+    }
+
+    /// <summary>
+    /// The caller's own routing (<see cref="LlmRequestRouting"/>): the request's model, then each of its fallback
+    /// models, each a group's deployments or a directly named model, with the caller's provider preferences applied to
+    /// each model's share. Only what the host configured can be reached; a model none of whose deployments is left is
+    /// skipped, and the caller is refused only if nothing is left at all.
+    /// </summary>
+    private async ValueTask<List<LlmDeployment>> RouteAsRequestedAsync(LlmRequestContext context, string model, LlmRequestRouting routing, CancellationToken cancellationToken)
+    {
+        var candidates = new List<LlmDeployment>();
+        LlmGatewayException? unfit = null;
+        foreach (var name in routing.Models.Prepend(model).Distinct(StringComparer.OrdinalIgnoreCase).Select(Redirect))
+        {
+            List<LlmDeployment> share;
+            try
+            {
+                share = _router.IsGroup(name) ? await _router.RouteAsync(name, context, cancellationToken).ConfigureAwait(false) : [Direct(name)];
+            }
+            catch (LlmGatewayException ex) when (ex.Error.Code == LlmErrorCodes.NoDeploymentFits)
+            {
+                unfit ??= ex;
+                continue;
+            }
+
+            candidates.AddRange(RequestRouting.Apply(share.FindAll(d => !candidates.Contains(d)), routing, RequestNeeds.For(context), context.StartedAt));
+        }
+
+        return candidates.Count > 0 ? candidates : throw unfit ?? new LlmGatewayException(new LlmError(
+            LlmErrorKind.InvalidRequest, "No deployment of the requested models is left after the request's provider preferences (provider.order with allow_fallbacks false).")
+        {
+            Param = "provider",
+            Code = LlmErrorCodes.NoDeploymentFits,
+        });
+
+        LlmDeployment Direct(string name)
+        {
+            var (provider, upstreamModel) = _registry.Resolve(name);
+            return _router.Direct(provider, upstreamModel);
+        }
+    }
+
+    // The route to try first, after the pricing policy: unpriced deployments are never tried when it blocks them.
+    private (LlmRoute Route, List<LlmDeployment>? Candidates) ToRoute(LlmRequestContext context, List<LlmDeployment> candidates)
+    {
         if (_meter.Options.UnpricedModels == LlmUnpricedModelPolicy.Block)
         {
             // Unpriced deployments are never tried; if none is priced the first one's refusal explains why.
@@ -139,7 +195,8 @@ internal sealed class CallPreparation
     /// passthrough, a translated request otherwise. Returns whether it was passed through.</summary>
     public bool WriteBody(LlmRequestContext context, LlmRoute route, ReadOnlyMemory<byte> callerBody, PooledBufferWriter body, TranslationState translation)
     {
-        var passthrough = !_requestsMayChange && route.Provider.CanPassThrough(context.InboundProtocol);
+        var passthrough = !_requestsMayChange && route.Provider.CanPassThrough(context.InboundProtocol)
+            && !(_options.PerRequestRouting && context.Request.Routing is not null);
         if (!passthrough && context.Request.N is > 1)
         {
             // Translation carries one choice; several choices reach only a provider of the caller's own protocol.

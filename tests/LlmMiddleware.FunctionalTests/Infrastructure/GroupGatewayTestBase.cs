@@ -57,13 +57,22 @@ public abstract class GroupGatewayTestBase : IAsyncLifetime
         where T : struct => new(Gateway.Services.GetRequiredService<IMeterFactory>(), "LlmMiddleware", instrument);
 
     /// <summary>Posts a one-message chat to <paramref name="model"/> and waits for the call's completion hook.</summary>
-    protected async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false)
+    protected Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> ChatAsync(string model, bool stream = false) =>
+        PostChatAsync($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""");
+
+    /// <summary>Posts <paramref name="body"/> to the chat endpoint and waits for the call's completion hook.</summary>
+    protected async Task<(HttpStatusCode Status, string Body, HttpResponseHeaders Headers, LlmRequestContext Context)> PostChatAsync(string body, string? key = null)
     {
         var count = Hook.Completed.Count;
         using var request = new HttpRequestMessage(HttpMethod.Post, Gateway.BaseUrl + "/v1/chat/completions")
         {
-            Content = new StringContent($$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
         using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var received = new MemoryStream();
         try

@@ -61,8 +61,58 @@ internal static class OpenAIRequestReader
         ReadMessages(root, request);
         ReadTools(root, request);
         ReadResponseFormat(root, request);
+        request.Routing = ReadRouting(root);
+
+        // models and provider stay unmodeled too: with per-request routing off they reach the provider as sent.
         request.UnmodeledFields = Json.Unmodeled(root, ModeledFields);
         return request;
+    }
+
+    /// <summary>OpenRouter's <c>models</c> and <c>provider</c> (<c>order</c>, <c>allow_fallbacks</c>, <c>sort</c>).</summary>
+    private static LlmRequestRouting? ReadRouting(JsonElement root)
+    {
+        var hasModels = root.TryGetProperty("models"u8, out var models) && models.ValueKind != JsonValueKind.Null;
+        var hasProvider = root.TryGetProperty("provider"u8, out var provider) && provider.ValueKind != JsonValueKind.Null;
+        if (!hasModels && !hasProvider)
+        {
+            return null;
+        }
+
+        var routing = new LlmRequestRouting();
+        if (hasModels)
+        {
+            routing.Models.AddRange(Strings(models, "models"));
+        }
+
+        if (hasProvider)
+        {
+            if (provider.ValueKind != JsonValueKind.Object)
+            {
+                throw Json.Invalid("'provider' must be an object.", "provider");
+            }
+
+            if (provider.TryGetProperty("order"u8, out var order) && order.ValueKind != JsonValueKind.Null)
+            {
+                routing.ProviderOrder.AddRange(Strings(order, "provider.order"));
+            }
+
+            routing.AllowFallbacks = Json.OptionalBool(provider, "allow_fallbacks"u8) ?? true;
+            routing.Sort = Json.OptionalString(provider, "sort"u8) switch
+            {
+                null => null,
+                "price" => LlmProviderSort.Price,
+                "throughput" => LlmProviderSort.Throughput,
+                "latency" => LlmProviderSort.Latency,
+                _ => throw Json.Invalid("'provider.sort' must be one of price, throughput, latency.", "provider.sort"),
+            };
+        }
+
+        return routing;
+
+        static IEnumerable<string> Strings(JsonElement array, string param) =>
+            array.ValueKind == JsonValueKind.Array && array.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String && m.GetString()!.Length > 0)
+                ? array.EnumerateArray().Select(m => m.GetString()!).ToList()
+                : throw Json.Invalid($"'{param}' must be an array of non-empty strings.", param);
     }
 
     private static void ReadStop(JsonElement root, LlmRequest request)
