@@ -21,6 +21,9 @@ public class StreamChunkBenchmarks
     private ILlmStreamSink _toAnthropicTools = null!;
     private LlmStreamReader _geminiReader = null!;
     private ILlmStreamSink _geminiToOpenAI = null!;
+    private LlmStreamReader _anthropicToResponsesReader = null!;
+    private ILlmStreamSink _toResponses = null!;
+    private int _responsesEvents;
 
     [GlobalSetup]
     public void Setup()
@@ -40,6 +43,17 @@ public class StreamChunkBenchmarks
         _geminiReader = LlmCodec.For(LlmProtocol.Gemini).CreateStreamReader(new TranslationState());
         _geminiToOpenAI = LlmCodec.For(LlmProtocol.OpenAIChat).CreateStreamWriter(_output, includeUsage: true, 1);
         _geminiReader.OnEvent(default, Payloads.GeminiTextChunk, _geminiToOpenAI);
+        StartResponsesStream();
+    }
+
+    // A Responses stream keeps each item's text for its done events and the final response: a fresh stream every
+    // 4,096 events keeps that bounded, as real answers are (its set-up is amortized into the events).
+    private void StartResponsesStream()
+    {
+        _anthropicToResponsesReader = LlmCodec.For(LlmProtocol.AnthropicMessages).CreateStreamReader(new TranslationState());
+        _toResponses = LlmCodec.For(LlmProtocol.OpenAIResponses).CreateStreamWriter(_output, includeUsage: true, 1);
+        _anthropicToResponsesReader.OnEvent("message_start"u8, """{"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":5,"output_tokens":1}}}"""u8, _toResponses);
+        _anthropicToResponsesReader.OnEvent("content_block_start"u8, """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"""u8, _toResponses);
     }
 
     [Benchmark(Baseline = true, Description = "passthrough (copy chunk)")]
@@ -81,6 +95,19 @@ public class StreamChunkBenchmarks
     {
         _output.Clear();
         _geminiReader.OnEvent(default, Payloads.GeminiTextChunk, _geminiToOpenAI);
+        return _output.WrittenCount;
+    }
+
+    [Benchmark(Description = "Anthropic text_delta → Responses event")]
+    public int AnthropicTextToResponses()
+    {
+        if (++_responsesEvents % 4096 == 0)
+        {
+            StartResponsesStream();
+        }
+
+        _output.Clear();
+        _anthropicToResponsesReader.OnEvent(Payloads.AnthropicTextDeltaName, Payloads.AnthropicTextDelta, _toResponses);
         return _output.WrittenCount;
     }
 }

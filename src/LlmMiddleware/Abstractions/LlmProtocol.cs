@@ -11,4 +11,7 @@ public enum LlmProtocol
 
     /// <summary>Google Gemini <c>generateContent</c> / <c>streamGenerateContent</c>.</summary>
     Gemini,
+
+    /// <summary>OpenAI Responses (<c>POST /v1/responses</c>), spoken by callers; translated for every provider.</summary>
+    OpenAIResponses,
 }

@@ -13,7 +13,7 @@ namespace Microsoft.AspNetCore.Builder;
 public static class LlmGatewayEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>POST {prefix}/v1/chat/completions</c> (OpenAI), <c>POST {prefix}/v1/messages</c> and
+    /// Maps <c>POST {prefix}/v1/chat/completions</c> and <c>POST {prefix}/v1/responses</c> (OpenAI), <c>POST {prefix}/v1/messages</c> and
     /// <c>POST {prefix}/v1/messages/count_tokens</c> (Anthropic), <c>GET {prefix}/v1/models</c> and
     /// <c>POST {prefix}/v1/embeddings</c>. The returned builder applies conventions
     /// (authorization, rate limiting, CORS, ...) to all of them.
@@ -31,6 +31,7 @@ public static class LlmGatewayEndpointRouteBuilderExtensions
         var group = endpoints.MapGroup(prefix);
         group.MapPost("/v1/chat/completions", http => framing.HandleChatAsync(http, LlmProtocol.OpenAIChat));
         group.MapPost("/v1/messages", http => framing.HandleChatAsync(http, LlmProtocol.AnthropicMessages));
+        group.MapPost("/v1/responses", http => framing.HandleChatAsync(http, LlmProtocol.OpenAIResponses));
         group.MapPost("/v1/messages/count_tokens", http => CountTokensEndpoint.HandleAsync(http, framing, router, keys));
         group.MapGet("/v1/models", http => ModelsEndpoint.HandleAsync(http, registry, router, keys));
         group.MapPost("/v1/embeddings", http => EmbeddingsEndpoint.HandleAsync(http, framing));

@@ -19,6 +19,7 @@ internal abstract class LlmCodec
     {
         LlmProtocol.AnthropicMessages => AnthropicCodec.Instance,
         LlmProtocol.Gemini => GeminiCodec.Instance,
+        LlmProtocol.OpenAIResponses => Responses.ResponsesCodec.Instance,
         _ => OpenAICodec.Instance,
     };
 
@@ -35,6 +36,7 @@ internal abstract class LlmCodec
     {
         codec = string.Equals(name, OpenAICodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? OpenAICodec.Instance
             : string.Equals(name, AnthropicCodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? AnthropicCodec.Instance
+            : string.Equals(name, Responses.ResponsesCodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? Responses.ResponsesCodec.Instance
             : null;
         return codec is not null;
     }
