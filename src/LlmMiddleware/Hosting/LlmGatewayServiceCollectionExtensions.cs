@@ -46,6 +46,7 @@ public static class LlmGatewayServiceCollectionExtensions
         services.TryAddSingleton<LlmUsageMetrics>();
         services.TryAddSingleton<RemoteImageInliner>();
         services.TryAddSingleton<LlmModelCatalog>();
+        services.TryAddSingleton<LlmMiddleware.Guardrails.OutputGuards>();
         services.TryAddSingleton<LlmRouter>();
         // The response cache runs on its own HybridCache (a bounded L1, the host's IDistributedCache as L2, stampede
         // protection) unless the host registers one under the cache's key.

@@ -108,6 +108,9 @@ public sealed class LlmRequestContext
     /// <summary>Who watches the response on its way to the caller (metering, the cache); none until a stage adds one.</summary>
     internal Protocols.ResponseObservers? Observers { get; private set; }
 
+    /// <summary>The host's output guards when it has any: the answer goes through them before the caller sees it.</summary>
+    internal LlmOutputGuard[]? OutputGuards { get; set; }
+
     internal void Observe(Protocols.ILlmResponseObserver observer) => (Observers ??= new()).Add(observer);
 
     /// <summary>The prompt's size as the router estimated it (o200k_base, before a deployment is chosen), for reuse

@@ -25,9 +25,11 @@ internal sealed class CallPreparation
     private readonly LlmGatewayOptions _options;
     private readonly bool _requestsMayChange;
     private readonly IModelRedirect[] _redirects;
+    private readonly LlmOutputGuard[]? _guards;
 
-    public CallPreparation(LlmProviderRegistry registry, LlmRouter router, LlmMeter meter, RemoteImageInliner images, IOptions<LlmGatewayOptions> options, LlmCallPipeline pipeline, HooksStage hooks, IEnumerable<IModelRedirect> redirects)
+    public CallPreparation(LlmProviderRegistry registry, LlmRouter router, LlmMeter meter, RemoteImageInliner images, IOptions<LlmGatewayOptions> options, LlmCallPipeline pipeline, HooksStage hooks, IEnumerable<IModelRedirect> redirects, Guardrails.OutputGuards guards)
     {
+        _guards = guards.Active;
         _redirects = [.. redirects];
         _registry = registry;
         _router = router;
@@ -36,8 +38,8 @@ internal sealed class CallPreparation
         _options = options.Value;
 
         // A stage or hook that may edit the request rules out forwarding the caller's bytes as they are (YARP routes run
-        // the hooks themselves, for now).
-        _requestsMayChange = pipeline.EditsRequests || hooks.EditsRequest;
+        // the hooks themselves, for now); so does an output guard, which must see and may rewrite every answer.
+        _requestsMayChange = pipeline.EditsRequests || hooks.EditsRequest || _guards is not null;
     }
 
     /// <summary>A model group is routed by its strategy and the routing hooks; any other name is an alias or <c>provider/model</c>.</summary>
@@ -148,6 +150,7 @@ internal sealed class CallPreparation
         {
             context.Request = context.Codec.ReadRequest(callerBody.WrittenMemory);
             context.RequestedModel = context.Request.Model;
+            context.OutputGuards = _guards;
             var (route, candidates) = await resolve(context, cancellationToken).ConfigureAwait(false);
             SetRoute(context, route);
             return new PreparedCall(callerBody, route, candidates);

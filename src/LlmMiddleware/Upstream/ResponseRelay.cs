@@ -104,6 +104,12 @@ internal static class ResponseRelay
             throw new LlmGatewayException(new LlmError(LlmErrorKind.Server, "The provider returned a response the gateway could not read.", 502) { Code = LlmErrorCodes.UpstreamMalformedResponse });
         }
 
+        if (context.OutputGuards is { } guards)
+        {
+            // Before the caller and the cache see it; a guard that stops it answers with its error.
+            await Guardrails.OutputGuards.ApplyAsync(guards, context, response, cancellationToken).ConfigureAwait(false);
+        }
+
         context.Usage = response.Usage;
         context.FinishReason = response.FinishReason;
         context.Observers?.OnResponse(response);
@@ -150,6 +156,10 @@ internal static class ResponseRelay
         var writer = context.Codec.CreateStreamWriter(output, context.Request.StreamIncludeUsage, context.StartedAt.ToUnixTimeSeconds());
         var sink = new RecordingSink(context, writer, context.IsPassthrough);
 
+        // Output guards see the text before the recording (so the cache keeps what the caller got) and the caller.
+        var guarded = context.OutputGuards is { } guards ? Guardrails.OutputGuards.Wrap(guards, context, sink) : null;
+        ILlmStreamSink feed = guarded is null ? sink : guarded;
+
         using var sse = new SseReader();
         using var idle = new TimeLimit(cancellationToken, Timeout.InfiniteTimeSpan, context.TimeProvider);
         var body = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -171,15 +181,15 @@ internal static class ResponseRelay
 
                 if (context.StreamUsageRequested)
                 {
-                    RelayBuffered(sse, reader, sink, output, upstreamCodec);
+                    RelayBuffered(sse, reader, feed, output, upstreamCodec);
                 }
                 else
                 {
-                    reader.ReadBuffered(sse, sink);
+                    reader.ReadBuffered(sse, feed);
                 }
 
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (reader.IsTerminated)
+                if (reader.IsTerminated || guarded?.Stopped == true)
                 {
                     break;
                 }
@@ -189,23 +199,23 @@ internal static class ResponseRelay
             {
                 if (sse.TryReadTrailing(out var name, out var data))
                 {
-                    reader.OnEvent(name, data, sink);
+                    reader.OnEvent(name, data, feed);
                 }
 
-                reader.OnEndOfStream(sink, finishSeen: false);
+                reader.OnEndOfStream(feed, finishSeen: false);
             }
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
         {
             if (!reader.IsTerminated)
             {
-                sink.Error(LlmStreamReader.StreamBroken("The connection to the provider broke mid-stream."));
+                feed.Error(LlmStreamReader.StreamBroken("The connection to the provider broke mid-stream."));
             }
         }
         catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
         {
             // A time limit ran out mid-stream: the caller still gets an error, not a silent cut.
-            sink.Error(LlmStreamReader.StreamTimedOut(
+            feed.Error(LlmStreamReader.StreamTimedOut(
                 cancellationToken.IsCancellationRequested ? "The provider did not finish the response in time." : $"The provider sent nothing for {idleTimeout.TotalSeconds:0.###} s."));
         }
 

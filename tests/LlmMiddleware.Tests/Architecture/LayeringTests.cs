@@ -12,7 +12,7 @@ public sealed partial class LayeringTests
     /// <summary>Bottom to top. A capability's folder sits above everything it uses.</summary>
     private static readonly string[] Layers =
     [
-        "Utilities", "Abstractions", "Configuration", "Protocols", "Catalog", "Providers", "Deployments", "Pipeline",
+        "Utilities", "Abstractions", "Configuration", "Protocols", "Catalog", "Providers", "Deployments", "Pipeline", "Guardrails",
         "Identity", "Telemetry", "Metering", "Caching", "Routing", "Upstream", "Racing", "Governance", "Gateway", "Experiments", "Endpoints",
         "Hosting", "Extensions",
     ];
