@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace LlmMiddleware.Upstream;
@@ -9,8 +7,8 @@ namespace LlmMiddleware.Upstream;
 /// and inlined before the request is written. Per request: at most <see cref="LlmGatewayOptions.MaxInlinedImages"/>
 /// distinct URLs (each fetched once), <see cref="LlmGatewayOptions.MaxInlinedImageBytes"/> each and
 /// <see cref="LlmGatewayOptions.MaxInlinedBytesPerRequest"/> in all, within <see cref="LlmGatewayOptions.InlineImagesTimeout"/>
-/// (a server that trickles its body is cut off). No proxy; by default only public addresses, checked on the address
-/// actually connected to. Every failure is a 400 that names the URL and nothing the gateway learned about the host.
+/// (a server that trickles its body is cut off), through <see cref="GuardedHttp"/>: by default only public addresses,
+/// checked on the address actually connected to. Every failure is a 400 that names the URL and nothing the gateway learned about the host.
 /// </summary>
 internal sealed class RemoteImageInliner : IDisposable
 {
@@ -22,16 +20,7 @@ internal sealed class RemoteImageInliner : IDisposable
     {
         _options = options.Value;
         _timeProvider = timeProvider;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectTimeout = _options.ConnectTimeout,
-            AllowAutoRedirect = true, // each hop connects through ConnectAsync, so the address check applies to it too
-            MaxAutomaticRedirections = 3,
-            UseCookies = false,
-            UseProxy = false, // a proxy would connect on the gateway's behalf, past the address check
-            ConnectCallback = ConnectAsync,
-        };
-        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = GuardedHttp.Create(_options.ConnectTimeout, _options.AllowPrivateImageHosts);
     }
 
     public static bool HasRemoteImages(LlmRequest request) =>
@@ -114,25 +103,7 @@ internal sealed class RemoteImageInliner : IDisposable
                 throw Invalid($"Image URL '{url}' did not return an image (HTTP {(int)response.StatusCode}, {mediaType ?? "no content type"}).");
             }
 
-            if (response.Content.Headers.ContentLength > max)
-            {
-                throw TooLarge(url, max);
-            }
-
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > max)
-                {
-                    throw TooLarge(url, max);
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-
+            var buffer = await GuardedHttp.ReadLimitedAsync(response, max, cancellationToken).ConfigureAwait(false) ?? throw TooLarge(url, max);
             return (mediaType, buffer);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
@@ -145,55 +116,6 @@ internal sealed class RemoteImageInliner : IDisposable
     private LlmGatewayException TooLarge(string url, long max) => max < _options.MaxInlinedImageBytes
         ? Invalid($"The request's images come to more than {_options.MaxInlinedBytesPerRequest} bytes (image URL '{url}').")
         : Invalid($"Image URL '{url}' is larger than {_options.MaxInlinedImageBytes} bytes.");
-
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken).ConfigureAwait(false);
-        var allowed = _options.AllowPrivateImageHosts ? addresses : Array.FindAll(addresses, IsPublic);
-        if (allowed.Length == 0)
-        {
-            throw new HttpRequestException($"host '{context.DnsEndPoint.Host}' resolves to no public address");
-        }
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    internal static bool IsPublic(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        if (IPAddress.IsLoopback(address) || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
-        {
-            return false;
-        }
-
-        if (address.AddressFamily != AddressFamily.InterNetwork)
-        {
-            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) reaches IPv4 addresses, private ones included,
-            // through the translator.
-            var v6 = address.GetAddressBytes();
-            var nat64 = v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b &&
-                (v6.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0 || (v6[4] == 0x00 && v6[5] == 0x01));
-            return !nat64;
-        }
-
-        var b = address.GetAddressBytes();
-        return !(b[0] == 10 || b[0] == 127 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) ||
-                 (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127));
-    }
 
     private static LlmGatewayException Invalid(string message) => new(new LlmError(LlmErrorKind.InvalidRequest, message) { Param = "messages" });
 

@@ -21,5 +21,5 @@ public sealed class ImageAddressTests
     [InlineData("64:ff9b:1::a00:1", false)]    // the local-use NAT64 prefix (RFC 8215)
     [InlineData("64:ff9b:2::1", true)]
     public void PrivateTranslatedAndLocalAddressesAreRefused(string address, bool expected) =>
-        Assert.Equal(expected, RemoteImageInliner.IsPublic(IPAddress.Parse(address)));
+        Assert.Equal(expected, GuardedHttp.IsPublic(IPAddress.Parse(address)));
 }

@@ -283,7 +283,7 @@ public sealed class TranslationRuleTests
     [InlineData("fd00::1", false)]
     [InlineData("2606:4700::1111", true)]
     public void ImageDownloadsReachOnlyPublicAddresses(string address, bool isPublic) =>
-        Assert.Equal(isPublic, LlmMiddleware.Upstream.RemoteImageInliner.IsPublic(System.Net.IPAddress.Parse(address)));
+        Assert.Equal(isPublic, LlmMiddleware.Upstream.GuardedHttp.IsPublic(System.Net.IPAddress.Parse(address)));
 
     private const string EveryKnob = """
         {"model":"m","messages":[{"role":"user","name":"ann","content":"q"}],"tools":[{"type":"function","function":{"name":"f"}}],
