@@ -8,7 +8,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace LlmMiddleware.Endpoints;
 
-/// <summary><c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated by its codec).</summary>
+/// <summary>
+/// <c>POST /v1/embeddings</c>: OpenAI-shaped embeddings from OpenAI-protocol providers (forwarded) and Gemini (translated
+/// by its codec). The model may be a group: its deployments that serve embeddings are tried in the group's order, with
+/// the same retries, cooldowns and fallbacks as chat.
+/// </summary>
 internal static class EmbeddingsEndpoint
 {
     public static Task HandleAsync(HttpContext http, CallFraming framing) =>
@@ -16,54 +20,33 @@ internal static class EmbeddingsEndpoint
 
     private static async Task EmbedAsync(LlmRequestContext context, CallFraming framing, CancellationToken aborted)
     {
-        var http = context.HttpContext;
-        using var body = await RequestBody.ReadAsync(http.Request, framing.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
-        using var doc = Json.Parse(body.WrittenMemory, "request body");
-        var root = doc.RootElement;
-        var requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model"u8) is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
-        var inputs = ReadInputs(root);
+        var body = await RequestBody.ReadAsync(context.HttpContext.Request, framing.Options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
+        EmbeddingsInput input;
+        string requested;
+        try
+        {
+            using var doc = Json.Parse(body.WrittenMemory, "request body");
+            var root = doc.RootElement;
+            requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model"u8) is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
+            input = new EmbeddingsInput(ReadInputs(root), Json.OptionalInt(root, "dimensions"u8), Json.String(root, "encoding_format"u8) == "base64");
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+
         context.RequestedModel = requested;
         context.Request.Model = requested;
-        var (provider, model) = framing.Registry.Resolve(requested);
-        provider.EnsureUsable();
-        context.ProviderName = provider.Name;
-        context.ProviderProtocol = provider.Protocol;
-        context.UpstreamModel = model;
-        await framing.InvokePipelineAsync(context, (context, aborted) => SendAsync(context, framing, body, root, inputs, provider, model, aborted), aborted).ConfigureAwait(false);
-    }
-
-    /// <summary>The embeddings pipeline's last step: the provider request, and its answer in OpenAI's shape.</summary>
-    private static async ValueTask SendAsync(LlmRequestContext context, CallFraming framing, PooledBufferWriter body, JsonElement root, List<string> inputs, LlmProviderEndpoint provider, string model, CancellationToken aborted)
-    {
-        var http = context.HttpContext;
-        var codec = provider.Codec;
-        if (!codec.HasEmbeddings)
+        var (route, candidates) = await framing.Preparation.ResolveAsync(context, requested, aborted).ConfigureAwait(false);
+        if (candidates?.FindAll(d => d.Endpoint.Codec.HasEmbeddings) is { Count: > 0 } embedding)
         {
-            throw Json.Invalid($"Provider '{provider.Name}' ({codec.Protocol}) has no embeddings API.", "model");
+            (route, candidates) = (new LlmRoute(embedding[0].Endpoint, embedding[0].Model, embedding[0]), embedding);
         }
 
-        using var upstreamBody = new PooledBufferWriter(body.WrittenCount + 256);
-        context.IsPassthrough = codec.WriteEmbeddingsRequest(body.WrittenSpan, model, inputs, Json.OptionalInt(root, "dimensions"u8), upstreamBody);
-        using var request = provider.CreateRequest(provider.EmbeddingsPath(model), upstreamBody.WrittenMemory, stream: false);
-        using var timeout = new TimeLimit(aborted, framing.Options.UpstreamTimeout, framing.TimeProvider);
-        using var response = await framing.Sender.SendUpstreamAsync(provider, request, timeout.Token, aborted).ConfigureAwait(false);
-        if (context.IsPassthrough || !response.IsSuccessStatusCode)
-        {
-            await ResponseRelay.RelayAsync(context, response, context.Codec, new TranslationState(), framing.Options, aborted).ConfigureAwait(false);
-            return;
-        }
-
-        context.UpstreamStatusCode = (int)response.StatusCode;
-
-        // A translated answer (Gemini's) reports no token usage for embeddings: the inputs are counted.
-        var tokenizer = framing.Tokenizers.For(provider.Name, model);
-        context.Usage = new LlmUsage { InputTokens = inputs.Sum(text => (long)tokenizer.Count(text)) };
-        context.UsageCountedBy = tokenizer.Name;
-        var providerBody = await response.Content.ReadAsByteArrayAsync(aborted).ConfigureAwait(false);
-        using var output = new PooledBufferWriter(providerBody.Length);
-        codec.WriteOpenAIEmbeddings(providerBody, context.RequestedModel, Json.String(root, "encoding_format"u8) == "base64", context.Usage.InputTokens, output);
-        http.Response.ContentType = "application/json";
-        await http.Response.Body.WriteAsync(output.WrittenMemory, aborted).ConfigureAwait(false);
+        using var call = new PreparedCall(body, route, candidates) { Embeddings = input };
+        await framing.Preparation.RetargetAsync(context, call, route, aborted).ConfigureAwait(false);
+        await framing.InvokePipelineAsync(context, (context, aborted) => new ValueTask(framing.Sender.SendAsync(context, call, aborted)), aborted).ConfigureAwait(false);
     }
 
     private static List<string> ReadInputs(JsonElement root)

@@ -58,6 +58,9 @@ internal sealed partial class CallFraming
 
     public LlmProviderRegistry Registry => _preparation.Registry;
 
+    /// <summary>Request preparation: routes, upstream bodies (for calls framed outside the chat path: embeddings).</summary>
+    public CallPreparation Preparation => _preparation;
+
     /// <summary>The tokenizers the gateway counts with.</summary>
     public LlmTokenizers Tokenizers => _meter.Tokenizers;
 

@@ -18,7 +18,7 @@ namespace LlmMiddleware.Gateway;
 /// and falls back through a model group's candidates (racing the first ones when the group races), and relays the
 /// response. Every attempt is recorded on the context.
 /// </summary>
-internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation preparation, RaceRunner races, LlmGatewayTelemetry telemetry, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<UpstreamSender> logger)
+internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation preparation, RaceRunner races, LlmGatewayTelemetry telemetry, Metering.LlmTokenizers tokenizers, IOptions<LlmGatewayOptions> options, TimeProvider timeProvider, ILogger<UpstreamSender> logger)
 {
     private readonly LlmGatewayOptions _options = options.Value;
     private readonly TimeProvider _timeProvider = timeProvider;
@@ -34,7 +34,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
         using var timeout = new TimeLimit(aborted, _options.UpstreamTimeout, _timeProvider);
         var candidates = call.Candidates;
         var start = 0;
-        if (candidates is { Count: > 1 } && router.RaceFor(candidates[0].Group) is { Attempts: > 1 } race)
+        if (candidates is { Count: > 1 } && call.Embeddings is null && router.RaceFor(candidates[0].Group) is { Attempts: > 1 } race)
         {
             // Racing: the first deployments run at once (or staggered); the winner is relayed, and if every leg fails the
             // remaining candidates are tried one by one as usual.
@@ -125,7 +125,9 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             {
                 try
                 {
-                    await ResponseRelay.RelayAsync(context, response!, provider.Codec, call.Translation, _options, timeout.Token).ConfigureAwait(false);
+                    await (call.Embeddings is { } embeddings
+                        ? EmbeddingsRelay.RelayAsync(context, response!, provider.Codec, embeddings, tokenizers, _options, timeout.Token)
+                        : ResponseRelay.RelayAsync(context, response!, provider.Codec, call.Translation, _options, timeout.Token)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
                 {
@@ -147,8 +149,9 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
             ? SendThroughDeploymentAsync(deployment, context, call, timeout, aborted)
             : new(SendUpstreamAsync(call.Provider, CreateRequest(context, call), timeout, aborted, disposeRequest: true));
 
-    private static HttpRequestMessage CreateRequest(LlmRequestContext context, PreparedCall call) =>
-        UpstreamRequest.Create(context, call.Provider, call.Model, call.UpstreamBody, context.IsPassthrough);
+    private static HttpRequestMessage CreateRequest(LlmRequestContext context, PreparedCall call) => call.Embeddings is null
+        ? UpstreamRequest.Create(context, call.Provider, call.Model, call.UpstreamBody, context.IsPassthrough)
+        : call.Provider.CreateRequest(call.Provider.EmbeddingsPath(call.Model), call.UpstreamBody, stream: false);
 
     private async ValueTask<HttpResponseMessage> SendThroughDeploymentAsync(LlmDeployment deployment, LlmRequestContext context, PreparedCall call, CancellationToken timeout, CancellationToken aborted)
     {

@@ -184,6 +184,15 @@ internal sealed class CallPreparation
     public async ValueTask RetargetAsync(LlmRequestContext context, PreparedCall call, LlmRoute route, CancellationToken cancellationToken)
     {
         SetRoute(context, route);
+        if (call.Embeddings is { } embeddings)
+        {
+            var codec = route.Provider.Codec;
+            context.IsPassthrough = codec.HasEmbeddings
+                ? codec.WriteEmbeddingsRequest(call.CallerBody.Span, route.Model, embeddings.Inputs, embeddings.Dimensions, call.Retarget(route))
+                : throw Json.Invalid($"Provider '{route.Provider.Name}' ({codec.Protocol}) has no embeddings API.", "model");
+            return;
+        }
+
         await InlineImagesIfNeededAsync(context, route, cancellationToken).ConfigureAwait(false);
         var body = call.Retarget(route);
         context.IsPassthrough = WriteBody(context, route, call.CallerBody, body, call.Translation);

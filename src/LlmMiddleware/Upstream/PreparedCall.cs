@@ -7,6 +7,9 @@ namespace LlmMiddleware.Upstream;
 /// <summary>Where a call goes: a provider and upstream model, and the group deployment when the model is a group.</summary>
 internal readonly record struct LlmRoute(LlmProviderEndpoint Provider, string Model, LlmDeployment? Deployment = null);
 
+/// <summary>What an embeddings call embeds: its body is written per route from these, and answered in OpenAI's shape.</summary>
+internal sealed record EmbeddingsInput(List<string> Inputs, int? Dimensions, bool Base64);
+
 /// <summary>
 /// A call ready to send: the caller's body, the current target (provider, upstream model, upstream body, what the
 /// response translation must undo) and, for model groups, the other deployments to fall back to.
@@ -31,6 +34,9 @@ internal sealed class PreparedCall(PooledBufferWriter callerBody, LlmRoute route
     public TranslationState Translation => _translation ??= new();
 
     private TranslationState? _translation;
+
+    /// <summary>Set for an embeddings call (the same routing, retries and fallbacks as chat; another body and answer).</summary>
+    public EmbeddingsInput? Embeddings { get; init; }
 
     /// <summary>A model group's deployments in the order they are tried; <see langword="null"/> for a single route.</summary>
     public List<LlmDeployment>? Candidates { get; private set; } = candidates;

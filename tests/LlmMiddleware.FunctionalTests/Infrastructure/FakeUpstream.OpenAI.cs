@@ -195,6 +195,12 @@ public sealed partial class FakeUpstream
     {
         var body = await ReadJsonAsync(http);
         Record(new FakeCall("openai", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        if (TryTakeFault("openai", out var fault) && fault!.Status > 0)
+        {
+            await WriteJsonAsync(http, fault.Status, fault.Body ?? "{}");
+            return;
+        }
+
         var inputs = body!["input"] is JsonArray array ? array.Count : 1;
         var data = new JsonArray(Enumerable.Range(0, inputs).Select(i => (JsonNode)new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.5, -0.25, i) }).ToArray());
         await WriteJsonAsync(http, 200, new JsonObject { ["object"] = "list", ["data"] = data, ["model"] = body["model"]!.GetValue<string>(), ["usage"] = new JsonObject { ["prompt_tokens"] = 2, ["total_tokens"] = 2 } }.ToJsonString());
