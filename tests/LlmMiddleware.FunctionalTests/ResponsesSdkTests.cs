@@ -143,6 +143,26 @@ public sealed class ResponsesSdkTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Equal(24576, config["thinkingConfig"]!["thinkingBudget"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData("gpt")]
+    [InlineData("claude")]
+    public async Task ABrokenStreamEndsWithAnErrorEventAndNoCompletion(string model)
+    {
+        fixture.Upstream.Enqueue(new FakeFault { BreakAfterEvents = 2 });
+        var types = new List<string>();
+
+        // The stream is aborted after its error event: the SDK reports a failure rather than a finished response.
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var update in await Client().CreateResponseStreamingAsync(new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("hi")]) { StreamingEnabled = true }))
+            {
+                types.Add(update.GetType().Name);
+            }
+        });
+
+        Assert.DoesNotContain(nameof(StreamingResponseCompletedUpdate), types);
+    }
+
     [Fact]
     public async Task APreviousResponseIdIsRefusedInOpenAIsShapeSinceNothingIsStored()
     {

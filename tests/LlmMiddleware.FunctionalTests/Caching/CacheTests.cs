@@ -124,6 +124,23 @@ public sealed class CacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AResponsesApiCallIsMeteredAndCachedAsChatIs()
+    {
+        const string body = """{"model":"gpt","input":"What is 3+3?"}""";
+        var first = await PostAsync(body, "/v1/responses");
+        var second = await PostAsync(body, "/v1/responses");
+
+        Assert.Equal(("miss", "hit-exact"), (CacheHeader(first.Headers), CacheHeader(second.Headers)));
+        Assert.Equal(1, UpstreamChats);
+        Assert.Equal("response", JsonDocument.Parse(second.Body).RootElement.GetProperty("object").GetString());
+        Assert.Equal(JsonDocument.Parse(first.Body).RootElement.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString(),
+            JsonDocument.Parse(second.Body).RootElement.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        var original = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.Miss && r.RequestedModel == "gpt" && r.InputTokens > 0);
+        Assert.True(original.Cost > 0);
+        Assert.Equal(original.Cost, (await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitExact)).SavedCost);
+    }
+
+    [Fact]
     public async Task CacheOutcomesSavedCostTokensByTypeAndTimeToFirstTokenAreMeasured()
     {
         var meters = _gateway.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
