@@ -131,8 +131,9 @@ public sealed class ResponsesSdkTests(GatewayFixture fixture) : IClassFixture<Ga
             ReasoningOptions = new ResponseReasoningOptions { ReasoningEffortLevel = ResponseReasoningEffortLevel.High },
         };
 
+        options.Model = "mistral/mistral-small-latest";
         await Client().CreateResponseAsync(options);
-        var sent = fixture.Upstream.LastCall("openai").Body;
+        var sent = fixture.Upstream.LastCall("mistral").Body;
         Assert.Equal("answer", sent["response_format"]!["json_schema"]!["name"]!.GetValue<string>());
         Assert.True(sent["response_format"]!["json_schema"]!["strict"]!.GetValue<bool>());
 
@@ -163,13 +164,38 @@ public sealed class ResponsesSdkTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.DoesNotContain(nameof(StreamingResponseCompletedUpdate), types);
     }
 
-    [Fact]
-    public async Task APreviousResponseIdIsRefusedInOpenAIsShapeSinceNothingIsStored()
+    [Theory]
+    [InlineData("gpt", "openai", "/openai/v1/responses")]
+    [InlineData("azure-gpt", "azure", "/azure/openai/v1/responses")]
+    public async Task ToOpenAIAndAzureTheCallGoesThroughAsSentSoStoredResponsesAndHostedToolsWork(string model, string provider, string path)
     {
-        var error = await Assert.ThrowsAsync<ClientResultException>(() => Client().CreateResponseAsync(
-            new CreateResponseOptions("gpt", [ResponseItem.CreateUserMessageItem("And then?")]) { PreviousResponseId = "resp_earlier" }));
+        var client = Client();
+        ResponseResult first = await client.CreateResponseAsync(new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("Remember: the code is 7")]));
+        var second = new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("Search the news")]) { PreviousResponseId = first.Id, Tools = { ResponseTool.CreateWebSearchTool() } };
 
-        Assert.Equal(400, error.Status);
-        Assert.Contains("previous_response_id", error.Message);
+        ResponseResult answer = await client.CreateResponseAsync(second);
+
+        Assert.Single(answer.OutputItems.OfType<WebSearchCallResponseItem>());
+        Assert.Equal($"Hello from {provider}: Search the news", answer.GetOutputText());
+        var call = fixture.Upstream.LastCall(provider);
+        Assert.Equal(path, call.Path);
+        Assert.Equal(first.Id, call.Body["previous_response_id"]!.GetValue<string>());
+        Assert.DoesNotContain("caller-key-must-not-leak", call.Headers.ToString());
+        Assert.Equal(22, answer.Usage.TotalTokenCount);
+    }
+
+    [Theory]
+    [InlineData("claude")]
+    [InlineData("gem")]
+    public async Task WhatOnlyOpenAIsResponsesApiServesIsRefusedElsewhereInOpenAIsShape(string model)
+    {
+        var stored = await Assert.ThrowsAsync<ClientResultException>(() => Client().CreateResponseAsync(
+            new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("And then?")]) { PreviousResponseId = "resp_earlier" }));
+        var hosted = await Assert.ThrowsAsync<ClientResultException>(() => Client().CreateResponseAsync(
+            new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem("Search")]) { Tools = { ResponseTool.CreateWebSearchTool() } }));
+
+        Assert.Equal((400, 400), (stored.Status, hosted.Status));
+        Assert.Contains("'previous_response_id' (a stored response) needs OpenAI's own Responses API", stored.Message);
+        Assert.Contains("The hosted tool 'web_search' needs OpenAI's own Responses API", hosted.Message);
     }
 }

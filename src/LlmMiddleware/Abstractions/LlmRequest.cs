@@ -74,6 +74,10 @@ public sealed class LlmRequest
     /// sends them, so the cache keys them); <see langword="null"/> when there are none.</summary>
     internal List<KeyValuePair<string, string>>? UnmodeledFields { get; set; }
 
+    /// <summary>A feature of the caller's request that only its own protocol's provider can serve (a Responses call's
+    /// <c>previous_response_id</c>, hosted tools): translating the request is refused with this parameter and message.</summary>
+    internal (string Param, string Message)? PassthroughOnly { get; set; }
+
     /// <summary>Whether any message carries a tool call or a tool result.</summary>
     public bool HasToolHistory()
     {

@@ -69,7 +69,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
                 {
                     // Stream headers come at once; the first-token limit is on the first content, which is still before
                     // anything reaches the caller, so a stalled stream can still fall back.
-                    await StreamPrefetch.UntilFirstContentAsync(response, provider.Codec, firstToken).ConfigureAwait(false);
+                    await StreamPrefetch.UntilFirstContentAsync(response, provider.CodecFor(context.InboundProtocol, context.IsPassthrough), firstToken).ConfigureAwait(false);
                 }
             }
             catch (LlmGatewayException ex)
@@ -127,7 +127,7 @@ internal sealed partial class UpstreamSender(LlmRouter router, CallPreparation p
                 {
                     await (call.Embeddings is { } embeddings
                         ? EmbeddingsRelay.RelayAsync(context, response!, provider.Codec, embeddings, tokenizers, _options, timeout.Token)
-                        : ResponseRelay.RelayAsync(context, response!, provider.Codec, call.Translation, _options, timeout.Token)).ConfigureAwait(false);
+                        : ResponseRelay.RelayAsync(context, response!, provider.CodecFor(context.InboundProtocol, context.IsPassthrough), call.Translation, _options, timeout.Token)).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
                 {

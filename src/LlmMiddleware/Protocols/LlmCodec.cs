@@ -36,7 +36,6 @@ internal abstract class LlmCodec
     {
         codec = string.Equals(name, OpenAICodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? OpenAICodec.Instance
             : string.Equals(name, AnthropicCodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? AnthropicCodec.Instance
-            : string.Equals(name, Responses.ResponsesCodec.Instance.Name, StringComparison.OrdinalIgnoreCase) ? Responses.ResponsesCodec.Instance
             : null;
         return codec is not null;
     }
@@ -144,6 +143,10 @@ internal abstract class LlmCodec
 
     /// <summary>What a caller's headers add to the answer beyond its body (Anthropic beta flags), for the cache key; empty when nothing.</summary>
     public virtual string AnswerChangingHeaders(IHeaderDictionary headers) => "";
+
+    /// <summary>For an OpenAI API other than chat completions (Responses): its path, which OpenAI and Azure OpenAI serve,
+    /// so a call can go to them as sent; <see langword="null"/> for the other protocols.</summary>
+    public virtual string? OpenAIApiPath => null;
 
     /// <summary>Whether providers of this protocol serve embeddings.</summary>
     public virtual bool HasEmbeddings => false;

@@ -69,9 +69,19 @@ internal sealed class LlmProviderEndpoint
     public string? ApiKey => _apiKey;
 
 
-    /// <summary>Same protocol on both sides and no dialect quirks: the caller's bytes can go upstream as they are.</summary>
-    public bool CanPassThrough(LlmProtocol inbound) =>
-        inbound == Protocol && Dialect == OpenAIDialect.None && Kind is LlmProviderKind.OpenAI or LlmProviderKind.AzureOpenAI or LlmProviderKind.Anthropic;
+    /// <summary>
+    /// Same protocol on both sides and no dialect quirks, or a Responses call to OpenAI or Azure OpenAI (which serve
+    /// that API too): the caller's bytes can go upstream as they are.
+    /// </summary>
+    public bool CanPassThrough(LlmProtocol inbound) => Dialect == OpenAIDialect.None &&
+        (inbound == Protocol && Kind is LlmProviderKind.OpenAI or LlmProviderKind.AzureOpenAI or LlmProviderKind.Anthropic
+         || LlmCodec.For(inbound).OpenAIApiPath is not null && Kind is LlmProviderKind.OpenAI or LlmProviderKind.AzureOpenAI);
+
+    /// <summary>The codec of what this provider answers: its own, or, passed through, the caller's.</summary>
+    public LlmCodec CodecFor(LlmProtocol inbound, bool passthrough) => passthrough ? LlmCodec.For(inbound) : Codec;
+
+    /// <summary>The URL of another OpenAI API (<see cref="LlmCodec.OpenAIApiPath"/>) here; Azure's v1 API takes no api-version.</summary>
+    public Uri OpenAIApiUri(string path) => new(_baseUrl + (Kind == LlmProviderKind.AzureOpenAI ? "/openai/v1" + path : path));
 
     /// <summary>The path and query of a chat call, relative to the base URL.</summary>
     public string ChatPath(string model, bool stream) => Kind switch

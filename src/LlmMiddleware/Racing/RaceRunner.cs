@@ -89,7 +89,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
 
             try
             {
-                await ResponseRelay.RelayAsync(context, response, result.Route.Provider.Codec, result.Translation, _options, timeout).ConfigureAwait(false);
+                await ResponseRelay.RelayAsync(context, response, result.Route.Provider.CodecFor(context.InboundProtocol, result.Passthrough), result.Translation, _options, timeout).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !context.HttpContext.Response.HasStarted)
             {
@@ -134,7 +134,7 @@ internal sealed class RaceRunner(CallPreparation preparation, LlmMeter meter, Ll
             using var request = UpstreamRequest.Create(context, provider, leg.Route.Model, leg.Body.WrittenMemory, leg.Passthrough);
 
             leg.Response = await provider.Invoker.SendAsync(request, token).ConfigureAwait(false);
-            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.Codec, token).ConfigureAwait(false))
+            if (!leg.Failed && context.Request.Stream && !await leg.PrefetchFirstContentAsync(provider.CodecFor(context.InboundProtocol, leg.Passthrough), token).ConfigureAwait(false))
             {
                 leg.Failure = new LlmGatewayException(LlmStreamReader.StreamBroken($"Deployment '{deployment.Name}' ended its stream before any content."));
             }

@@ -209,6 +209,11 @@ internal sealed class CallPreparation
     {
         var passthrough = !_requestsMayChange && route.Provider.CanPassThrough(context.InboundProtocol)
             && !(_options.PerRequestRouting && context.Request.Routing is not null);
+        if (!passthrough && context.Request.PassthroughOnly is var (param, message))
+        {
+            throw Json.Invalid(message, param);
+        }
+
         if (!passthrough && context.Request.N is > 1)
         {
             // Translation carries one choice; several choices reach only a provider of the caller's own protocol.
@@ -233,7 +238,7 @@ internal sealed class CallPreparation
     /// the usage chunk from the caller who did not ask for it.
     /// </summary>
     public static bool RequestsStreamUsage(LlmRequestContext context, LlmProviderEndpoint provider) =>
-        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.Codec.StreamUsageOnRequest &&
+        context.Request is { Stream: true, StreamIncludeUsage: false } && provider.CodecFor(context.InboundProtocol, passthrough: true).StreamUsageOnRequest &&
         !provider.Dialect.HasFlag(OpenAIDialect.NoStreamOptions);
 
     /// <summary>Writes the provider-protocol request for <paramref name="request"/>.</summary>

@@ -13,7 +13,9 @@ internal static class UpstreamRequest
     public static HttpRequestMessage Create(LlmRequestContext context, LlmProviderEndpoint provider, string model, ReadOnlyMemory<byte> body, bool passthrough)
     {
         var stream = context.Request.Stream;
-        var request = provider.CreateRequest(provider.ChatUri(model, stream), body, stream);
+        var request = passthrough && context.Codec.OpenAIApiPath is { } path
+            ? provider.CreateRequest(provider.OpenAIApiUri(path), body, stream)
+            : provider.CreateRequest(provider.ChatUri(model, stream), body, stream);
         if (passthrough)
         {
             var codec = context.Codec;

@@ -81,6 +81,8 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         app.MapPost("/mistral/v1/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "mistral")));
         app.MapPost("/deepseek/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "deepseek")));
         app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
+        app.MapPost("/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "openai")));
+        app.MapPost("/azure/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "azure")));
         app.MapPost("/openai/v1/embeddings", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIEmbeddingsAsync(http)));
         app.MapPost("/anthropic/v1/messages", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicAsync(http), "anthropic"));
         app.MapPost("/anthropic/v1/messages/count_tokens", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicCountTokensAsync(http), "anthropic"));

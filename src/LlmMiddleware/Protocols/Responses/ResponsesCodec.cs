@@ -5,9 +5,9 @@ using LlmMiddleware.Protocols.OpenAI;
 namespace LlmMiddleware.Protocols.Responses;
 
 /// <summary>
-/// OpenAI's Responses protocol (<c>POST /v1/responses</c>), spoken by callers: their requests are translated for
-/// whichever provider the route reaches, and the answer is written back as a Responses object or event stream. Errors,
-/// statuses and image costs are OpenAI's.
+/// OpenAI's Responses protocol (<c>POST /v1/responses</c>): callers' requests are passed through to OpenAI and Azure
+/// OpenAI (which serve it) or translated for any other provider, and the answer is written back as a Responses object
+/// or event stream. Errors, statuses and image costs are OpenAI's.
 /// </summary>
 internal sealed class ResponsesCodec : LlmCodec
 {
@@ -31,17 +31,20 @@ internal sealed class ResponsesCodec : LlmCodec
 
     public override int ImageTokens(LlmImagePart image) => OpenAICodec.Instance.ImageTokens(image);
 
+    public override string? OpenAIApiPath => "/responses";
+
     /// <summary>The OpenAI SDKs take a stream's plain end as success: a failed one ends by abort.</summary>
     public override bool AbortsFailedStreams => true;
 
-    // No provider speaks it to the gateway: requests are translated to each provider's own protocol.
+    // Requests are only ever passed through to OpenAI's own Responses API (or translated to another protocol): what
+    // comes back is read for metering, the cache and the observers.
     public override void WriteRequest(LlmRequest request, string model, OpenAIDialect dialect, int defaultMaxTokens, TranslationState state, IBufferWriter<byte> output) => throw NotAProviderProtocol();
 
-    public override LlmResponse ReadResponse(ReadOnlyMemory<byte> body, TranslationState state) => throw NotAProviderProtocol();
+    public override LlmResponse ReadResponse(ReadOnlyMemory<byte> body, TranslationState state) => ResponsesResponseReader.Read(body);
 
-    protected override LlmUsage ReadUsage(JsonElement usage) => throw NotAProviderProtocol();
+    protected override LlmUsage ReadUsage(JsonElement usage) => ResponsesResponseReader.ReadUsage(usage);
 
-    public override LlmStreamReader CreateStreamReader(TranslationState state) => throw NotAProviderProtocol();
+    public override LlmStreamReader CreateStreamReader(TranslationState state) => new ResponsesStreamReader();
 
-    private static NotSupportedException NotAProviderProtocol() => new("The Responses protocol is spoken by callers only; providers are reached in their own protocols.");
+    private static NotSupportedException NotAProviderProtocol() => new("Responses requests reach providers as the caller sent them, or translated to the provider's protocol.");
 }

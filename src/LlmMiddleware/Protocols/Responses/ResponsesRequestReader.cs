@@ -6,7 +6,9 @@ namespace LlmMiddleware.Protocols.Responses;
 /// Parses an OpenAI Responses request (<c>POST /v1/responses</c>) into an <see cref="LlmRequest"/>: <c>instructions</c>
 /// and system/developer items as the system prompt, messages, function calls and their outputs, reasoning items (whose
 /// <c>encrypted_content</c> carries a provider's thinking signature back), function tools, <c>text.format</c> and
-/// <c>reasoning.effort</c>. The gateway keeps no responses, so what needs stored state is refused in the caller's terms.
+/// <c>reasoning.effort</c>. What only OpenAI's own Responses API can serve (stored responses, hosted tools, files) is
+/// left out of the parsed request and noted (<see cref="LlmRequest.PassthroughOnly"/>): the call then goes through only
+/// to OpenAI or Azure OpenAI as sent, and any other route refuses it in OpenAI's shape.
 /// </summary>
 internal static class ResponsesRequestReader
 {
@@ -17,13 +19,6 @@ internal static class ResponsesRequestReader
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw Json.Invalid("The request body must be a JSON object.");
-        }
-
-        Refuse(root, "previous_response_id"u8, "previous_response_id", "'previous_response_id' needs a stored response, and this gateway stores none: send the whole conversation in 'input' (store: false).");
-        Refuse(root, "conversation"u8, "conversation", "'conversation' needs stored state, and this gateway stores none: send the whole conversation in 'input'.");
-        if (Json.OptionalBool(root, "background"u8) == true)
-        {
-            throw Json.Invalid("'background' responses are not supported by this gateway.", "background");
         }
 
         var request = new LlmRequest
@@ -37,6 +32,13 @@ internal static class ResponsesRequestReader
             User = Json.OptionalString(root, "safety_identifier"u8) ?? Json.OptionalString(root, "user"u8),
             StreamIncludeUsage = true, // response.completed always carries usage
         };
+
+        NativeOnlyField(root, "previous_response_id"u8, "previous_response_id", "a stored response", request);
+        NativeOnlyField(root, "conversation"u8, "conversation", "a stored conversation", request);
+        if (Json.OptionalBool(root, "background"u8) == true)
+        {
+            NativeOnly(request, "background", "'background' responses");
+        }
 
         if (request.Temperature is < 0 or > 2)
         {
@@ -64,13 +66,17 @@ internal static class ResponsesRequestReader
         return request;
     }
 
-    private static void Refuse(JsonElement root, ReadOnlySpan<byte> name, string param, string message)
+    private static void NativeOnlyField(JsonElement root, ReadOnlySpan<byte> name, string param, string what, LlmRequest request)
     {
         if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null)
         {
-            throw Json.Invalid(message, param);
+            NativeOnly(request, param, $"'{param}' ({what})");
         }
     }
+
+    /// <summary>Notes the first feature only OpenAI's Responses API serves; the rest of the request is still read.</summary>
+    private static void NativeOnly(LlmRequest request, string param, string what) =>
+        request.PassthroughOnly ??= (param, $"{what} needs OpenAI's own Responses API: route this call to an OpenAI or Azure OpenAI model (other providers get a translated request, and the gateway stores no responses).");
 
     private static void ReadInput(JsonElement root, LlmRequest request)
     {
@@ -81,7 +87,7 @@ internal static class ResponsesRequestReader
             return;
         }
 
-        if (input.ValueKind != JsonValueKind.Array || input.GetArrayLength() == 0)
+        if (input.ValueKind != JsonValueKind.Array || (input.GetArrayLength() == 0 && request.PassthroughOnly is null))
         {
             throw Json.Invalid("'input' must be a string or a non-empty array of items.", "input");
         }
@@ -109,7 +115,7 @@ internal static class ResponsesRequestReader
                 case "function_call_output":
                     var result = new LlmToolResultPart(Required(item, "call_id"u8, param + ".call_id"));
                     var output = Json.Property(item, "output"u8);
-                    result.Content.AddRange(output.ValueKind == JsonValueKind.String ? [new LlmTextPart(output.GetString()!)] : ReadParts(output, param + ".output"));
+                    result.Content.AddRange(output.ValueKind == JsonValueKind.String ? [new LlmTextPart(output.GetString()!)] : ReadParts(output, param + ".output", request));
                     Turn(request, LlmRole.Tool).Content.Add(result);
                     break;
                 case "reasoning":
@@ -118,14 +124,14 @@ internal static class ResponsesRequestReader
                         ? summary.EnumerateArray().Select(s => Json.String(s, "text"u8)) : []);
                     Turn(request, LlmRole.Assistant).Content.Add(new LlmReasoningPart(text) { Signature = Json.OptionalString(item, "encrypted_content"u8) });
                     break;
-                case "item_reference":
-                    throw Json.Invalid($"'{param}': item references need stored responses, and this gateway stores none; send the item itself.", param);
                 case var type:
-                    throw Json.Invalid($"'{param}.type' '{type}' is not supported by this gateway (messages, function calls and their outputs, reasoning).", param + ".type");
+                    // Item references and hosted tools' items (web_search_call, file_search_call, ...).
+                    NativeOnly(request, param + ".type", $"An input item of type '{type}'");
+                    break;
             }
         }
 
-        if (request.Messages.Count == 0)
+        if (request.Messages.Count == 0 && request.PassthroughOnly is null)
         {
             throw Json.Invalid("'input' must contain at least one user or assistant message.", "input");
         }
@@ -134,7 +140,7 @@ internal static class ResponsesRequestReader
     private static void ReadMessage(JsonElement item, string param, LlmRequest request)
     {
         var content = Json.Property(item, "content"u8);
-        var parts = content.ValueKind == JsonValueKind.String ? [new LlmTextPart(content.GetString()!)] : ReadParts(content, param + ".content");
+        var parts = content.ValueKind == JsonValueKind.String ? [new LlmTextPart(content.GetString()!)] : ReadParts(content, param + ".content", request);
         switch (Json.OptionalString(item, "role"u8))
         {
             case "user":
@@ -151,7 +157,7 @@ internal static class ResponsesRequestReader
         }
     }
 
-    private static List<LlmContentPart> ReadParts(JsonElement content, string param)
+    private static List<LlmContentPart> ReadParts(JsonElement content, string param, LlmRequest request)
     {
         if (content.ValueKind != JsonValueKind.Array)
         {
@@ -171,9 +177,12 @@ internal static class ResponsesRequestReader
                 case "refusal":
                     parts.Add(new LlmTextPart(Json.OptionalString(part, "refusal"u8) ?? ""));
                     break;
+                case "input_image" when Json.OptionalString(part, "image_url"u8) is null:
+                case "input_file":
+                    NativeOnly(request, partParam, "A file from OpenAI's file store");
+                    break;
                 case "input_image":
-                    var url = Json.OptionalString(part, "image_url"u8)
-                        ?? throw Json.Invalid($"'{partParam}.image_url' is required (file_id images need OpenAI's file store, which this gateway does not reach).", partParam + ".image_url");
+                    var url = Json.OptionalString(part, "image_url"u8)!;
                     var detail = Json.OptionalString(part, "detail"u8);
                     parts.Add(DataUrl.TryParse(url, out var mediaType, out var data)
                         ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
@@ -202,7 +211,8 @@ internal static class ResponsesRequestReader
                 var param = $"tools[{i++}]";
                 if (Json.String(tool, "type"u8) is not "function")
                 {
-                    throw Json.Invalid($"'{param}.type' '{Json.String(tool, "type"u8)}': only function tools are supported by this gateway (hosted tools run at OpenAI).", param + ".type");
+                    NativeOnly(request, param + ".type", $"The hosted tool '{Json.String(tool, "type"u8)}'");
+                    continue;
                 }
 
                 var parameters = tool.TryGetProperty("parameters"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : ToolSchemas.EmptyObjectSchema;
