@@ -87,6 +87,10 @@ public sealed class LlmReasoningPart(string text) : LlmContentPart
 /// </summary>
 public sealed class LlmNativePart(LlmProtocol protocol, string type, string json) : LlmContentPart
 {
+    /// <summary>The type of the part that carries an embeddings answer (OpenAI-shaped JSON) through the response
+    /// observers and the cache, which keep it as they keep a chat answer.</summary>
+    internal const string EmbeddingsAnswer = "embeddings";
+
     /// <summary>The protocol the JSON is written in.</summary>
     public LlmProtocol Protocol { get; } = protocol;
 

@@ -82,6 +82,11 @@ internal sealed class LlmCacheEntrySerializer : IHybridCacheSerializer<LlmCacheE
                     }
 
                     break;
+                case LlmNativePart native:
+                    w.WriteString("native"u8, native.Type);
+                    w.WriteNumber("protocol"u8, (int)native.Protocol);
+                    w.WriteString("json"u8, native.Json);
+                    break;
                 case LlmToolCallPart call:
                     w.WriteString("tool_id"u8, call.Id);
                     w.WriteString("tool_name"u8, call.Name);
@@ -128,6 +133,10 @@ internal sealed class LlmCacheEntrySerializer : IHybridCacheSerializer<LlmCacheE
             if (Json.String(part, "text"u8) is { } text)
             {
                 response.Content.Add(new LlmTextPart(text));
+            }
+            else if (Json.String(part, "native"u8) is { } native)
+            {
+                response.Content.Add(new LlmNativePart((LlmProtocol)Json.Long(part, "protocol"u8), native, Json.String(part, "json"u8) ?? "{}"));
             }
             else if (Json.String(part, "reasoning"u8) is { } reasoning)
             {

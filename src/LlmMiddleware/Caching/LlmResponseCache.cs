@@ -183,7 +183,7 @@ internal sealed partial class LlmResponseCache
     /// <summary>This call fills its key: a semantic neighbour answers it (and the waiters), or a provider will.</summary>
     private async ValueTask<bool> LeadAsync(LlmRequestContext context, CacheCall call, LlmCallerIdentity caller, string? scope, string? unmodeled, CancellationToken aborted)
     {
-        if (call.Policy.Mode == LlmCacheMode.Semantic && SemanticRules.Allow(context.Request, call.Policy) is { } text)
+        if (call.Policy.Mode == LlmCacheMode.Semantic && context.OperationName == LlmOperationNames.Chat && SemanticRules.Allow(context.Request, call.Policy) is { } text)
         {
             var vector = await _semantic.EmbedAsync(text, caller, aborted).ConfigureAwait(false);
             if (vector is not null)
@@ -292,7 +292,14 @@ internal sealed partial class LlmResponseCache
         {
             response.ContentType = "application/json";
             using var body = new PooledBufferWriter(1024);
-            context.Codec.WriteResponse(entry.Response, body);
+            if (entry.Response.Content is [LlmNativePart { Type: LlmNativePart.EmbeddingsAnswer } embeddings])
+            {
+                Json.Write(body, System.Text.Encoding.UTF8.GetBytes(embeddings.Json));
+            }
+            else
+            {
+                context.Codec.WriteResponse(entry.Response, body);
+            }
 
             await response.Body.WriteAsync(body.WrittenMemory, aborted).ConfigureAwait(false);
             return;

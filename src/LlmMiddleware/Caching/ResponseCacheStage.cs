@@ -17,7 +17,7 @@ internal sealed class ResponseCacheStage(LlmResponseCache cache) : LlmCallStage
     internal override bool PassesThrough(LlmRequestContext context) => PolicyFor(context) is null;
 
     private ResolvedCachePolicy? PolicyFor(LlmRequestContext context) =>
-        context.OperationName != LlmOperationNames.Chat ? null
+        context.OperationName is not (LlmOperationNames.Chat or LlmOperationNames.Embeddings) ? null
             : context.HttpContext.Features.Get<RouteCachePolicy>() is { } route ? route.Policy
             : cache.PolicyFor(context.HttpContext);
 

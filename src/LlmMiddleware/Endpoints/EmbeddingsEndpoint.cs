@@ -29,6 +29,9 @@ internal static class EmbeddingsEndpoint
             var root = doc.RootElement;
             requested = root.ValueKind == JsonValueKind.Object && Json.OptionalString(root, "model"u8) is { Length: > 0 } m ? m : throw Json.Invalid("'model' is required.", "model");
             input = new EmbeddingsInput(ReadInputs(root), Json.OptionalInt(root, "dimensions"u8), Json.String(root, "encoding_format"u8) == "base64");
+
+            // What the answer depends on, for the cache key (an embeddings call has no messages).
+            context.Request.UnmodeledFields = [.. root.EnumerateObject().Where(p => p.Name is "input" or "dimensions" or "encoding_format").Select(p => KeyValuePair.Create("embeddings." + p.Name, p.Value.GetRawText()))];
         }
         catch
         {

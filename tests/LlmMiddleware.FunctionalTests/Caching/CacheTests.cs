@@ -123,6 +123,27 @@ public sealed class CacheTests : IAsyncLifetime
         Assert.Equal(original.Cost!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), second.Headers.GetValues("x-llm-cost-saved-usd").Single());
     }
 
+    [Theory]
+    [InlineData("openai/text-embedding-3-small")]   // passed through
+    [InlineData("gemini/gemini-embedding-001")]     // translated, its usage counted
+    public async Task AnIdenticalEmbeddingsRequestIsAnsweredFromTheCacheAndAnotherIsNot(string model)
+    {
+        var request = $$"""{"model":"{{model}}","input":["cached vectors","more text"]}""";
+        int Embeddings() => _upstream.Calls.Count(c => c.Path.Contains("mbed", StringComparison.Ordinal));
+
+        var first = await PostAsync(request, "/v1/embeddings");
+        var second = await PostAsync(request, "/v1/embeddings");
+        var other = await PostAsync($$"""{"model":"{{model}}","input":["cached vectors","more text"],"dimensions":8}""", "/v1/embeddings");
+
+        Assert.Equal(("miss", "hit-exact", "miss"), (CacheHeader(first.Headers), CacheHeader(second.Headers), CacheHeader(other.Headers)));
+        Assert.Equal(2, Embeddings());
+        Assert.Equal(first.Body, second.Body);
+        Assert.Equal(2, JsonDocument.Parse(second.Body).RootElement.GetProperty("data").GetArrayLength());
+        var hit = await _sink.WaitForAsync(r => r.Cache == LlmCacheOutcome.HitExact && r.Operation == LlmOperationNames.Embeddings);
+        Assert.True(hit.InputTokens > 0);
+        Assert.Equal(0m, hit.Cost);
+    }
+
     [Fact]
     public async Task AResponsesApiCallIsMeteredAndCachedAsChatIs()
     {

@@ -135,6 +135,7 @@ public sealed class SemanticIndexTests
         response.Content.Add(new LlmReasoningPart("thinking") { Signature = "sig" });
         response.Content.Add(new LlmTextPart("Hello \"world\" ✓"));
         response.Content.Add(new LlmToolCallPart("call_1", "get_weather", """{"city":"Paris"}"""));
+        response.Content.Add(new LlmNativePart(LlmProtocol.OpenAIChat, LlmNativePart.EmbeddingsAnswer, """{"object":"list","data":[]}"""));
         var entry = new LlmCacheEntry { Response = response, Provider = "openai", Model = "gpt-4o-mini", Deployment = "d", Cost = 0.000005625m, PriceVersion = "2026-11-01", CreatedAt = DateTimeOffset.Parse("2026-11-21T12:00:00Z"), Semantic = true };
 
         var copy = LlmCacheEntrySerializer.Instance.FromBytes(LlmCacheEntrySerializer.Instance.ToBytes(entry));
@@ -148,6 +149,8 @@ public sealed class SemanticIndexTests
         Assert.Equal("sig", Assert.IsType<LlmReasoningPart>(copy.Response.Content[0]).Signature);
         Assert.Equal("Hello \"world\" ✓", Assert.IsType<LlmTextPart>(copy.Response.Content[1]).Text);
         Assert.Equal("""{"city":"Paris"}""", Assert.IsType<LlmToolCallPart>(copy.Response.Content[2]).ArgumentsJson);
+        var native = Assert.IsType<LlmNativePart>(copy.Response.Content[3]);
+        Assert.Equal((LlmProtocol.OpenAIChat, "embeddings", """{"object":"list","data":[]}"""), (native.Protocol, native.Type, native.Json));
         Assert.Throws<InvalidDataException>(() => LlmCacheEntrySerializer.Instance.FromBytes("""{"v":0}"""u8.ToArray()));
     }
 }
