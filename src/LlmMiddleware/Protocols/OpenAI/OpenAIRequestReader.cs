@@ -314,11 +314,36 @@ internal static class OpenAIRequestReader
             throw Json.Invalid($"'{param}.image_url.url' is required.", param + ".image_url.url");
         }
 
-        var detail = Json.OptionalString(imageUrl, "detail"u8);
-        return DataUrl.TryParse(url, out var mediaType, out var data)
-            ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
-            : new LlmImagePart { Url = url, Detail = detail };
+        return Image(url, Json.OptionalString(imageUrl, "detail"u8));
     }
+
+    /// <summary>An image given by URL: a data URL's bytes inline, any other URL as it is.</summary>
+    internal static LlmImagePart Image(string url, string? detail) => DataUrl.TryParse(url, out var mediaType, out var data)
+        ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
+        : new LlmImagePart { Url = url, Detail = detail };
+
+    /// <summary>A tool choice given as a string (chat's and the Responses API's alike).</summary>
+    internal static LlmToolChoice ToolChoice(string? mode) => mode switch
+    {
+        "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
+        "none" => new LlmToolChoice(LlmToolChoiceMode.None),
+        "required" => new LlmToolChoice(LlmToolChoiceMode.Required),
+        _ => throw Json.Invalid($"'tool_choice' '{mode}' is not one of auto, none, required.", "tool_choice"),
+    };
+
+    /// <summary>A response format of <paramref name="type"/>; <paramref name="schema"/> holds its <c>name</c>,
+    /// <c>schema</c> and <c>strict</c> (chat nests them in <c>json_schema</c>, the Responses API does not).</summary>
+    internal static LlmResponseFormat? ResponseFormat(string? type, JsonElement schema, string param) => type switch
+    {
+        "text" => null,
+        "json_object" => new LlmResponseFormat(LlmResponseFormatKind.JsonObject),
+        "json_schema" => new LlmResponseFormat(
+            LlmResponseFormatKind.JsonSchema,
+            Json.String(schema, "name"u8) ?? "response",
+            Json.Property(schema, "schema"u8) is { ValueKind: JsonValueKind.Object } body ? body.GetRawText() : ToolSchemas.EmptyObjectSchema,
+            Json.OptionalBool(schema, "strict"u8)),
+        _ => throw Json.Invalid($"'{param}.type' must be text, json_object or json_schema.", param),
+    };
 
     private static void ReadTools(JsonElement root, LlmRequest request)
     {
@@ -358,13 +383,7 @@ internal static class OpenAIRequestReader
         {
             request.ToolChoice = choice.ValueKind switch
             {
-                JsonValueKind.String => choice.GetString() switch
-                {
-                    "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
-                    "none" => new LlmToolChoice(LlmToolChoiceMode.None),
-                    "required" => new LlmToolChoice(LlmToolChoiceMode.Required),
-                    var other => throw Json.Invalid($"'tool_choice' '{other}' is not one of auto, none, required.", "tool_choice"),
-                },
+                JsonValueKind.String => ToolChoice(choice.GetString()),
                 JsonValueKind.Object when Json.String(Json.Property(choice, "function"u8), "name"u8) is { } name => new LlmToolChoice(LlmToolChoiceMode.Function, name),
                 _ => throw Json.Invalid("'tool_choice' must be auto, none, required or {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice"),
             };
@@ -378,24 +397,7 @@ internal static class OpenAIRequestReader
             return;
         }
 
-        switch (format.ValueKind == JsonValueKind.Object ? Json.String(format, "type"u8) : null)
-        {
-            case "text":
-                break;
-            case "json_object":
-                request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonObject);
-                break;
-            case "json_schema":
-                var schema = Json.Property(format, "json_schema"u8);
-                var body = Json.Property(schema, "schema"u8);
-                request.ResponseFormat = new LlmResponseFormat(
-                    LlmResponseFormatKind.JsonSchema,
-                    Json.String(schema, "name"u8) ?? "response",
-                    body.ValueKind == JsonValueKind.Object ? body.GetRawText() : ToolSchemas.EmptyObjectSchema,
-                    Json.OptionalBool(schema, "strict"u8));
-                break;
-            default:
-                throw Json.Invalid("'response_format.type' must be text, json_object or json_schema.", "response_format");
-        }
+        var type = format.ValueKind == JsonValueKind.Object ? Json.String(format, "type"u8) : null;
+        request.ResponseFormat = ResponseFormat(type, Json.Property(format, "json_schema"u8), "response_format");
     }
 }

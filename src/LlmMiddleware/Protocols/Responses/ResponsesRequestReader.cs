@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmMiddleware.Protocols.OpenAI;
 
 namespace LlmMiddleware.Protocols.Responses;
 
@@ -182,11 +183,7 @@ internal static class ResponsesRequestReader
                     NativeOnly(request, partParam, "A file from OpenAI's file store");
                     break;
                 case "input_image":
-                    var url = Json.OptionalString(part, "image_url"u8)!;
-                    var detail = Json.OptionalString(part, "detail"u8);
-                    parts.Add(DataUrl.TryParse(url, out var mediaType, out var data)
-                        ? new LlmImagePart { MediaType = mediaType, Data = data, Detail = detail }
-                        : new LlmImagePart { Url = url, Detail = detail });
+                    parts.Add(OpenAIRequestReader.Image(Json.OptionalString(part, "image_url"u8)!, Json.OptionalString(part, "detail"u8)));
                     break;
                 case var type:
                     throw Json.Invalid($"'{partParam}.type' '{type}' is not supported by this gateway (input_text, input_image, output_text, refusal).", partParam + ".type");
@@ -227,13 +224,7 @@ internal static class ResponsesRequestReader
         {
             request.ToolChoice = choice.ValueKind switch
             {
-                JsonValueKind.String => choice.GetString() switch
-                {
-                    "auto" => new LlmToolChoice(LlmToolChoiceMode.Auto),
-                    "none" => new LlmToolChoice(LlmToolChoiceMode.None),
-                    "required" => new LlmToolChoice(LlmToolChoiceMode.Required),
-                    var other => throw Json.Invalid($"'tool_choice' '{other}' is not one of auto, none, required.", "tool_choice"),
-                },
+                JsonValueKind.String => OpenAIRequestReader.ToolChoice(choice.GetString()),
                 JsonValueKind.Object when Json.String(choice, "type"u8) == "function" && Json.String(choice, "name"u8) is { } name => new LlmToolChoice(LlmToolChoiceMode.Function, name),
                 _ => throw Json.Invalid("'tool_choice' must be auto, none, required or {\"type\":\"function\",\"name\":...}.", "tool_choice"),
             };
@@ -248,24 +239,8 @@ internal static class ResponsesRequestReader
             return;
         }
 
-        switch (format.ValueKind == JsonValueKind.Object ? Json.String(format, "type"u8) : null)
-        {
-            case "text":
-                break;
-            case "json_object":
-                request.ResponseFormat = new LlmResponseFormat(LlmResponseFormatKind.JsonObject);
-                break;
-            case "json_schema":
-                var schema = Json.Property(format, "schema"u8);
-                request.ResponseFormat = new LlmResponseFormat(
-                    LlmResponseFormatKind.JsonSchema,
-                    Json.String(format, "name"u8) ?? "response",
-                    schema.ValueKind == JsonValueKind.Object ? schema.GetRawText() : ToolSchemas.EmptyObjectSchema,
-                    Json.OptionalBool(format, "strict"u8));
-                break;
-            default:
-                throw Json.Invalid("'text.format.type' must be text, json_object or json_schema.", "text.format");
-        }
+        var type = format.ValueKind == JsonValueKind.Object ? Json.String(format, "type"u8) : null;
+        request.ResponseFormat = OpenAIRequestReader.ResponseFormat(type, format, "text.format");
     }
 
     /// <summary>The conversation's last message if it has <paramref name="role"/>, else a new one: consecutive items of one

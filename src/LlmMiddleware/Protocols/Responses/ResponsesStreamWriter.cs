@@ -72,34 +72,27 @@ internal sealed class ResponsesStreamWriter : ILlmStreamSink
         EndEvent();
     }
 
-    public void Text(ReadOnlySpan<byte> jsonString)
-    {
-        OpenItem(Open.Message);
-        Append(_text, jsonString);
-        if (_events)
-        {
-            BeginEvent("response.output_text.delta"u8);
-            WriteItemRef();
-            _json.WriteNumber("content_index"u8, 0);
-            _json.WritePropertyName("delta"u8);
-            _json.WriteRawValue(jsonString, skipInputValidation: true);
-            _json.WriteStartArray("logprobs"u8);
-            _json.WriteEndArray();
-            EndEvent();
-        }
-    }
+    public void Text(ReadOnlySpan<byte> jsonString) => Delta(Open.Message, jsonString);
 
-    public void Reasoning(ReadOnlySpan<byte> jsonString)
+    public void Reasoning(ReadOnlySpan<byte> jsonString) => Delta(Open.Reasoning, jsonString);
+
+    private void Delta(Open kind, ReadOnlySpan<byte> jsonString)
     {
-        OpenItem(Open.Reasoning);
+        OpenItem(kind);
         Append(_text, jsonString);
         if (_events)
         {
-            BeginEvent("response.reasoning_summary_text.delta"u8);
+            BeginEvent(kind == Open.Message ? "response.output_text.delta"u8 : "response.reasoning_summary_text.delta"u8);
             WriteItemRef();
-            _json.WriteNumber("summary_index"u8, 0);
+            _json.WriteNumber(kind == Open.Message ? "content_index"u8 : "summary_index"u8, 0);
             _json.WritePropertyName("delta"u8);
             _json.WriteRawValue(jsonString, skipInputValidation: true);
+            if (kind == Open.Message)
+            {
+                _json.WriteStartArray("logprobs"u8);
+                _json.WriteEndArray();
+            }
+
             EndEvent();
         }
     }
