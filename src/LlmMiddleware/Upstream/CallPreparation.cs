@@ -92,6 +92,7 @@ internal sealed class CallPreparation
     {
         var candidates = new List<LlmDeployment>();
         LlmGatewayException? unfit = null;
+        RequestNeeds? needs = null; // once: the router's prompt count when a group was routed, else a count of its own
         foreach (var name in routing.Models.Prepend(model).Distinct(StringComparer.OrdinalIgnoreCase).Select(Redirect))
         {
             List<LlmDeployment> share;
@@ -105,7 +106,8 @@ internal sealed class CallPreparation
                 continue;
             }
 
-            candidates.AddRange(RequestRouting.Apply(share.FindAll(d => !candidates.Contains(d)), routing, RequestNeeds.For(context), context.StartedAt));
+            needs ??= RequestNeeds.For(context);
+            candidates.AddRange(RequestRouting.Apply(share.FindAll(d => !candidates.Contains(d)), routing, needs.Value, context.StartedAt));
         }
 
         return candidates.Count > 0 ? candidates : throw unfit ?? new LlmGatewayException(new LlmError(
