@@ -149,6 +149,13 @@ public sealed class LlmProviderOptions
     /// <summary>Azure OpenAI <c>api-version</c>.</summary>
     public string? ApiVersion { get; set; }
 
+    /// <summary>Vertex AI: the Google Cloud project (else <c>GOOGLE_CLOUD_PROJECT</c>).</summary>
+    public string? Project { get; set; }
+
+    /// <summary>Vertex AI: the location, such as <c>us-central1</c>, <c>us-east5</c> or <c>global</c> (else
+    /// <c>GOOGLE_CLOUD_LOCATION</c>, else <c>us-central1</c>).</summary>
+    public string? Location { get; set; }
+
     /// <summary>Extra headers sent with every request to this provider.</summary>
     public Dictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

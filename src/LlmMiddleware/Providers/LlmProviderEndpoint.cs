@@ -30,8 +30,8 @@ internal sealed class LlmProviderEndpoint
         Invoker = invoker;
         Protocol = Kind switch
         {
-            LlmProviderKind.Anthropic => LlmProtocol.AnthropicMessages,
-            LlmProviderKind.Gemini => LlmProtocol.Gemini,
+            LlmProviderKind.Anthropic or LlmProviderKind.VertexAnthropic => LlmProtocol.AnthropicMessages,
+            LlmProviderKind.Gemini or LlmProviderKind.VertexGemini => LlmProtocol.Gemini,
             _ => LlmProtocol.OpenAIChat,
         };
         Codec = LlmCodec.For(Protocol);
@@ -63,6 +63,9 @@ internal sealed class LlmProviderEndpoint
 
     public HttpMessageInvoker Invoker { get; }
 
+    /// <summary>Whether requests go through an <see cref="LlmProviderAuthenticator"/> (Vertex AI's OAuth tokens).</summary>
+    public bool Authenticated { get; init; }
+
     public string BaseUrl => _baseUrl;
 
     /// <summary>The key, for building derived endpoints only; never log or return it.</summary>
@@ -91,11 +94,52 @@ internal sealed class LlmProviderEndpoint
             ? $"/v1beta/models/{Uri.EscapeDataString(model)}:streamGenerateContent?alt=sse"
             : $"/v1beta/models/{Uri.EscapeDataString(model)}:generateContent",
         LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/chat/completions?api-version={Uri.EscapeDataString(ApiVersion)}",
+        LlmProviderKind.VertexGemini => $"/publishers/google/models/{VertexModel(model)}:{(stream ? "streamGenerateContent?alt=sse" : "generateContent")}",
+        LlmProviderKind.VertexAnthropic => $"/publishers/anthropic/models/{VertexModel(model)}:{(stream ? "streamRawPredict" : "rawPredict")}",
         _ => "/chat/completions",
     };
 
+    /// <summary>
+    /// Adapts a written Anthropic body for a provider that names the model in the URL (Claude on Vertex AI): without
+    /// <c>model</c>, with the <c>anthropic_version</c> it requires.
+    /// </summary>
+    public void AdaptBody(Utilities.PooledBufferWriter body)
+    {
+        if (Kind != LlmProviderKind.VertexAnthropic)
+        {
+            return;
+        }
+
+        using var copy = new Utilities.PooledBufferWriter(body.WrittenCount + 48);
+        using (var writer = new System.Text.Json.Utf8JsonWriter(copy, Json.WriterOptions))
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body.WrittenMemory);
+            writer.WriteStartObject();
+            writer.WriteString("anthropic_version"u8, "vertex-2023-10-16"u8);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (!property.NameEquals("model"u8))
+                {
+                    property.WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        body.Clear();
+        Json.Write(body, copy.WrittenSpan);
+    }
+
+    // Vertex AI names dated models with '@' (claude-sonnet-4-5@20250929), which its paths carry as it is.
+    private static string VertexModel(string model) => Uri.EscapeDataString(model).Replace("%40", "@", StringComparison.Ordinal);
+
+    /// <summary>Vertex AI's base URL for a project and location (<c>global</c> has no regional host).</summary>
+    public static string VertexBaseUrl(string project, string location) =>
+        $"https://{(location == "global" ? "" : location + "-")}aiplatform.googleapis.com/v1/projects/{Uri.EscapeDataString(project)}/locations/{Uri.EscapeDataString(location)}";
+
     /// <summary>The URL of a chat call: made once where it does not depend on the model.</summary>
-    public Uri ChatUri(string model, bool stream) => Kind is LlmProviderKind.Gemini or LlmProviderKind.AzureOpenAI
+    public Uri ChatUri(string model, bool stream) => Kind is LlmProviderKind.Gemini or LlmProviderKind.AzureOpenAI or LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic
         ? new Uri(_baseUrl + ChatPath(model, stream))
         : _fixedChatUri ??= new Uri(_baseUrl + ChatPath(model, stream));
 
@@ -104,6 +148,7 @@ internal sealed class LlmProviderEndpoint
     {
         LlmProviderKind.Gemini => $"/v1beta/models/{Uri.EscapeDataString(model)}:batchEmbedContents",
         LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/embeddings?api-version={Uri.EscapeDataString(ApiVersion)}",
+        LlmProviderKind.VertexGemini => throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, "Embeddings on Vertex AI are not served by this gateway: use the Gemini API provider for them.") { Param = "model" }),
         _ => "/embeddings",
     };
 
@@ -119,9 +164,19 @@ internal sealed class LlmProviderEndpoint
             });
         }
 
+        if (Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic && !Authenticated)
+        {
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Provider '{Name}' (Vertex AI) has no credentials: add the LlmMiddleware.Vertex package and call AddLlmGateway().AddVertex().")
+            {
+                Code = LlmErrorCodes.ProviderNotConfigured,
+            });
+        }
+
         if (_baseUrl.Length == 0)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Provider '{Name}' has no base URL: set LlmGateway:Providers:{Name}:BaseUrl.")
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic
+                ? $"Provider '{Name}' (Vertex AI) has no project: set LlmGateway:Providers:{Name}:Project (and Location), or GOOGLE_CLOUD_PROJECT."
+                : $"Provider '{Name}' has no base URL: set LlmGateway:Providers:{Name}:BaseUrl.")
             {
                 Code = LlmErrorCodes.ProviderNotConfigured,
             });
@@ -182,6 +237,8 @@ internal sealed class LlmProviderEndpoint
                 }
 
                 break;
+            case LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic:
+                break; // an OAuth token, added per request by the provider's authenticator
             default:
                 if (_apiKey is not null)
                 {
@@ -201,7 +258,7 @@ internal sealed class LlmProviderEndpoint
     /// <summary>The same provider with another base URL or key (a deployment in another region or resource).</summary>
     public LlmProviderEndpoint With(string? baseUrl, string? apiKey) => baseUrl is null && apiKey is null
         ? this
-        : new LlmProviderEndpoint(Name, Preset, baseUrl ?? _baseUrl, apiKey ?? _apiKey, ApiVersion, Headers, Invoker);
+        : new LlmProviderEndpoint(Name, Preset, baseUrl ?? _baseUrl, apiKey ?? _apiKey, ApiVersion, Headers, Invoker) { Authenticated = Authenticated };
 
     /// <summary>Never prints the key.</summary>
     public override string ToString() => $"{Name} ({Kind}, {_baseUrl})";

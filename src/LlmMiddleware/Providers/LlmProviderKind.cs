@@ -9,4 +9,10 @@ internal enum LlmProviderKind
     Gemini,
     OpenAICompatible,
     Simulated,
+
+    /// <summary>Gemini on Google Cloud Vertex AI: Gemini's protocol, an OAuth token from the host's credentials.</summary>
+    VertexGemini,
+
+    /// <summary>Claude on Vertex AI: Anthropic's protocol with the model in the URL and the version in the body.</summary>
+    VertexAnthropic,
 }

@@ -14,7 +14,7 @@ internal sealed class LlmProviderRegistry : IDisposable
     private readonly FrozenDictionary<string, LlmModelRoute> _models;
     private readonly SocketsHttpHandler _handler;
 
-    public LlmProviderRegistry(IOptions<LlmGatewayOptions> options, IConfiguration? configuration = null, TimeProvider? timeProvider = null)
+    public LlmProviderRegistry(IOptions<LlmGatewayOptions> options, IConfiguration? configuration = null, TimeProvider? timeProvider = null, IEnumerable<LlmProviderAuthenticator>? authenticators = null, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         var settings = options.Value;
         _handler = new SocketsHttpHandler
@@ -32,6 +32,27 @@ internal sealed class LlmProviderRegistry : IDisposable
             ? null
             : configuration?[name] is { Length: > 0 } fromConfiguration ? fromConfiguration : Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
+        // Providers authenticated per request (Vertex AI) share the pool through their authenticator.
+        var authenticated = new Dictionary<string, HttpMessageInvoker>(StringComparer.OrdinalIgnoreCase);
+        foreach (var authenticator in authenticators ?? [])
+        {
+            var logger = Microsoft.Extensions.Logging.LoggerFactoryExtensions.CreateLogger<AuthenticatingHandler>(loggers ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            var invoker = new HttpMessageInvoker(new AuthenticatingHandler(authenticator, _handler, logger), disposeHandler: false);
+            foreach (var type in authenticator.ProviderTypes)
+            {
+                authenticated[type] = invoker;
+            }
+        }
+
+        HttpMessageInvoker InvokerFor(ProviderPreset preset) =>
+            preset.Kind == LlmProviderKind.Simulated ? simulated : authenticated.GetValueOrDefault(preset.Name) ?? shared;
+
+        // Vertex AI's base URL is its project's and location's, unless set outright (VERTEX_BASE_URL, BaseUrl).
+        string? BaseUrl(ProviderPreset preset, string? configured, string? project, string? location) =>
+            configured ?? (preset.Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic && (project ?? Variable("GOOGLE_CLOUD_PROJECT")) is { } vertexProject
+                ? LlmProviderEndpoint.VertexBaseUrl(vertexProject, location ?? Variable("GOOGLE_CLOUD_LOCATION") ?? "us-central1")
+                : null);
+
         var providers = new Dictionary<string, LlmProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
         foreach (var preset in ProviderPresets.All.Values)
         {
@@ -47,11 +68,14 @@ internal sealed class LlmProviderRegistry : IDisposable
             providers[preset.Name] = new LlmProviderEndpoint(
                 preset.Name,
                 preset,
-                Variable(preset.BaseUrlVariable),
+                BaseUrl(preset, Variable(preset.BaseUrlVariable), null, null),
                 Variable(preset.KeyVariable) ?? Variable(preset.AlternateKeyVariable),
                 preset.Kind == LlmProviderKind.AzureOpenAI ? Variable("AZURE_OPENAI_API_VERSION") ?? Variable("OPENAI_API_VERSION") : null,
                 FrozenDictionary<string, string>.Empty,
-                preset.Kind == LlmProviderKind.Simulated ? simulated : shared);
+                InvokerFor(preset))
+            {
+                Authenticated = authenticated.ContainsKey(preset.Name),
+            };
         }
 
         foreach (var (name, provider) in settings.Providers)
@@ -61,11 +85,14 @@ internal sealed class LlmProviderRegistry : IDisposable
             providers[name] = new LlmProviderEndpoint(
                 name,
                 preset,
-                provider.BaseUrl ?? (builtIn?.Kind == preset.Kind ? builtIn.BaseUrl : null),
+                BaseUrl(preset, provider.BaseUrl, provider.Project, provider.Location) ?? (builtIn?.Kind == preset.Kind ? builtIn.BaseUrl : null),
                 provider.ApiKey ?? (builtIn?.Kind == preset.Kind ? builtIn.ApiKey : null),
                 provider.ApiVersion,
                 provider.Headers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
-                preset.Kind == LlmProviderKind.Simulated ? simulated : shared);
+                InvokerFor(preset))
+            {
+                Authenticated = authenticated.ContainsKey(preset.Name),
+            };
         }
 
         _providers = providers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);

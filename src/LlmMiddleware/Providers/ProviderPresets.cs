@@ -45,5 +45,7 @@ internal static class ProviderPresets
         new("ollama", LlmProviderKind.OpenAICompatible, "http://localhost:11434/v1", "OLLAMA_API_KEY", "OLLAMA_BASE_URL", false),
         new("openai-compatible", LlmProviderKind.OpenAICompatible, null, null, null, false),
         new("simulated", LlmProviderKind.Simulated, "http://simulated.llm.local/v1", null, null, false),
+        new("vertex", LlmProviderKind.VertexGemini, null, null, "VERTEX_BASE_URL", false),
+        new("vertex-anthropic", LlmProviderKind.VertexAnthropic, null, null, "VERTEX_BASE_URL", false),
     }.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 }

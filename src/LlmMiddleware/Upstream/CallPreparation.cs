@@ -247,5 +247,6 @@ internal sealed class CallPreparation
     public static void WriteProviderRequest(LlmRequest request, LlmProviderEndpoint provider, string model, int defaultMaxTokens, TranslationState state, PooledBufferWriter output)
     {
         provider.Codec.WriteRequest(request, model, provider.Dialect, defaultMaxTokens, state, output);
+        provider.AdaptBody(output);
     }
 }

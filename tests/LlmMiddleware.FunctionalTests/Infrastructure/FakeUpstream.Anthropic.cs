@@ -40,20 +40,38 @@ public sealed partial class FakeUpstream
         await WriteJsonAsync(http, 200, new JsonObject { ["input_tokens"] = body!["messages"]!.ToJsonString().Length / 4 }.ToJsonString());
     }
 
-    private async Task HandleAnthropicAsync(HttpContext http)
+    /// <summary>Anthropic's API, or (<paramref name="vertexModel"/> set) Claude on Vertex AI: a Google OAuth token, the
+    /// model in the URL and never in the body, the version <c>vertex-2023-10-16</c> in the body.</summary>
+    private async Task HandleAnthropicAsync(HttpContext http, string? vertexModel = null)
     {
         var body = await ReadJsonAsync(http);
-        Record(new FakeCall("anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall(vertexModel is null ? "anthropic" : "vertex-anthropic", http.Request.Path, "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(string message, string type = "invalid_request_error") =>
             new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = type, ["message"] = message }, ["request_id"] = "req_fake" }.ToJsonString();
 
-        if (http.Request.Headers["x-api-key"] != AnthropicKey)
+        if (vertexModel is not null)
+        {
+            if (!IsGoogleToken(http))
+            {
+                await WriteJsonAsync(http, 401, Error("Request had invalid authentication credentials.", "authentication_error"));
+                return;
+            }
+
+            if (body is not JsonObject vertex || vertex["model"] is not null || vertex["anthropic_version"]?.GetValue<string>() != "vertex-2023-10-16")
+            {
+                await WriteJsonAsync(http, 400, Error("anthropic_version: must be vertex-2023-10-16, and the model is named in the URL only"));
+                return;
+            }
+
+            vertex.Remove("anthropic_version");
+            vertex["model"] = vertexModel;
+        }
+        else if (http.Request.Headers["x-api-key"] != AnthropicKey)
         {
             await WriteJsonAsync(http, 401, Error("invalid x-api-key", "authentication_error"));
             return;
         }
-
-        if (string.IsNullOrEmpty(http.Request.Headers["anthropic-version"]))
+        else if (string.IsNullOrEmpty(http.Request.Headers["anthropic-version"]))
         {
             await WriteJsonAsync(http, 400, Error("anthropic-version: header is required"));
             return;

@@ -8,14 +8,15 @@ public sealed partial class FakeUpstream
 {
     // ---- Gemini ---------------------------------------------------------------------------------
 
-    private async Task HandleGeminiAsync(HttpContext http)
+    /// <summary>The Gemini API, or (<paramref name="vertex"/>) Gemini on Vertex AI, which takes a Google OAuth token.</summary>
+    private async Task HandleGeminiAsync(HttpContext http, bool vertex = false)
     {
         var body = await ReadJsonAsync(http);
-        Record(new FakeCall("gemini", http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
+        Record(new FakeCall(vertex ? "vertex" : "gemini", http.Request.Path, http.Request.QueryString.Value ?? "", new HeaderDictionary(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase)), body ?? new JsonObject()));
         static string Error(int code, string message, string status) =>
             new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["status"] = status } }.ToJsonString();
 
-        if (http.Request.Headers["x-goog-api-key"] != GeminiKey)
+        if (vertex ? !IsGoogleToken(http) || http.Request.Headers.ContainsKey("x-goog-api-key") : http.Request.Headers["x-goog-api-key"] != GeminiKey)
         {
             await WriteJsonAsync(http, 400, Error(400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT"));
             return;

@@ -83,6 +83,14 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
         app.MapPost("/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "openai")));
         app.MapPost("/azure/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "azure")));
+        app.MapPost("/google/token", (HttpContext http) => fake!.HandleGoogleTokenAsync(http));
+        app.MapPost("/vertex/v1/projects/{project}/locations/{location}/publishers/google/models/{**rest}", (HttpContext http) => Strict(http, () => fake!.HandleGeminiAsync(http, vertex: true), "gemini"));
+        app.MapPost("/vertex/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{call}", (HttpContext http, string call) => Strict(
+            http,
+            () => call.EndsWith(":rawPredict", StringComparison.Ordinal) || call.EndsWith(":streamRawPredict", StringComparison.Ordinal)
+                ? fake!.HandleAnthropicAsync(http, vertexModel: call[..call.IndexOf(':')])
+                : Results.NotFound().ExecuteAsync(http),
+            "anthropic"));
         app.MapPost("/openai/v1/embeddings", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIEmbeddingsAsync(http)));
         app.MapPost("/anthropic/v1/messages", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicAsync(http), "anthropic"));
         app.MapPost("/anthropic/v1/messages/count_tokens", (HttpContext http) => Strict(http, () => fake!.HandleAnthropicCountTokensAsync(http), "anthropic"));

@@ -59,6 +59,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(TestHosts.Options);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("GATEWAY_TEST_LOGS") == "1") { builder.Logging.AddConsole(); }
         var configuration = ProviderSettings(upstream);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -30,6 +30,8 @@ public sealed class CatalogTests
     [InlineData("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.30, 16.50)]
     [InlineData("openai", "text-embedding-3-small", "text-embedding-3-small", 0.02, 0)]     // embedding models: input only
     [InlineData("gemini", "gemini-embedding-001", "gemini-embedding-001", 0.15, 0)]
+    [InlineData("vertex", "gemini-2.5-flash", "gemini-2.5-flash", 0.30, 2.50)]
+    [InlineData("vertex-anthropic", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5", 3.00, 15.00)]   // Vertex's dated ids
     [InlineData("corp-proxy", "gpt-4o", "gpt-4o", 2.50, 10.00)]                              // a provider the list does not know: its maker's price
     public void WellKnownModelsArePricedFromTheList(string provider, string model, string entry, decimal input, decimal output)
     {
