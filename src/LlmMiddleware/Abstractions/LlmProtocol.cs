@@ -14,4 +14,7 @@ public enum LlmProtocol
 
     /// <summary>OpenAI Responses (<c>POST /v1/responses</c>), spoken by callers; translated for every provider.</summary>
     OpenAIResponses,
+
+    /// <summary>Amazon Bedrock Converse (<c>/converse</c>, <c>/converse-stream</c>), spoken by providers only.</summary>
+    BedrockConverse,
 }

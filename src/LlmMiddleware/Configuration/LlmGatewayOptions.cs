@@ -149,6 +149,9 @@ public sealed class LlmProviderOptions
     /// <summary>Azure OpenAI <c>api-version</c>.</summary>
     public string? ApiVersion { get; set; }
 
+    /// <summary>Amazon Bedrock: the AWS region (else <c>AWS_REGION</c>, <c>AWS_DEFAULT_REGION</c>).</summary>
+    public string? Region { get; set; }
+
     /// <summary>Vertex AI: the Google Cloud project (else <c>GOOGLE_CLOUD_PROJECT</c>).</summary>
     public string? Project { get; set; }
 

@@ -43,7 +43,7 @@ internal abstract class LlmStreamReader
     public abstract void OnEvent(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data, ILlmStreamSink sink);
 
     /// <summary>Reads every complete event <paramref name="sse"/> holds, up to the end of the stream.</summary>
-    public void ReadBuffered(Sse.SseReader sse, ILlmStreamSink sink)
+    public void ReadBuffered(Sse.IStreamFrames sse, ILlmStreamSink sink)
     {
         while (!IsTerminated && sse.TryRead(out var name, out var data))
         {

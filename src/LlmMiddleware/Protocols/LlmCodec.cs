@@ -20,6 +20,7 @@ internal abstract class LlmCodec
         LlmProtocol.AnthropicMessages => AnthropicCodec.Instance,
         LlmProtocol.Gemini => GeminiCodec.Instance,
         LlmProtocol.OpenAIResponses => Responses.ResponsesCodec.Instance,
+        LlmProtocol.BedrockConverse => Bedrock.BedrockConverseCodec.Instance,
         _ => OpenAICodec.Instance,
     };
 

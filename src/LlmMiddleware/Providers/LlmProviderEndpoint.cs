@@ -30,8 +30,9 @@ internal sealed class LlmProviderEndpoint
         Invoker = invoker;
         Protocol = Kind switch
         {
-            LlmProviderKind.Anthropic or LlmProviderKind.VertexAnthropic => LlmProtocol.AnthropicMessages,
+            LlmProviderKind.Anthropic or LlmProviderKind.VertexAnthropic or LlmProviderKind.BedrockAnthropic => LlmProtocol.AnthropicMessages,
             LlmProviderKind.Gemini or LlmProviderKind.VertexGemini => LlmProtocol.Gemini,
+            LlmProviderKind.Bedrock => LlmProtocol.BedrockConverse,
             _ => LlmProtocol.OpenAIChat,
         };
         Codec = LlmCodec.For(Protocol);
@@ -96,16 +97,24 @@ internal sealed class LlmProviderEndpoint
         LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/chat/completions?api-version={Uri.EscapeDataString(ApiVersion)}",
         LlmProviderKind.VertexGemini => $"/publishers/google/models/{VertexModel(model)}:{(stream ? "streamGenerateContent?alt=sse" : "generateContent")}",
         LlmProviderKind.VertexAnthropic => $"/publishers/anthropic/models/{VertexModel(model)}:{(stream ? "streamRawPredict" : "rawPredict")}",
+        LlmProviderKind.Bedrock => $"/model/{Uri.EscapeDataString(model)}/{(stream ? "converse-stream" : "converse")}",
+        LlmProviderKind.BedrockAnthropic => $"/model/{Uri.EscapeDataString(model)}/{(stream ? "invoke-with-response-stream" : "invoke")}",
         _ => "/chat/completions",
     };
 
     /// <summary>
-    /// Adapts a written Anthropic body for a provider that names the model in the URL (Claude on Vertex AI): without
-    /// <c>model</c>, with the <c>anthropic_version</c> it requires.
+    /// Adapts a written Anthropic body for a provider that names the model in the URL (Claude on Vertex AI and on
+    /// Bedrock): without <c>model</c>, with the <c>anthropic_version</c> it requires.
     /// </summary>
     public void AdaptBody(Utilities.PooledBufferWriter body)
     {
-        if (Kind != LlmProviderKind.VertexAnthropic)
+        var version = Kind switch
+        {
+            LlmProviderKind.VertexAnthropic => "vertex-2023-10-16"u8,
+            LlmProviderKind.BedrockAnthropic => "bedrock-2023-05-31"u8,
+            _ => default,
+        };
+        if (version.IsEmpty)
         {
             return;
         }
@@ -115,7 +124,7 @@ internal sealed class LlmProviderEndpoint
         {
             using var document = System.Text.Json.JsonDocument.Parse(body.WrittenMemory);
             writer.WriteStartObject();
-            writer.WriteString("anthropic_version"u8, "vertex-2023-10-16"u8);
+            writer.WriteString("anthropic_version"u8, version);
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (!property.NameEquals("model"u8))
@@ -134,12 +143,15 @@ internal sealed class LlmProviderEndpoint
     // Vertex AI names dated models with '@' (claude-sonnet-4-5@20250929), which its paths carry as it is.
     private static string VertexModel(string model) => Uri.EscapeDataString(model).Replace("%40", "@", StringComparison.Ordinal);
 
+    /// <summary>Bedrock's runtime URL in a region.</summary>
+    public static string BedrockBaseUrl(string region) => $"https://bedrock-runtime.{region}.amazonaws.com";
+
     /// <summary>Vertex AI's base URL for a project and location (<c>global</c> has no regional host).</summary>
     public static string VertexBaseUrl(string project, string location) =>
         $"https://{(location == "global" ? "" : location + "-")}aiplatform.googleapis.com/v1/projects/{Uri.EscapeDataString(project)}/locations/{Uri.EscapeDataString(location)}";
 
     /// <summary>The URL of a chat call: made once where it does not depend on the model.</summary>
-    public Uri ChatUri(string model, bool stream) => Kind is LlmProviderKind.Gemini or LlmProviderKind.AzureOpenAI or LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic
+    public Uri ChatUri(string model, bool stream) => Kind is not (LlmProviderKind.OpenAI or LlmProviderKind.OpenAICompatible or LlmProviderKind.Anthropic or LlmProviderKind.Simulated)
         ? new Uri(_baseUrl + ChatPath(model, stream))
         : _fixedChatUri ??= new Uri(_baseUrl + ChatPath(model, stream));
 
@@ -148,7 +160,7 @@ internal sealed class LlmProviderEndpoint
     {
         LlmProviderKind.Gemini => $"/v1beta/models/{Uri.EscapeDataString(model)}:batchEmbedContents",
         LlmProviderKind.AzureOpenAI => $"/openai/deployments/{Uri.EscapeDataString(model)}/embeddings?api-version={Uri.EscapeDataString(ApiVersion)}",
-        LlmProviderKind.VertexGemini => throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, "Embeddings on Vertex AI are not served by this gateway: use the Gemini API provider for them.") { Param = "model" }),
+        LlmProviderKind.VertexGemini or LlmProviderKind.Bedrock or LlmProviderKind.BedrockAnthropic => throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Embeddings through the {Name} provider are not served by this gateway.") { Param = "model" }),
         _ => "/embeddings",
     };
 
@@ -164,9 +176,11 @@ internal sealed class LlmProviderEndpoint
             });
         }
 
-        if (Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic && !Authenticated)
+        if (Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic or LlmProviderKind.Bedrock or LlmProviderKind.BedrockAnthropic && !Authenticated)
         {
-            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, $"Provider '{Name}' (Vertex AI) has no credentials: add the LlmMiddleware.Vertex package and call AddLlmGateway().AddVertex().")
+            throw new LlmGatewayException(new LlmError(LlmErrorKind.InvalidRequest, Kind is LlmProviderKind.Bedrock or LlmProviderKind.BedrockAnthropic
+                ? $"Provider '{Name}' (Amazon Bedrock) has no credentials: add the LlmMiddleware.Bedrock package and call AddLlmGateway().AddBedrock()."
+                : $"Provider '{Name}' (Vertex AI) has no credentials: add the LlmMiddleware.Vertex package and call AddLlmGateway().AddVertex().")
             {
                 Code = LlmErrorCodes.ProviderNotConfigured,
             });
@@ -237,8 +251,8 @@ internal sealed class LlmProviderEndpoint
                 }
 
                 break;
-            case LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic:
-                break; // an OAuth token, added per request by the provider's authenticator
+            case LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic or LlmProviderKind.Bedrock or LlmProviderKind.BedrockAnthropic:
+                break; // an OAuth token or a SigV4 signature, added per request by the provider's authenticator
             default:
                 if (_apiKey is not null)
                 {

@@ -15,4 +15,10 @@ internal enum LlmProviderKind
 
     /// <summary>Claude on Vertex AI: Anthropic's protocol with the model in the URL and the version in the body.</summary>
     VertexAnthropic,
+
+    /// <summary>Amazon Bedrock's Converse API (any Bedrock model), signed with SigV4.</summary>
+    Bedrock,
+
+    /// <summary>Claude on Bedrock through InvokeModel: Anthropic's protocol, the model in the URL, the version in the body.</summary>
+    BedrockAnthropic,
 }

@@ -47,11 +47,16 @@ internal sealed class LlmProviderRegistry : IDisposable
         HttpMessageInvoker InvokerFor(ProviderPreset preset) =>
             preset.Kind == LlmProviderKind.Simulated ? simulated : authenticated.GetValueOrDefault(preset.Name) ?? shared;
 
-        // Vertex AI's base URL is its project's and location's, unless set outright (VERTEX_BASE_URL, BaseUrl).
-        string? BaseUrl(ProviderPreset preset, string? configured, string? project, string? location) =>
-            configured ?? (preset.Kind is LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic && (project ?? Variable("GOOGLE_CLOUD_PROJECT")) is { } vertexProject
-                ? LlmProviderEndpoint.VertexBaseUrl(vertexProject, location ?? Variable("GOOGLE_CLOUD_LOCATION") ?? "us-central1")
-                : null);
+        // Vertex AI's base URL is its project's and location's, Bedrock's its region's, unless set outright (BaseUrl).
+        string? BaseUrl(ProviderPreset preset, string? configured, LlmProviderOptions? provider) =>
+            configured ?? preset.Kind switch
+            {
+                LlmProviderKind.VertexGemini or LlmProviderKind.VertexAnthropic when (provider?.Project ?? Variable("GOOGLE_CLOUD_PROJECT")) is { } project =>
+                    LlmProviderEndpoint.VertexBaseUrl(project, provider?.Location ?? Variable("GOOGLE_CLOUD_LOCATION") ?? "us-central1"),
+                LlmProviderKind.Bedrock or LlmProviderKind.BedrockAnthropic when (provider?.Region ?? Variable("AWS_REGION") ?? Variable("AWS_DEFAULT_REGION")) is { } region =>
+                    LlmProviderEndpoint.BedrockBaseUrl(region),
+                _ => null,
+            };
 
         var providers = new Dictionary<string, LlmProviderEndpoint>(StringComparer.OrdinalIgnoreCase);
         foreach (var preset in ProviderPresets.All.Values)
@@ -68,7 +73,7 @@ internal sealed class LlmProviderRegistry : IDisposable
             providers[preset.Name] = new LlmProviderEndpoint(
                 preset.Name,
                 preset,
-                BaseUrl(preset, Variable(preset.BaseUrlVariable), null, null),
+                BaseUrl(preset, Variable(preset.BaseUrlVariable), null),
                 Variable(preset.KeyVariable) ?? Variable(preset.AlternateKeyVariable),
                 preset.Kind == LlmProviderKind.AzureOpenAI ? Variable("AZURE_OPENAI_API_VERSION") ?? Variable("OPENAI_API_VERSION") : null,
                 FrozenDictionary<string, string>.Empty,
@@ -85,7 +90,7 @@ internal sealed class LlmProviderRegistry : IDisposable
             providers[name] = new LlmProviderEndpoint(
                 name,
                 preset,
-                BaseUrl(preset, provider.BaseUrl, provider.Project, provider.Location) ?? (builtIn?.Kind == preset.Kind ? builtIn.BaseUrl : null),
+                BaseUrl(preset, provider.BaseUrl, provider) ?? (builtIn?.Kind == preset.Kind ? builtIn.BaseUrl : null),
                 provider.ApiKey ?? (builtIn?.Kind == preset.Kind ? builtIn.ApiKey : null),
                 provider.ApiVersion,
                 provider.Headers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),

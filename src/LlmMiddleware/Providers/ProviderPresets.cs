@@ -47,5 +47,7 @@ internal static class ProviderPresets
         new("simulated", LlmProviderKind.Simulated, "http://simulated.llm.local/v1", null, null, false),
         new("vertex", LlmProviderKind.VertexGemini, null, null, "VERTEX_BASE_URL", false),
         new("vertex-anthropic", LlmProviderKind.VertexAnthropic, null, null, "VERTEX_BASE_URL", false),
+        new("bedrock", LlmProviderKind.Bedrock, null, null, "BEDROCK_BASE_URL", false),
+        new("bedrock-anthropic", LlmProviderKind.BedrockAnthropic, null, null, "BEDROCK_BASE_URL", false),
     }.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 }

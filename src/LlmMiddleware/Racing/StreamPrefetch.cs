@@ -18,7 +18,7 @@ internal static class StreamPrefetch
         var seen = new MemoryStream();
         using var detector = new Metering.DeliveredOutput();
         var reader = codec.CreateStreamReader(new TranslationState());
-        using (var sse = new SseReader())
+        using (var sse = StreamFrames.For(response))
         {
             while (detector.IsEmpty && !reader.IsTerminated && await sse.FillAsync(upstream, cancellationToken).ConfigureAwait(false))
             {

@@ -160,7 +160,7 @@ internal static class ResponseRelay
         var guarded = context.OutputGuards is { } guards ? Guardrails.OutputGuards.Wrap(guards, context, sink) : null;
         ILlmStreamSink feed = guarded is null ? sink : guarded;
 
-        using var sse = new SseReader();
+        using var sse = StreamFrames.For(upstream);
         using var idle = new TimeLimit(cancellationToken, Timeout.InfiniteTimeSpan, context.TimeProvider);
         var body = await upstream.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -233,7 +233,7 @@ internal static class ResponseRelay
     /// Feeds the events buffered in <paramref name="sse"/> to <paramref name="reader"/> and relays each to the caller,
     /// except the usage the gateway asked for on the caller's behalf.
     /// </summary>
-    private static void RelayBuffered(SseReader sse, LlmStreamReader reader, ILlmStreamSink sink, IBufferWriter<byte> relay, LlmCodec codec)
+    private static void RelayBuffered(IStreamFrames sse, LlmStreamReader reader, ILlmStreamSink sink, IBufferWriter<byte> relay, LlmCodec codec)
     {
         while (!reader.IsTerminated && sse.TryRead(out var name, out var data))
         {

@@ -83,6 +83,9 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         app.MapPost("/azure/openai/deployments/{deployment}/chat/completions", (HttpContext http) => Strict(http, () => fake!.HandleOpenAIAsync(http, "azure")));
         app.MapPost("/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "openai")));
         app.MapPost("/azure/openai/v1/responses", (HttpContext http) => Strict(http, () => fake!.HandleResponsesAsync(http, "azure")));
+        app.MapPost("/bedrock/model/{modelId}/{operation}", (HttpContext http, string modelId, string operation) => operation is "converse" or "converse-stream" or "invoke" or "invoke-with-response-stream"
+            ? fake!.HandleBedrockAsync(http, modelId, operation)
+            : Results.NotFound().ExecuteAsync(http));
         app.MapPost("/google/token", (HttpContext http) => fake!.HandleGoogleTokenAsync(http));
         app.MapPost("/vertex/v1/projects/{project}/locations/{location}/publishers/google/models/{**rest}", (HttpContext http) => Strict(http, () => fake!.HandleGeminiAsync(http, vertex: true), "gemini"));
         app.MapPost("/vertex/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{call}", (HttpContext http, string call) => Strict(

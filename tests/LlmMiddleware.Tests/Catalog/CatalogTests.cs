@@ -28,6 +28,7 @@ public sealed class CatalogTests
     [InlineData("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 0.88, 0.88)]
     [InlineData("openrouter", "anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4.5", 3.00, 15.00)]
     [InlineData("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.30, 16.50)]
+    [InlineData("bedrock-anthropic", "anthropic.claude-sonnet-4-5-20250929-v1:0", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.30, 16.50)]
     [InlineData("openai", "text-embedding-3-small", "text-embedding-3-small", 0.02, 0)]     // embedding models: input only
     [InlineData("gemini", "gemini-embedding-001", "gemini-embedding-001", 0.15, 0)]
     [InlineData("vertex", "gemini-2.5-flash", "gemini-2.5-flash", 0.30, 2.50)]

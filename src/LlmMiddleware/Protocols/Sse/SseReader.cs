@@ -6,7 +6,7 @@ namespace LlmMiddleware.Protocols.Sse;
 /// Incremental server-sent-events parser over pooled buffers. <see cref="TryRead"/> yields complete events whose
 /// spans stay valid until the next call; comments (<c>: ping</c>, <c>: OPENROUTER PROCESSING</c>) are skipped.
 /// </summary>
-internal sealed class SseReader : IDisposable
+internal sealed class SseReader : IStreamFrames
 {
     private const int InitialBufferSize = 16 * 1024;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
