@@ -145,6 +145,21 @@ public sealed class ResponsesSdkTests(GatewayFixture fixture) : IClassFixture<Ga
     }
 
     [Theory]
+    [InlineData("claude", "anthropic")]
+    [InlineData("gem", "gemini")]
+    public async Task AnInputImageReachesTheProviderAsItsOwnImageBlock(string model, string provider)
+    {
+        const string png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+        var image = ResponseContentPart.CreateInputImagePart(BinaryData.FromBytes(Convert.FromBase64String(png), "image/png"), "image/png");
+
+        await Client().CreateResponseAsync(new CreateResponseOptions(model, [ResponseItem.CreateUserMessageItem([ResponseContentPart.CreateInputTextPart("What is this?"), image])]));
+
+        var sent = fixture.Upstream.LastCall(provider).Body.ToJsonString();
+        Assert.Contains(png, sent);
+        Assert.Contains(provider == "anthropic" ? "\"type\":\"image\"" : "\"inlineData\"", sent);
+    }
+
+    [Theory]
     [InlineData("gpt")]
     [InlineData("claude")]
     public async Task ABrokenStreamEndsWithAnErrorEventAndNoCompletion(string model)
