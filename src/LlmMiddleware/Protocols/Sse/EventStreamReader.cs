@@ -11,39 +11,14 @@ namespace LlmMiddleware.Protocols.Sse;
 /// event as base64 <c>bytes</c> (InvokeModel's stream) comes out unwrapped. The checksums are not checked: TLS already
 /// protects what arrives.
 /// </summary>
-internal sealed class EventStreamReader : IStreamFrames
+internal sealed class EventStreamReader : BufferedFrames
 {
     public const string MediaType = "application/vnd.amazon.eventstream";
     private const int PreludeLength = 12;
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private byte[] _unwrapped = ArrayPool<byte>.Shared.Rent(4 * 1024);
     private readonly byte[] _name = new byte[64];
-    private int _start;
-    private int _end;
 
-    public ReadOnlyMemory<byte> LastRead { get; private set; }
-
-    public async ValueTask<bool> FillAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-
-        if (_end == _buffer.Length)
-        {
-            Grow(ref _buffer, _end, _buffer.Length * 2);
-        }
-
-        var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-        LastRead = _buffer.AsMemory(_end, read);
-        _end += read;
-        return read > 0;
-    }
-
-    public bool TryRead(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
+    public override bool TryRead(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
     {
         eventName = default;
         data = default;
@@ -78,7 +53,7 @@ internal sealed class EventStreamReader : IStreamFrames
         return true;
     }
 
-    public bool TryReadTrailing(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
+    public override bool TryReadTrailing(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
     {
         eventName = default;
         data = default;
@@ -138,19 +113,10 @@ internal sealed class EventStreamReader : IStreamFrames
         return Convert.TryFromBase64Chars(System.Text.Encoding.ASCII.GetString(base64), _unwrapped, out var written) ? _unwrapped.AsSpan(0, written) : payload;
     }
 
-    private static void Grow(ref byte[] buffer, int used, int minimum)
+    public override void Dispose()
     {
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, minimum));
-        Buffer.BlockCopy(buffer, 0, bigger, 0, used);
-        ArrayPool<byte>.Shared.Return(buffer);
-        buffer = bigger;
-    }
-
-    public void Dispose()
-    {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        base.Dispose();
         ArrayPool<byte>.Shared.Return(_unwrapped);
-        _buffer = [];
         _unwrapped = [];
     }
 }

@@ -6,44 +6,16 @@ namespace LlmMiddleware.Protocols.Sse;
 /// Incremental server-sent-events parser over pooled buffers. <see cref="TryRead"/> yields complete events whose
 /// spans stay valid until the next call; comments (<c>: ping</c>, <c>: OPENROUTER PROCESSING</c>) are skipped.
 /// </summary>
-internal sealed class SseReader : IStreamFrames
+internal sealed class SseReader : BufferedFrames
 {
-    private const int InitialBufferSize = 16 * 1024;
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
-    private byte[] _data = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+    private byte[] _data = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private readonly byte[] _event = new byte[64];
-    private int _start;
-    private int _end;
     private int _dataLength;
     private int _eventLength;
     private bool _hasData;
 
-    /// <summary>The bytes read by the last <see cref="FillAsync"/>, for relaying them unchanged.</summary>
-    public ReadOnlyMemory<byte> LastRead { get; private set; }
-
-    /// <summary>Reads more bytes from <paramref name="stream"/>; returns <see langword="false"/> at end of stream.</summary>
-    public async ValueTask<bool> FillAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-
-        if (_end == _buffer.Length)
-        {
-            Grow(ref _buffer, _end);
-        }
-
-        var read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
-        LastRead = _buffer.AsMemory(_end, read);
-        _end += read;
-        return read > 0;
-    }
-
     /// <summary>Returns the next complete event in the buffer, if any.</summary>
-    public bool TryRead(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
+    public override bool TryRead(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
     {
         while (TryReadLine(out var line))
         {
@@ -93,7 +65,7 @@ internal sealed class SseReader : IStreamFrames
     }
 
     /// <summary>At end of stream: returns an event whose lines were complete but which lacked the final blank line.</summary>
-    public bool TryReadTrailing(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
+    public override bool TryReadTrailing(out ReadOnlySpan<byte> eventName, out ReadOnlySpan<byte> data)
     {
         if (_hasData)
         {
@@ -158,19 +130,10 @@ internal sealed class SseReader : IStreamFrames
         _hasData = true;
     }
 
-    private static void Grow(ref byte[] buffer, int used, int minimum = 0)
+    public override void Dispose()
     {
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, minimum));
-        Buffer.BlockCopy(buffer, 0, bigger, 0, used);
-        ArrayPool<byte>.Shared.Return(buffer);
-        buffer = bigger;
-    }
-
-    public void Dispose()
-    {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        base.Dispose();
         ArrayPool<byte>.Shared.Return(_data);
-        _buffer = [];
         _data = [];
     }
 }
