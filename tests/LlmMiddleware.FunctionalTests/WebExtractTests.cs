@@ -115,6 +115,21 @@ public sealed class WebExtractTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("docs.example.com", true)]
+    [InlineData("example.com", true)]
+    [InlineData("a.b.example.com", true)]
+    [InlineData("notexample.com", false)]
+    [InlineData("example.com.evil.net", false)]
+    [InlineData("intranet", true)]
+    [InlineData("intranet.evil.net", false)]
+    public void TheAllowListTakesExactHostsAndDomainsWithTheirSubdomains(string host, bool allowed)
+    {
+        var options = new LlmMiddleware.WebExtract.LlmWebExtractOptions { AllowedHosts = { "*.example.com", "INTRANET" } };
+
+        Assert.Equal(allowed, options.Allows(host));
+    }
+
     [Fact]
     public async Task AnAllowedHostOnAPrivateAddressIsRefusedUnlessPrivateHostsAreAllowed()
     {

@@ -5,6 +5,7 @@ using LlmMiddleware.Protocols;
 using LlmMiddleware.Protocols.Anthropic;
 using LlmMiddleware.Protocols.Gemini;
 using LlmMiddleware.Protocols.OpenAI;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Xunit;
 
@@ -92,6 +93,29 @@ public sealed class CostTests
 
         Assert.Equal(1m, catalog.Find("acme", "anything")!.PricingAt(DateTimeOffset.UtcNow)!.Input);
         Assert.Null(catalog.Find("openai", "gpt-unknown"));
+    }
+
+    [Fact]
+    public void AHostsOwnTieredAndTimeOfDayPricesBindFromConfiguration()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LlmGateway:Catalog:acme/long:Pricing:Input"] = "1",
+            ["LlmGateway:Catalog:acme/long:Pricing:Output"] = "2",
+            ["LlmGateway:Catalog:acme/long:Pricing:Tiers:0:AboveInputTokens"] = "100000",
+            ["LlmGateway:Catalog:acme/long:Pricing:Tiers:0:Input"] = "3",
+            ["LlmGateway:Catalog:acme/long:Prices:0:DailyFromUtc"] = "22:00:00",
+            ["LlmGateway:Catalog:acme/long:Prices:0:DailyUntilUtc"] = "06:00:00",
+            ["LlmGateway:Catalog:acme/long:Prices:0:Input"] = "0.5",
+            ["LlmGateway:Catalog:acme/long:Prices:0:Output"] = "1",
+        }).Build();
+        var options = new LlmGatewayOptions();
+        configuration.GetSection("LlmGateway").Bind(options);
+        var model = Catalog(options).Find("acme", "long")!;
+
+        var day = model.PricingAt(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero))!;
+        Assert.Equal((1m, 3m, 2m), (day.ForInputTokens(100_000).Input, day.ForInputTokens(100_001).Input, day.ForInputTokens(100_001).Output));
+        Assert.Equal(0.5m, model.PricingAt(new DateTimeOffset(2026, 12, 3, 23, 30, 0, TimeSpan.Zero))!.Input); // a window across midnight
     }
 
     private static LlmModelCatalog Catalog(LlmGatewayOptions? options = null) => new(Options.Create(options ?? new LlmGatewayOptions()));

@@ -3,9 +3,25 @@ using Microsoft.Extensions.Options;
 
 namespace LlmMiddleware.Tests.Providers;
 
-/// <summary>Where Vertex AI calls go: the project's and location's host (none regional for <c>global</c>), the model in the path.</summary>
+/// <summary>Where Vertex AI and Bedrock calls go: the project's and location's host (none regional for <c>global</c>),
+/// the region's Bedrock runtime; the model in the path.</summary>
 public sealed class VertexAddressTests
 {
+    [Fact]
+    public void BedrockCallsGoToTheRegionsRuntimeWithTheModelInThePath()
+    {
+        var options = new LlmGatewayOptions { UseEnvironmentVariables = false };
+        options.Providers["bedrock"] = new LlmProviderOptions { Region = "eu-west-1" };
+        options.Providers["claude-aws"] = new LlmProviderOptions { Type = "bedrock-anthropic", Region = "eu-west-1" };
+        using var registry = new LlmProviderRegistry(Options.Create(options));
+
+        Assert.True(registry.TryGetProvider("bedrock", out var converse));
+        Assert.True(registry.TryGetProvider("claude-aws", out var invoke));
+        Assert.Equal("https://bedrock-runtime.eu-west-1.amazonaws.com/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream", converse.ChatUri("anthropic.claude-sonnet-4-5-20250929-v1:0", stream: true).AbsoluteUri);
+        Assert.Equal("https://bedrock-runtime.eu-west-1.amazonaws.com/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke", invoke.ChatUri("anthropic.claude-sonnet-4-5-20250929-v1:0", stream: false).AbsoluteUri);
+        Assert.Equal((LlmProtocol.BedrockConverse, LlmProtocol.AnthropicMessages), (converse.Protocol, invoke.Protocol));
+    }
+
     [Theory]
     [InlineData("us-east5", "https://us-east5-aiplatform.googleapis.com/v1/projects/acme-prod/locations/us-east5")]
     [InlineData("global", "https://aiplatform.googleapis.com/v1/projects/acme-prod/locations/global")]
