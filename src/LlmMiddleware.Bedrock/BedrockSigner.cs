@@ -12,9 +12,12 @@ namespace LlmMiddleware.Bedrock;
 /// </summary>
 internal sealed class BedrockSigner(IOptions<LlmBedrockOptions> options) : LlmProviderAuthenticator
 {
-    private readonly Lazy<AWSCredentials> _credentials = new(() => options.Value is { AccessKeyId: { } id, SecretAccessKey: { } secret } configured
-        ? configured.SessionToken is { } token ? new SessionAWSCredentials(id, secret, token) : new BasicAWSCredentials(id, secret)
-        : Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(null));
+    // Resolved once; a chain that found nothing is tried again next time (PublicationOnly caches no exception).
+    private readonly Lazy<AWSCredentials> _credentials = new(
+        () => options.Value is { AccessKeyId: { } id, SecretAccessKey: { } secret } configured
+            ? configured.SessionToken is { } token ? new SessionAWSCredentials(id, secret, token) : new BasicAWSCredentials(id, secret)
+            : Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(null),
+        LazyThreadSafetyMode.PublicationOnly);
 
     private readonly RegionEndpoint _region = RegionEndpoint.GetBySystemName(
         options.Value.Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") ?? "us-east-1");

@@ -12,13 +12,15 @@ namespace LlmMiddleware.Vertex;
 internal sealed class VertexAuthenticator(IOptions<LlmVertexOptions> options) : LlmProviderAuthenticator
 {
     private const string Scope = "https://www.googleapis.com/auth/cloud-platform";
-    private readonly Lazy<Task<ITokenAccess>> _credential = new(() => CreateAsync(options.Value));
+    private Task<ITokenAccess>? _credential;
 
     public override IReadOnlyCollection<string> ProviderTypes { get; } = ["vertex", "vertex-anthropic"];
 
     public override async ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var credential = await _credential.Value.ConfigureAwait(false);
+        // Loaded once; a load that failed (an unreadable file, the metadata server away) is tried again next time.
+        var loading = _credential is { IsFaulted: false } current ? current : _credential = CreateAsync(options.Value);
+        var credential = await loading.ConfigureAwait(false);
         var token = await credential.GetAccessTokenForRequestAsync(request.RequestUri?.ToString(), cancellationToken).ConfigureAwait(false);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }

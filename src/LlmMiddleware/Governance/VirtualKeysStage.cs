@@ -17,10 +17,13 @@ internal sealed class VirtualKeysStage(VirtualKeyIndex index) : LlmCallStage
         if (context.HttpContext.Features.Get<LlmCallerFeature>() is null)
         {
             var key = Admit(index, context.HttpContext, context.RequestedModel);
-            foreach (var fallback in context.Request.Routing?.Models ?? [])
+            if (context.Request.Routing is { } routing)
             {
                 // A caller's fallback models are models it asks for: each needs the key's leave as much as the first.
-                Admit(index, context.HttpContext, fallback, "models");
+                foreach (var fallback in routing.Models)
+                {
+                    Admit(index, context.HttpContext, fallback, "models");
+                }
             }
 
             context.Caller = key.IdentityFor(context.Request.User);
